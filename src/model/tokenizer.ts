@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { LoraStudyError } from '../util/errors.js';
+
+// @huggingface/tokenizers 0.2.0 declares an ESM entry (dist/tokenizers.mjs) that its tarball does
+// not contain; its CommonJS build is complete, so load that one.
+const require = createRequire(import.meta.url);
+const { Tokenizer } = require('@huggingface/tokenizers') as { Tokenizer: typeof HfTokenizer };
+
+export class TokenizerLoadError extends LoraStudyError {
+  constructor(readonly path: string, reason: string) {
+    super(`cannot load tokenizer ${path}: ${reason}`, {
+      hint: 'a model folder needs a Hugging Face tokenizer.json (save it with tokenizer.save_pretrained(...) in Python)',
+    });
+  }
+}
+
+/** The model's tokenizer: tokenizer.json through @huggingface/tokenizers, plus tokenizer_config.json facts. */
+export interface TextTokenizer {
+  /** Folder or file it came from. */
+  readonly source: string;
+  /** sha256 of tokenizer.json, so a prepared dataset can say exactly which tokenizer made it. */
+  readonly hash: string;
+  readonly vocabSize: number;
+  readonly bosTokenId: number | null;
+  readonly eosTokenId: number | null;
+  readonly padTokenId: number | null;
+  readonly eosToken: string | null;
+  readonly bosToken: string | null;
+  /** Jinja chat template from tokenizer_config.json, when the model has one. */
+  readonly chatTemplate: string | null;
+  encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
+  decode(ids: number[], opts?: { skipSpecialTokens?: boolean }): string;
+  tokenToId(token: string): number | null;
+}
+
+function tokenString(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') {
+    return (v as { content: string }).content;
+  }
+  return null;
+}
+
+/**
+ * Loads `tokenizer.json` (and `tokenizer_config.json` when present) from a model folder, or a
+ * tokenizer.json path directly.
+ */
+export function loadTokenizer(folderOrFile: string): TextTokenizer {
+  const file = folderOrFile.endsWith('.json') ? folderOrFile : join(folderOrFile, 'tokenizer.json');
+  if (!existsSync(file)) throw new TokenizerLoadError(file, 'file not found');
+  const text = readFileSync(file, 'utf8');
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new TokenizerLoadError(file, `not valid JSON (${(err as Error).message})`);
+  }
+  const cfgFile = join(file, '..', 'tokenizer_config.json');
+  const config: Record<string, unknown> = existsSync(cfgFile)
+    ? (JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>)
+    : {};
+  let tok: HfTokenizer;
+  try {
+    tok = new Tokenizer(json, config);
+  } catch (err) {
+    throw new TokenizerLoadError(file, (err as Error).message);
+  }
+  const vocab = tok.get_vocab(true);
+  let maxId = -1;
+  for (const id of vocab.values()) maxId = Math.max(maxId, id);
+  const idOf = (t: string | null): number | null => (t === null ? null : (tok.token_to_id(t) ?? null));
+
+  // Special tokens: tokenizer_config.json names them; otherwise fall back to the common spellings.
+  const guess = (...names: string[]): string | null => names.find((n) => tok.token_to_id(n) !== undefined) ?? null;
+  const eosToken = tokenString(config.eos_token) ?? guess('</s>', '<|endoftext|>', '<|im_end|>', '<eos>');
+  const bosToken = tokenString(config.bos_token) ?? guess('<s>', '<bos>');
+  const padToken = tokenString(config.pad_token);
+  const chat = config.chat_template;
+  const chatTemplate = typeof chat === 'string' ? chat : null;
+
+  return {
+    source: file,
+    hash: createHash('sha256').update(text).digest('hex'),
+    vocabSize: maxId + 1,
+    bosTokenId: idOf(bosToken),
+    eosTokenId: idOf(eosToken),
+    padTokenId: idOf(padToken),
+    eosToken,
+    bosToken,
+    chatTemplate,
+    encode: (t, opts) => tok.encode(t, { add_special_tokens: opts?.addSpecialTokens ?? false }).ids,
+    decode: (ids, opts) => tok.decode(ids, { skip_special_tokens: opts?.skipSpecialTokens ?? true }),
+    tokenToId: (t) => tok.token_to_id(t) ?? null,
+  };
+}

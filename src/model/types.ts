@@ -1,0 +1,55 @@
+/**
+ * Plain data types shared by the model loader, the architectures, LoRA and the exporters.
+ * Weights of nn.Linear layers are kept in the Hugging Face / PyTorch layout `[out, in]`
+ * internally; GPT-2's Conv1D weights (stored `[in, out]` on disk) are transposed on load and
+ * transposed back on export, so that LoRA, quantization and merging see one layout.
+ */
+
+/** Architecture family implemented by `src/model/architectures`. */
+export type ArchitectureFamily = 'llama' | 'gpt2';
+
+/** `model_type` values of config.json that this project can load. */
+export const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'gpt2'] as const;
+export type SupportedModelType = (typeof SUPPORTED_MODEL_TYPES)[number];
+
+/** A normalised view of config.json; `raw` keeps the file's own fields for export. */
+export interface ModelConfig {
+  modelType: SupportedModelType;
+  family: ArchitectureFamily;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** Grouped-query attention: number of key/value heads (= numHeads without GQA). */
+  numKvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  maxPositionEmbeddings: number;
+  /** RMSNorm epsilon (llama family) or LayerNorm epsilon (gpt2). */
+  normEps: number;
+  /** RoPE base; unused by gpt2. */
+  ropeTheta: number;
+  /** q/k/v projections carry biases (qwen2: true; llama: `attention_bias`). */
+  attentionBias: boolean;
+  /** o_proj bias (llama `attention_bias` applies to it too; qwen2 has none). */
+  outputBias: boolean;
+  /** MLP projections carry biases (llama `mlp_bias`). */
+  mlpBias: boolean;
+  tieWordEmbeddings: boolean;
+  hiddenAct: string;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+  padTokenId: number | null;
+  raw: Record<string, unknown>;
+}
+
+/** Dtypes read from safetensors; everything is converted to float32 in memory. */
+export type StoredDtype = 'F32' | 'F16' | 'BF16';
+
+/** A tensor on the host, before it becomes a tfjs tensor. */
+export interface HostTensor {
+  shape: number[];
+  data: Float32Array;
+  /** Dtype it had on disk (informational; `data` is always float32). */
+  storedDtype?: StoredDtype;
+}

@@ -1,0 +1,17 @@
+/**
+ * Base class for errors a user can act on. `hint` says what to do about it; the CLI prints
+ * `error during <command>: <message>` followed by the hint and exits non-zero.
+ */
+export class LoraStudyError extends Error {
+  readonly hint?: string;
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.hint = opts.hint;
+  }
+}
+
+/** Internal invariant; the message must carry the offending values. */
+export function assert(cond: unknown, message: string | (() => string)): asserts cond {
+  if (!cond) throw new Error(`internal assertion failed: ${typeof message === 'function' ? message() : message}`);
+}
