@@ -1,0 +1,2 @@
+export * from './registry.js';
+export type { BuiltinExample, BuiltinTask, TaskDraw } from './types.js';
