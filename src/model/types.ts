@@ -37,6 +37,11 @@ export interface ModelConfig {
   mlpBias: boolean;
   tieWordEmbeddings: boolean;
   hiddenAct: string;
+  /**
+   * Mistral-style sliding-window attention span, or null. Attention is unchanged for sequences
+   * no longer than the window, so architectures may ignore it below that length.
+   */
+  slidingWindow?: number | null;
   bosTokenId: number | null;
   eosTokenId: number | null;
   padTokenId: number | null;
