@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as runs } from './runs.js';
 
 /**
  * The whole command table. Each command lives in its own file that exports
@@ -6,7 +7,9 @@ import type { Command } from 'commander';
  */
 type Register = (program: Command) => void;
 
-const commands: Register[] = [];
+const commands: Register[] = [
+  runs,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of commands) register(program);
