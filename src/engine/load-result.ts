@@ -1,0 +1,4 @@
+/** What each backend loader reports: either how it runs, or why it could not. */
+export type BackendLoad =
+  | { ok: true; reason: string; device: string; threads: number; simd: boolean }
+  | { ok: false; reason: string };

@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../util/logger.js';
+import { cpuModel } from './load-cpu.js';
+import type { BackendLoad } from './load-result.js';
+import { backendInstance, isBackendInitialized } from './tf-registry.js';
+import { checkMatmul } from './verify-backend.js';
+import { installThreadShim, unrefWorkers, type ThreadShim } from './wasm-node-threads.js';
+
+type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
+
+/**
+ * backend.cc caps XNNPACK's pool at 8 threads and Emscripten pre-starts 8 workers
+ * (tfjs-backend-wasm 4.22), so asking for more gives 8.
+ */
+export const MAX_WASM_THREADS = 8;
+
+/** The default thread count: every logical core this process may use. */
+export function defaultThreads(): number {
+  return Math.min(MAX_WASM_THREADS, os.availableParallelism());
+}
+
+let wasmPathsSet = false;
+
+/**
+ * Points the backend at its own dist/ folder: it would otherwise look beside whichever file
+ * bundled it, which breaks as soon as the CLI is bundled or run from another folder.
+ */
+function setWasmPathsOnce(wasm: WasmModule): void {
+  if (wasmPathsSet) return;
+  const require = createRequire(import.meta.url);
+  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  wasm.setWasmPaths(`${dist}${path.sep}`);
+  wasmPathsSet = true;
+}
+
+function describe(simd: boolean, threads: number): string {
+  const isa = simd ? 'SIMD' : 'no SIMD';
+  const par = threads > 1 ? `+threads x${threads}` : ', 1 thread';
+  return `CPU: wasm ${isa}${par} (${cpuModel()})`;
+}
+
+/** Sets up the wasm backend, threaded when more than one thread is wanted and the build allows it. */
+export async function loadWasm(opts: { threads?: number; logger: Logger }): Promise<BackendLoad> {
+  const wasm: WasmModule = await import('@tensorflow/tfjs-backend-wasm');
+  const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+
+  // tfjs builds a backend once per process; a second init reuses it and its thread count.
+  if (!isBackendInitialized('wasm')) {
+    setWasmPathsOnce(wasm);
+    const wanted = Math.min(MAX_WASM_THREADS, Math.max(1, opts.threads ?? defaultThreads()));
+    let threadedError: string | null = null;
+    // Only a SIMD+threads build exists, so threads need SIMD.
+    if (wanted > 1 && simd) {
+      threadedError = await initThreaded(wasm, wanted);
+      if (threadedError !== null) {
+        opts.logger.warn({ reason: threadedError }, 'threaded wasm failed to start; using the single-threaded build');
+      }
+    }
+    if (!isBackendInitialized('wasm')) {
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      if (!(await tf.setBackend('wasm'))) {
+        return { ok: false, reason: `the wasm backend failed to initialise${threadedError ? ` (threaded: ${threadedError})` : ''}` };
+      }
+    }
+  }
+  if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tf.setBackend("wasm") returned false' };
+  const bad = checkMatmul();
+  if (bad) return { ok: false, reason: bad };
+  const threads = wasm.getThreadsCount();
+  return { ok: true, reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}`, device: describe(simd, threads), threads, simd };
+}
+
+/** Returns null on success, else why the threaded build did not start. */
+async function initThreaded(wasm: WasmModule, threads: number): Promise<string | null> {
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasm.setThreadsCount(threads);
+  // tfjs reports a failed backend init with console.warn and `false`; catch the text for the reason.
+  const warnings: string[] = [];
+  const originalWarn = console.warn;
+  let shim: ThreadShim | null = null;
+  let ok = false;
+  try {
+    shim = installThreadShim(threads);
+    console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '));
+    ok = await tf.setBackend('wasm');
+  } catch (err) {
+    warnings.push((err as Error).message);
+  } finally {
+    console.warn = originalWarn;
+    shim?.restore();
+  }
+  if (!ok) return warnings.join('; ') || 'tf.setBackend("wasm") returned false';
+  unrefWorkers(backendInstance<{ wasm?: unknown }>('wasm')?.wasm);
+  return null;
+}

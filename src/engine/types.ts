@@ -1,0 +1,41 @@
+import type { Logger } from '../util/logger.js';
+
+/** What `--backend` accepts: `auto` tries each real backend in {@link AUTO_ORDER}. */
+export type BackendRequest = 'auto' | BackendName;
+
+/** A tfjs backend this project can run on. */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+/** `auto` takes the first of these that loads and computes a correct matmul. */
+export const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+/** One try at bringing up a backend, kept so runs and `doctor` can say why others were skipped. */
+export interface BackendAttempt {
+  backend: BackendName;
+  ok: boolean;
+  /** Why it failed, or what was loaded when it worked (e.g. `@tensorflow/tfjs-node-gpu 4.22.0`). */
+  reason: string;
+}
+
+/** The backend and device a process really runs on; every run records this. */
+export interface EngineInfo {
+  backend: BackendName;
+  /** Human description of the hardware, e.g. `CUDA: NVIDIA H100 80GB HBM3`, `CPU: wasm SIMD+threads x2`. */
+  device: string;
+  /** Threads the backend computes with (1 where it is single-threaded). */
+  threads: number;
+  /** Whether the backend uses SIMD instructions (wasm SIMD; native code counts as true). */
+  simd: boolean;
+  /** Version of @tensorflow/tfjs-core in this process. */
+  tfjsVersion: string;
+  attempts: BackendAttempt[];
+}
+
+export interface InitEngineOptions {
+  backend: BackendRequest;
+  /** Compute threads for wasm; default: the number of logical cores. Fixed at the first wasm init of a process. */
+  threads?: number;
+  logger?: Logger;
+}
