@@ -69,7 +69,8 @@ export function blockLinearModules(config: ModelConfig): LinearModuleSpec[] {
 export function matchesTargetModule(key: string, targets: string | readonly string[]): boolean {
   if (typeof targets === 'string') {
     if (targets === 'all-linear') return true;
-    return new RegExp(`^(?:${targets})$`, 'u').test(key);
+    // No `u` flag: it would reject escapes Python accepts, such as `\_` or `\-`.
+    return new RegExp(`^(?:${targets})$`).test(key);
   }
   return targets.some((name) => key === name || key.endsWith(`.${name}`));
 }

@@ -74,6 +74,7 @@ describe('module table and PEFT matching', () => {
     expect(matchesTargetModule('transformer.h.0.mlp.c_proj', ['attn.c_proj'])).toBe(false);
     expect(matchesTargetModule('model.layers.0.self_attn.q_proj', String.raw`.*\.0\.self_attn\.q_proj`)).toBe(true);
     expect(matchesTargetModule('model.layers.10.self_attn.q_proj', String.raw`.*\.0\.self_attn\.q_proj`)).toBe(false);
+    expect(matchesTargetModule('transformer.h.0.mlp.c_fc', String.raw`.*\.mlp\.c\_fc`)).toBe(true); // Python-style escape
   });
 
   test('a regex target can pick single layers', () => {
