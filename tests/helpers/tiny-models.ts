@@ -1,0 +1,177 @@
+/**
+ * Tiny random-weight models in exact Hugging Face layout (config.json as transformers writes it,
+ * HF tensor names and shapes, tokenizer.json), so loader, architecture and LoRA tests need no
+ * download. Weights come from a seeded PRNG: the same options always give the same bytes.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { saveCheckpoint } from '../../src/model/checkpoint.js';
+import { roundToDtype } from '../../src/model/half-float.js';
+import type { HostTensor, StoredDtype } from '../../src/model/types.js';
+import { makeTinyTokenizerConfig, makeTinyTokenizerJson } from './tiny-tokenizer.js';
+
+export type TinyModelType = 'llama' | 'mistral' | 'qwen2' | 'gpt2';
+
+export interface TinyModelOptions {
+  modelType: TinyModelType;
+  seed: number;
+  hiddenSize?: number;
+  numLayers?: number;
+  numHeads?: number;
+  /** Key/value heads (llama family; gpt2 has none of its own). */
+  numKvHeads?: number;
+  /** MLP width for the llama family; for gpt2 it becomes n_inner (default 4·hidden). */
+  intermediateSize?: number;
+  /** Tie lm_head to the embeddings (llama family; gpt2 is always tied). */
+  tie?: boolean;
+  dtype?: StoredDtype;
+  /** Shard the weights into files of at most this many bytes (plus an index). */
+  shardBytes?: number;
+  /** max_position_embeddings / n_positions. */
+  maxPositions?: number;
+}
+
+export interface TinyModel {
+  dir: string;
+  /** config.json as written. */
+  config: Record<string, unknown>;
+  /** The weights exactly as they load (already rounded through `dtype`). */
+  tensors: Map<string, HostTensor>;
+}
+
+/** mulberry32: a tiny, well-mixed 32-bit PRNG; enough for reproducible test weights. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal samples by Box–Muller. */
+function gaussian(rand: () => number): () => number {
+  return () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+}
+
+const TORCH_DTYPE: Record<StoredDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+const ARCHITECTURES: Record<TinyModelType, string> = {
+  llama: 'LlamaForCausalLM',
+  mistral: 'MistralForCausalLM',
+  qwen2: 'Qwen2ForCausalLM',
+  gpt2: 'GPT2LMHeadModel',
+};
+
+type Resolved = Required<Omit<TinyModelOptions, 'shardBytes' | 'intermediateSize'>> & Pick<TinyModelOptions, 'shardBytes' | 'intermediateSize'>;
+
+function configFor(o: Resolved, vocabSize: number, eos: number): Record<string, unknown> {
+  const common = { architectures: [ARCHITECTURES[o.modelType]], model_type: o.modelType, bos_token_id: eos, eos_token_id: eos };
+  const tail = { torch_dtype: TORCH_DTYPE[o.dtype], transformers_version: '4.46.3', use_cache: true, vocab_size: vocabSize };
+  if (o.modelType === 'gpt2') {
+    return {
+      activation_function: 'gelu_new', ...common, attn_pdrop: 0.1, embd_pdrop: 0.1, initializer_range: 0.02,
+      layer_norm_epsilon: 1e-5, n_ctx: o.maxPositions, n_embd: o.hiddenSize, n_head: o.numHeads,
+      n_inner: o.intermediateSize ?? null, n_layer: o.numLayers, n_positions: o.maxPositions,
+      reorder_and_upcast_attn: false, resid_pdrop: 0.1, scale_attn_by_inverse_layer_idx: false,
+      scale_attn_weights: true, summary_activation: null, summary_first_dropout: 0.1,
+      summary_proj_to_labels: true, summary_type: 'cls_index', summary_use_proj: true, ...tail,
+    };
+  }
+  const llama = {
+    ...common, attention_dropout: 0.0, head_dim: o.hiddenSize / o.numHeads, hidden_act: 'silu',
+    hidden_size: o.hiddenSize, initializer_range: 0.02, intermediate_size: o.intermediateSize ?? 64,
+    max_position_embeddings: o.maxPositions, num_attention_heads: o.numHeads,
+    num_hidden_layers: o.numLayers, num_key_value_heads: o.numKvHeads, rms_norm_eps: 1e-6,
+    rope_theta: 10000.0, tie_word_embeddings: o.tie,
+  };
+  if (o.modelType === 'llama') return { ...llama, attention_bias: false, mlp_bias: false, pretraining_tp: 1, rope_scaling: null, ...tail };
+  if (o.modelType === 'mistral') return { ...llama, sliding_window: 4096, ...tail };
+  return { ...llama, max_window_layers: o.numLayers, rope_scaling: null, sliding_window: null, use_sliding_window: false, ...tail };
+}
+
+/** [name, shape, kind] in the order the PRNG fills them; kind picks the distribution. */
+type Spec = [string, number[], 'w' | 'norm' | 'bias'];
+
+function llamaSpecs(o: Resolved, C: number, V: number): Spec[] {
+  const H = o.numHeads;
+  const KV = o.numKvHeads;
+  const D = C / H;
+  const I = o.intermediateSize ?? 64;
+  const specs: Spec[] = [['model.embed_tokens.weight', [V, C], 'w']];
+  for (let i = 0; i < o.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    specs.push(
+      [`${p}.input_layernorm.weight`, [C], 'norm'],
+      [`${p}.self_attn.q_proj.weight`, [H * D, C], 'w'],
+      [`${p}.self_attn.k_proj.weight`, [KV * D, C], 'w'],
+      [`${p}.self_attn.v_proj.weight`, [KV * D, C], 'w'],
+    );
+    if (o.modelType === 'qwen2') {
+      specs.push([`${p}.self_attn.q_proj.bias`, [H * D], 'bias'], [`${p}.self_attn.k_proj.bias`, [KV * D], 'bias'], [`${p}.self_attn.v_proj.bias`, [KV * D], 'bias']);
+    }
+    specs.push(
+      [`${p}.self_attn.o_proj.weight`, [C, H * D], 'w'],
+      [`${p}.post_attention_layernorm.weight`, [C], 'norm'],
+      [`${p}.mlp.gate_proj.weight`, [I, C], 'w'],
+      [`${p}.mlp.up_proj.weight`, [I, C], 'w'],
+      [`${p}.mlp.down_proj.weight`, [C, I], 'w'],
+    );
+  }
+  specs.push(['model.norm.weight', [C], 'norm']);
+  if (!o.tie) specs.push(['lm_head.weight', [V, C], 'w']);
+  return specs;
+}
+
+function gpt2Specs(o: Resolved, C: number, V: number, P: number): Spec[] {
+  const I = o.intermediateSize ?? 4 * C;
+  const specs: Spec[] = [['transformer.wte.weight', [V, C], 'w'], ['transformer.wpe.weight', [P, C], 'w']];
+  for (let i = 0; i < o.numLayers; i++) {
+    const p = `transformer.h.${i}`;
+    // Conv1D stores weights [in, out], the transpose of nn.Linear.
+    specs.push(
+      [`${p}.ln_1.weight`, [C], 'norm'], [`${p}.ln_1.bias`, [C], 'bias'],
+      [`${p}.attn.c_attn.weight`, [C, 3 * C], 'w'], [`${p}.attn.c_attn.bias`, [3 * C], 'bias'],
+      [`${p}.attn.c_proj.weight`, [C, C], 'w'], [`${p}.attn.c_proj.bias`, [C], 'bias'],
+      [`${p}.ln_2.weight`, [C], 'norm'], [`${p}.ln_2.bias`, [C], 'bias'],
+      [`${p}.mlp.c_fc.weight`, [C, I], 'w'], [`${p}.mlp.c_fc.bias`, [I], 'bias'],
+      [`${p}.mlp.c_proj.weight`, [I, C], 'w'], [`${p}.mlp.c_proj.bias`, [C], 'bias'],
+    );
+  }
+  specs.push(['transformer.ln_f.weight', [C], 'norm'], ['transformer.ln_f.bias', [C], 'bias']);
+  return specs;
+}
+
+/** Writes the model folder `dir` (replacing it) and returns what a loader should find there. */
+export async function writeTinyModel(dir: string, opts: TinyModelOptions): Promise<TinyModel> {
+  const o: Resolved = {
+    hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, tie: false, dtype: 'F32', maxPositions: 64,
+    // Options passed as undefined keep their defaults.
+    ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as TinyModelOptions),
+  };
+  if (o.modelType === 'gpt2') o.numKvHeads = o.numHeads;
+  const tokJson = makeTinyTokenizerJson();
+  const vocab = (tokJson.model as { vocab: Record<string, number> }).vocab;
+  const vocabSize = Object.keys(vocab).length;
+  const eos = vocab['<|endoftext|>'];
+  const config = configFor(o, vocabSize, eos);
+
+  const normal = gaussian(mulberry32(o.seed));
+  // Std 0.1 rather than the 0.02 of real initialisation, so that tiny models give logits that
+  // are far from flat and numerical comparisons are meaningful.
+  const draw = { w: () => 0.1 * normal(), norm: () => 1 + 0.1 * normal(), bias: () => 0.05 * normal() };
+  const specs =
+    o.modelType === 'gpt2' ? gpt2Specs(o, o.hiddenSize, vocabSize, o.maxPositions) : llamaSpecs(o, o.hiddenSize, vocabSize);
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, shape, kind] of specs) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = draw[kind]();
+    tensors.set(name, { shape, data: roundToDtype(data, o.dtype), storedDtype: o.dtype });
+  }
+
+  await saveCheckpoint(dir, { config, tensors, dtype: o.dtype, shardBytes: o.shardBytes });
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokJson));
+  writeFileSync(join(dir, 'tokenizer_config.json'), `${JSON.stringify(makeTinyTokenizerConfig(), null, 2)}\n`);
+  return { dir, config, tensors };
+}
