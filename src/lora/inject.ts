@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { CausalLM } from '../model/causal-lm.js';
+import type { Linear } from '../model/layers/linear.js';
+import type { HostTensor } from '../model/types.js';
+import { LoraStudyError } from '../util/errors.js';
+import { gaussianA, kaimingUniformA, zerosB } from './init.js';
+import { DEFAULT_TARGET_MODULES, loraScale, type LoraConfig } from './lora-config.js';
+import { selectTargetModules } from './target-modules.js';
+
+/** Names of the adapter variables, in one place: `<module>.lora_A` / `<module>.lora_B`. */
+export const loraParamName = (module: string, which: 'A' | 'B') => `${module}.lora_${which}`;
+
+export interface InjectedLora {
+  modules: string[];
+  /** The only trainable variables of a LoRA run. */
+  variables: tf.Variable[];
+  trainableParams: number;
+  config: LoraConfig;
+}
+
+export function resolveTargets(model: CausalLM, cfg: LoraConfig): string | string[] {
+  return cfg.target_modules ?? DEFAULT_TARGET_MODULES[model.config.modelType] ?? ['q_proj', 'v_proj'];
+}
+
+/**
+ * Attaches LoRA weights to the linear layers selected by `target_modules` (mutates the model's
+ * layers; base weights stay untouched and untrained). `initial` supplies A/B values (loading an
+ * adapter) instead of the initialiser.
+ */
+export function injectLora(
+  model: CausalLM,
+  cfg: LoraConfig,
+  opts: { seed: number; initial?: Map<string, { A: HostTensor; B: HostTensor }> },
+): InjectedLora {
+  const target = resolveTargets(model, cfg);
+  const names = opts.initial ? [...opts.initial.keys()] : selectTargetModules([...model.linears.keys()], target, model.outputHeadName);
+  const variables: tf.Variable[] = [];
+  let trainableParams = 0;
+  const scale = loraScale(cfg);
+  for (const name of names) {
+    const layer: Linear | undefined = model.linears.get(name);
+    if (!layer) throw new LoraStudyError(`adapter names module "${name}", which this model does not have`);
+    if (layer.lora) throw new LoraStudyError(`module ${name} already has a LoRA adapter`);
+    const { r } = cfg;
+    const init = opts.initial?.get(name);
+    const aData = init?.A.data ?? (cfg.init_lora_weights === 'gaussian' ? gaussianA : kaimingUniformA)(r, layer.inFeatures, opts.seed, name);
+    const bData = init?.B.data ?? zerosB(layer.outFeatures, r);
+    const A = variableFrom(aData, [r, layer.inFeatures]);
+    const B = variableFrom(bData, [layer.outFeatures, r]);
+    layer.lora = { A, B, r, scale, dropout: cfg.lora_dropout };
+    variables.push(A, B);
+    trainableParams += r * (layer.inFeatures + layer.outFeatures);
+  }
+  return { modules: names, variables, trainableParams, config: cfg };
+}
+
+function variableFrom(data: Float32Array, shape: [number, number]): tf.Variable {
+  const t = tf.tensor2d(data, shape);
+  const v = tf.variable(t, true);
+  t.dispose();
+  return v;
+}
+
+/** Removes and disposes every adapter, leaving the base model as loaded. */
+export function removeLora(model: CausalLM): void {
+  for (const layer of model.linears.values()) {
+    if (!layer.lora) continue;
+    layer.lora.A.dispose();
+    layer.lora.B.dispose();
+    layer.lora = null;
+  }
+}

@@ -1,0 +1,29 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { isConv1dName } from '../model/architectures/gpt2.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import type { HostTensor } from '../model/types.js';
+
+/**
+ * Folds every attached adapter into its base weight: W' = W + scale·B·A. Returns new host
+ * tensors in the on-disk Hugging Face layout (GPT-2 Conv1D weights transposed back); the model
+ * and its adapters are NOT changed, so the same model can still be evaluated unmerged.
+ */
+export function mergedTensors(model: CausalLM): Map<string, HostTensor> {
+  const out = model.exportTensors();
+  for (const [name, layer] of model.linears) {
+    if (!layer.lora) continue;
+    const key = `${name}.weight`;
+    const base = out.get(key);
+    if (!base) throw new Error(`internal: exported tensors lack ${key}`);
+    const delta = tf.tidy(() => {
+      const d = tf.mul(tf.matMul(layer.lora!.B, layer.lora!.A), layer.lora!.scale); // [out, in]
+      return isConv1dName(name) ? tf.transpose(d) : d; // stored [in, out] for Conv1D
+    });
+    const dd = delta.dataSync() as Float32Array;
+    const merged = new Float32Array(base.data.length);
+    for (let i = 0; i < merged.length; i++) merged[i] = base.data[i] + dd[i];
+    delta.dispose();
+    out.set(key, { shape: base.shape, data: merged });
+  }
+  return out;
+}

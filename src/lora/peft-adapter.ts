@@ -1,0 +1,177 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import type { CausalLM } from '../model/causal-lm.js';
+import { isConv1dName } from '../model/architectures/gpt2.js';
+import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
+import type { HostTensor } from '../model/types.js';
+import { writeDirAtomic } from '../util/atomic-write.js';
+import { LoraStudyError } from '../util/errors.js';
+import { injectLora, type InjectedLora } from './inject.js';
+import { loraConfigSchema, type LoraConfig } from './lora-config.js';
+import { moduleSuffixes } from './target-modules.js';
+
+export const ADAPTER_CONFIG = 'adapter_config.json';
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+/** PEFT wraps the HF model twice: PeftModel.base_model (LoraModel).model (the HF model). */
+const PEFT_PREFIX = 'base_model.model.';
+
+export class AdapterFormatError extends LoraStudyError {
+  constructor(readonly path: string, reason: string, hint?: string) {
+    super(`adapter ${path}: ${reason}`, { hint: hint ?? 'an adapter folder holds adapter_config.json and adapter_model.safetensors as PEFT writes them' });
+  }
+}
+
+/** The fields of PEFT's adapter_config.json this project reads; the rest is kept as is. */
+const peftConfigSchema = z
+  .object({
+    peft_type: z.string(),
+    task_type: z.string().nullish(),
+    r: z.number().int().positive(),
+    lora_alpha: z.number().positive(),
+    lora_dropout: z.number().min(0).max(1).default(0),
+    target_modules: z.union([z.array(z.string()), z.string()]).nullish(),
+    use_rslora: z.boolean().default(false),
+    use_dora: z.boolean().default(false),
+    bias: z.string().default('none'),
+    rank_pattern: z.record(z.string(), z.unknown()).nullish(),
+    alpha_pattern: z.record(z.string(), z.unknown()).nullish(),
+    base_model_name_or_path: z.string().nullish(),
+    init_lora_weights: z.unknown().optional(),
+  })
+  .passthrough();
+
+export function adapterTensorName(module: string, which: 'A' | 'B'): string {
+  return `${PEFT_PREFIX}${module}.lora_${which}.weight`;
+}
+
+/** Writes the model's adapters in the PEFT format (adapter_config.json + adapter_model.safetensors), atomically. */
+export async function saveAdapter(
+  dir: string,
+  model: CausalLM,
+  lora: InjectedLora,
+  opts: { baseModel: string; targetModules?: string | string[] },
+): Promise<void> {
+  const tensors = new Map<string, HostTensor>();
+  for (const name of lora.modules) {
+    const l = model.linears.get(name)?.lora;
+    if (!l) throw new Error(`internal: module ${name} listed as adapted but has no LoRA weights`);
+    tensors.set(adapterTensorName(name, 'A'), { shape: l.A.shape, data: new Float32Array(l.A.dataSync() as Float32Array) });
+    tensors.set(adapterTensorName(name, 'B'), { shape: l.B.shape, data: new Float32Array(l.B.dataSync() as Float32Array) });
+  }
+  const cfg = lora.config;
+  const requested = opts.targetModules ?? cfg.target_modules;
+  // PEFT itself expands "all-linear" to the suffix list before saving.
+  const targetModules = requested === undefined || requested === 'all-linear' ? moduleSuffixes(lora.modules).sort() : requested;
+  const config = {
+    alpha_pattern: {},
+    auto_mapping: null,
+    base_model_name_or_path: opts.baseModel,
+    bias: 'none',
+    fan_in_fan_out: model.config.family === 'gpt2' && lora.modules.every(isConv1dName),
+    inference_mode: true,
+    init_lora_weights: cfg.init_lora_weights,
+    layers_pattern: null,
+    layers_to_transform: null,
+    lora_alpha: cfg.lora_alpha,
+    lora_dropout: cfg.lora_dropout,
+    modules_to_save: null,
+    peft_type: 'LORA',
+    r: cfg.r,
+    rank_pattern: {},
+    revision: null,
+    target_modules: targetModules,
+    task_type: 'CAUSAL_LM',
+    use_dora: false,
+    use_rslora: cfg.use_rslora,
+  };
+  await writeDirAtomic(dir, async (tmp) => {
+    await writeSafetensors(join(tmp, ADAPTER_WEIGHTS), tensors);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(tmp, ADAPTER_CONFIG), `${JSON.stringify(config, null, 2)}\n`);
+  });
+}
+
+export interface LoadedAdapter {
+  config: LoraConfig;
+  raw: Record<string, unknown>;
+  weights: Map<string, { A: HostTensor; B: HostTensor }>;
+}
+
+/** Reads a PEFT LoRA adapter folder, validating config fields and every tensor name. */
+export async function readAdapter(dir: string): Promise<LoadedAdapter> {
+  const cfgPath = join(dir, ADAPTER_CONFIG);
+  if (!existsSync(cfgPath)) throw new AdapterFormatError(dir, `no ${ADAPTER_CONFIG}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(cfgPath, 'utf8'));
+  } catch (err) {
+    throw new AdapterFormatError(cfgPath, `not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = peftConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AdapterFormatError(cfgPath, `field "${issue.path.join('.')}": ${issue.message}`);
+  }
+  const p = parsed.data;
+  if (p.peft_type !== 'LORA') throw new AdapterFormatError(cfgPath, `peft_type is "${p.peft_type}", only "LORA" is supported`);
+  if (p.use_dora) throw new AdapterFormatError(cfgPath, 'use_dora adapters (DoRA) are not supported');
+  if (p.bias !== 'none') throw new AdapterFormatError(cfgPath, `bias "${p.bias}" is not supported (only "none")`);
+  if (Object.keys(p.rank_pattern ?? {}).length > 0 || Object.keys(p.alpha_pattern ?? {}).length > 0) {
+    throw new AdapterFormatError(cfgPath, 'rank_pattern / alpha_pattern (per-module ranks) are not supported');
+  }
+  const weightsPath = join(dir, ADAPTER_WEIGHTS);
+  if (!existsSync(weightsPath)) {
+    const bin = existsSync(join(dir, 'adapter_model.bin'));
+    throw new AdapterFormatError(dir, `no ${ADAPTER_WEIGHTS}${bin ? ' (found adapter_model.bin, a pickle this tool does not read)' : ''}`,
+      bin ? 'save the adapter with safe_serialization=True (the PEFT default) to get adapter_model.safetensors' : undefined);
+  }
+  const tensors = await readSafetensors(weightsPath);
+  const weights = new Map<string, { A?: HostTensor; B?: HostTensor }>();
+  for (const [key, t] of tensors) {
+    // PEFT strips the adapter name on save; tolerate files that kept it (".lora_A.default.weight").
+    const m = /^base_model\.model\.(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$/.exec(key);
+    if (!m) throw new AdapterFormatError(weightsPath, `unexpected tensor "${key}" (only LoRA A/B weights are supported)`);
+    const entry = weights.get(m[1]) ?? {};
+    entry[m[2] as 'A' | 'B'] = t;
+    weights.set(m[1], entry);
+  }
+  const complete = new Map<string, { A: HostTensor; B: HostTensor }>();
+  for (const [module, { A, B }] of weights) {
+    if (!A || !B) throw new AdapterFormatError(weightsPath, `module ${module} has lora_${A ? 'B' : 'A'} missing`);
+    if (A.shape[0] !== p.r || B.shape[1] !== p.r) {
+      throw new AdapterFormatError(weightsPath, `module ${module}: lora_A [${A.shape}] / lora_B [${B.shape}] do not have rank r=${p.r}`);
+    }
+    complete.set(module, { A, B });
+  }
+  if (complete.size === 0) throw new AdapterFormatError(weightsPath, 'holds no LoRA tensors');
+  const config = loraConfigSchema.parse({
+    r: p.r,
+    lora_alpha: p.lora_alpha,
+    lora_dropout: p.lora_dropout,
+    target_modules: p.target_modules ?? undefined,
+    use_rslora: p.use_rslora,
+  });
+  return { config, raw: json as Record<string, unknown>, weights: complete };
+}
+
+/** Loads a PEFT adapter onto a model, checking every module exists with matching shapes. */
+export async function loadAdapter(dir: string, model: CausalLM): Promise<InjectedLora> {
+  const adapter = await readAdapter(dir);
+  for (const [module, { A, B }] of adapter.weights) {
+    const layer = model.linears.get(module);
+    if (!layer) throw new AdapterFormatError(dir, `names module "${module}", which the base model does not have`, 'was this adapter trained on a different base model?');
+    if (A.shape[1] !== layer.inFeatures || B.shape[0] !== layer.outFeatures) {
+      throw new AdapterFormatError(dir, `module ${module}: adapter expects in=${A.shape[1]}, out=${B.shape[0]}; the model has in=${layer.inFeatures}, out=${layer.outFeatures}`);
+    }
+  }
+  return injectLora(model, adapter.config, { seed: 0, initial: adapter.weights });
+}
+
+/** Host copy of one adapted layer's update ΔW = scale·B·A in the [out, in] layout. */
+export function loraDelta(model: CausalLM, module: string): tf.Tensor2D {
+  const l = model.linears.get(module)?.lora;
+  if (!l) throw new Error(`internal: module ${module} has no LoRA weights`);
+  return tf.tidy(() => tf.mul(tf.matMul(l.B, l.A), l.scale) as tf.Tensor2D);
+}

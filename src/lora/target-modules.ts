@@ -1,0 +1,45 @@
+import { LoraStudyError } from '../util/errors.js';
+
+export class TargetModulesError extends LoraStudyError {
+  constructor(readonly targetModules: string | string[], readonly available: string[]) {
+    super(
+      `target_modules ${JSON.stringify(targetModules)} matched no linear module of this model`,
+      { hint: `linear modules here end in: ${available.join(', ')} (use a list of these suffixes, a regex over full names, or "all-linear")` },
+    );
+  }
+}
+
+/**
+ * PEFT's matching rule (`check_target_module_exists`): a string is a regex that must match the
+ * whole module name; a list matches a name equal to an entry or ending in `.<entry>`.
+ * "all-linear" takes every linear layer except the output head.
+ */
+export function matchesTarget(name: string, target: string | string[], outputHeadName: string): boolean {
+  if (target === 'all-linear') return name !== outputHeadName;
+  if (typeof target === 'string') return new RegExp(`^(?:${target})$`).test(name);
+  return target.some((t) => name === t || name.endsWith(`.${t}`));
+}
+
+/** Distinct short names (the part after the last layer index), for messages and adapter_config. */
+export function moduleSuffixes(names: string[]): string[] {
+  const out = new Set<string>();
+  for (const n of names) {
+    const parts = n.split('.');
+    const i = parts.findLastIndex((p) => /^\d+$/.test(p));
+    out.add(parts.slice(i + 1).join('.') || n);
+  }
+  return [...out];
+}
+
+export function selectTargetModules(linearNames: string[], target: string | string[], outputHeadName: string): string[] {
+  if (typeof target === 'string' && target !== 'all-linear') {
+    try {
+      new RegExp(target);
+    } catch (err) {
+      throw new LoraStudyError(`target_modules regex ${JSON.stringify(target)} is invalid: ${(err as Error).message}`);
+    }
+  }
+  const chosen = linearNames.filter((n) => matchesTarget(n, target, outputHeadName));
+  if (chosen.length === 0) throw new TargetModulesError(target, moduleSuffixes(linearNames));
+  return chosen;
+}

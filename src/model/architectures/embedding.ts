@@ -1,0 +1,19 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+
+/**
+ * Token embedding lookup. A frozen table uses gather; a trained one uses one-hot · E, because
+ * gather's gradient needs UnsortedSegmentSum, which the tfjs wasm backend does not implement.
+ */
+export function embed(table: tf.Tensor2D, ids: tf.Tensor2D, trainable: boolean): tf.Tensor3D {
+  const [B, T] = ids.shape;
+  const [V, C] = table.shape;
+  if (!trainable) return tf.gather(table, ids.reshape([-1])).reshape([B, T, C]);
+  const oneHot = tf.oneHot(ids.reshape([-1]) as tf.Tensor1D, V).cast("float32"); // [B·T, V]
+  return tf.matMul(oneHot, table).reshape([B, T, C]);
+}
+
+/** Default positions past..past+T-1 for every row (right padding). */
+export function defaultPositions(batch: number, T: number, past: number): tf.Tensor2D {
+  return tf.tile(tf.range(past, past + T, 1, 'int32').reshape([1, T]), [batch, 1]) as tf.Tensor2D;
+}

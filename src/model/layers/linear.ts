@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+
+/**
+ * A base weight held in a compressed form (int8, NF4, FP4: see src/lora/quantize). It is
+ * expanded to float32 `[out, in]` with tfjs ops inside each forward pass, so only the packed
+ * codes stay resident.
+ */
+export interface DequantizableWeight {
+  readonly format: string;
+  readonly shape: [number, number];
+  residentBytes(): number;
+  dequantize(): tf.Tensor2D;
+  dispose(): void;
+}
+
+/**
+ * The LoRA update attached to a linear layer (Hu et al. 2021, arXiv:2106.09685):
+ * `y = W₀x + b + scale · B·A·dropout(x)`, A `[r, in]`, B `[out, r]`, with
+ * scale = α/r (or α/√r with rsLoRA, Kalajdzievski 2023). Built by src/lora/inject.ts.
+ */
+export interface LoraWeights {
+  A: tf.Variable; // [r, in]
+  B: tf.Variable; // [out, r]
+  r: number;
+  scale: number;
+  dropout: number;
+}
+
+/** Per-call options: dropout is active only while training, seeded for determinism. */
+export interface ForwardContext {
+  training: boolean;
+  /** Seed for this step's dropout masks; each layer derives its own from it. */
+  dropoutSeed?: number;
+}
+
+/**
+ * A linear layer in the PyTorch layout: weight `[out, in]`, `y = x·Wᵀ + b`.
+ * GPT-2's Conv1D layers are transposed to this layout on load (see architectures/gpt2.ts).
+ */
+export class Linear {
+  lora: LoraWeights | null = null;
+
+  constructor(
+    /** Hugging Face module name, e.g. `model.layers.0.self_attn.q_proj`. */
+    readonly name: string,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    public weight: tf.Tensor2D | DequantizableWeight,
+    public bias: tf.Tensor1D | null,
+    /** Index used to derive distinct dropout seeds per layer. */
+    readonly index: number,
+  ) {}
+
+  /** The float32 weight, dequantized if needed (inside the caller's tidy). */
+  denseWeight(): tf.Tensor2D {
+    return this.weight instanceof tf.Tensor ? this.weight : this.weight.dequantize();
+  }
+
+  get quantized(): boolean {
+    return !(this.weight instanceof tf.Tensor);
+  }
+
+  apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+    const lead = x.shape.slice(0, -1);
+    const x2 = x.reshape([-1, this.inFeatures]) as tf.Tensor2D; // [N, in]
+    let y: tf.Tensor2D = tf.matMul(x2, this.denseWeight(), false, true); // [N, out]
+    if (this.bias) y = tf.add(y, this.bias);
+    if (this.lora) {
+      const { A, B, scale, dropout } = this.lora;
+      const xin =
+        ctx.training && dropout > 0
+          ? (tf.dropout(x2, dropout, undefined, ((ctx.dropoutSeed ?? 0) * 1009 + this.index) >>> 0) as tf.Tensor2D)
+          : x2;
+      const h = tf.matMul(xin, A, false, true); // [N, r]
+      y = tf.add(y, tf.mul(tf.matMul(h, B, false, true), scale)); // [N, out]
+    }
+    return y.reshape([...lead, this.outFeatures]);
+  }
+
+  dispose(): void {
+    this.weight.dispose();
+    this.bias?.dispose();
+    this.lora?.A.dispose();
+    this.lora?.B.dispose();
+    this.lora = null;
+  }
+}

@@ -1,0 +1,16 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+
+/** RMSNorm as in HF LlamaRMSNorm: `w · x / √(mean(x²) + ε)`, computed in float32. */
+export function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
+  const variance = tf.mean(tf.square(x), -1, true);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, eps))), weight);
+}
+
+/** LayerNorm over the last axis (biased variance, as torch.nn.LayerNorm). */
+export function layerNorm(x: tf.Tensor, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor {
+  const mean = tf.mean(x, -1, true);
+  const centred = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centred), -1, true);
+  return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), weight), bias);
+}

@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { LoraStudyError } from '../../util/errors.js';
+import type { HostTensor } from '../types.js';
+
+export class MissingWeightError extends LoraStudyError {
+  constructor(readonly tensorName: string, readonly modelType: string) {
+    super(`checkpoint has no tensor "${tensorName}" required by model_type ${modelType}`, {
+      hint: 'check that the model folder matches its config.json (num_hidden_layers, tie_word_embeddings, attention_bias)',
+    });
+  }
+}
+
+export class WeightShapeError extends LoraStudyError {
+  constructor(readonly tensorName: string, readonly expected: number[], readonly actual: number[]) {
+    super(`tensor "${tensorName}" has shape [${actual.join(', ')}], expected [${expected.join(', ')}] from config.json`, {
+      hint: 'the weights and config.json disagree; re-export the model or fix config.json',
+    });
+  }
+}
+
+/**
+ * Takes named host tensors out of a checkpoint, checking each name and shape, and makes tfjs
+ * tensors of them (variables when the base model is trained). Records which names were used so
+ * unexpected leftovers can be reported.
+ */
+export class WeightReader {
+  readonly used = new Set<string>();
+  constructor(
+    private readonly tensors: Map<string, HostTensor>,
+    private readonly modelType: string,
+    private readonly trainable: boolean,
+  ) {}
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  host(name: string, shape: number[]): HostTensor {
+    const t = this.tensors.get(name);
+    if (!t) throw new MissingWeightError(name, this.modelType);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new WeightShapeError(name, shape, t.shape);
+    }
+    this.used.add(name);
+    return t;
+  }
+
+  /** A tensor in the stored layout. */
+  take(name: string, shape: number[]): tf.Tensor {
+    const t = this.host(name, shape);
+    return this.make(tf.tensor(t.data, shape, 'float32'), name);
+  }
+
+  /** A 2-D tensor stored `[in, out]` (GPT-2 Conv1D), returned transposed to `[out, in]`. */
+  takeTransposed(name: string, storedShape: [number, number]): tf.Tensor2D {
+    const t = this.host(name, storedShape);
+    const stored = tf.tensor2d(t.data, storedShape, 'float32');
+    const out = tf.transpose(stored) as tf.Tensor2D;
+    stored.dispose();
+    return this.make(out, name) as tf.Tensor2D;
+  }
+
+  unused(): string[] {
+    return [...this.tensors.keys()].filter((k) => !this.used.has(k));
+  }
+
+  private make(t: tf.Tensor, name: string): tf.Tensor {
+    if (!this.trainable) return t;
+    const v = tf.variable(t, true);
+    t.dispose();
+    return v;
+  }
+}
+
+/** Host copy of a tensor, optionally transposed back to the stored `[in, out]` layout. */
+export function toHost(t: tf.Tensor, transpose = false): HostTensor {
+  if (transpose) {
+    const tt = tf.transpose(t);
+    const out = { shape: tt.shape, data: tt.dataSync() as Float32Array };
+    tt.dispose();
+    return { shape: out.shape, data: new Float32Array(out.data) };
+  }
+  return { shape: t.shape, data: new Float32Array(t.dataSync() as Float32Array) };
+}
+
+/** Host copy of a linear layer's float32 weight (dequantized when quantized). */
+export function denseWeightToHost(weight: tf.Tensor | { dequantize(): tf.Tensor2D }, transpose = false): HostTensor {
+  if (weight instanceof tf.Tensor) return toHost(weight, transpose);
+  const dense = weight.dequantize();
+  const out = toHost(dense, transpose);
+  dense.dispose();
+  return out;
+}
