@@ -93,6 +93,8 @@ export async function train(p: TrainParams): Promise<TrainResult> {
   const steps: StepRecord[] = [];
   let peakBytes = 0;
   let tensorsAfterFirstStep = 0;
+  let tensorsAfterLastStep = 0;
+  let optimizerBytes = 0;
   let trainTokens = 0;
   let trainSamples = 0;
   const t0 = performance.now();
@@ -149,6 +151,7 @@ export async function train(p: TrainParams): Promise<TrainResult> {
       variables[0]?.dataSync();
       const tEnd = performance.now();
       if (step === 0) tensorsAfterFirstStep = tf.memory().numTensors;
+      tensorsAfterLastStep = tf.memory().numTensors;
       trainTokens += tokens;
       trainSamples += c.microBatchSize * c.gradientAccumulationSteps;
       const rec: StepRecord = {
@@ -169,7 +172,7 @@ export async function train(p: TrainParams): Promise<TrainResult> {
     }
   } finally {
     peakBytes = Math.max(peakBytes, tf.memory().numBytes);
-    var optimizerBytes = optimizer.stateBytes();
+    optimizerBytes = optimizer.stateBytes();
     optimizer.dispose();
   }
   const wallTimeS = (performance.now() - t0) / 1000;
@@ -190,6 +193,6 @@ export async function train(p: TrainParams): Promise<TrainResult> {
     peakBytes,
     optimizerBytes,
     tensorsAfterFirstStep,
-    tensorsAfterLastStep: tf.memory().numTensors,
+    tensorsAfterLastStep,
   };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../causal-lm.js';
 import { activation } from '../layers/activations.js';
-import { buildAttentionMask, mergeHeads, repeatKv, scaledDotProductAttention, splitHeads } from '../layers/attention.js';
+import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../layers/attention.js';
 import { Linear, type ForwardContext } from '../layers/linear.js';
 import { rmsNorm } from '../layers/norms.js';
 import { applyRope, ropeCosSin } from '../layers/rope.js';
@@ -85,7 +85,6 @@ export class LlamaModel implements CausalLM {
     const positions = input.positionIds ?? defaultPositions(B, T, past);
     const { cos, sin } = ropeCosSin(positions, c.headDim, c.ropeTheta);
     const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past);
-    const nRep = c.numHeads / c.numKvHeads;
     const newCache: KvCache | undefined = input.useCache ? { layers: [], length: past + T } : undefined;
 
     let x: tf.Tensor = embed(this.embedTokens, input.inputIds, this.trainable); // [B, T, C]
@@ -100,7 +99,7 @@ export class LlamaModel implements CausalLM {
         v = tf.concat([cached.v, v], 2);
       }
       if (newCache) newCache.layers.push({ k, v });
-      const attn = scaledDotProductAttention(q, repeatKv(k, nRep), repeatKv(v, nRep), mask); // [B, H, T, d]
+      const attn = scaledDotProductAttention(q, k, v, mask); // [B, H, T, d]
       x = tf.add(x, blk.o.apply(mergeHeads(attn), ctx));
       const h2 = rmsNorm(x, blk.postNorm, c.normEps);
       const mlp = blk.down.apply(tf.mul(this.act(blk.gate.apply(h2, ctx)), blk.up.apply(h2, ctx)), ctx);

@@ -23,21 +23,22 @@ export function buildAttentionMask(attentionMask: tf.Tensor2D | null, batch: num
   return tf.maximum(tf.add(causalT, pad), MASKED); // [B, 1, T, S]
 }
 
-/** Repeats key/value heads for grouped-query attention: [B, Hkv, S, d] → [B, Hkv·nRep, S, d]. */
-export function repeatKv(x: tf.Tensor, nRep: number): tf.Tensor {
-  if (nRep === 1) return x;
-  const [B, Hkv, S, d] = x.shape;
-  return tf.tile(x.reshape([B, Hkv, 1, S, d]), [1, 1, nRep, 1, 1]).reshape([B, Hkv * nRep, S, d]);
-}
-
 /**
- * Scaled dot-product attention. q: [B, H, T, d], k/v: [B, H, S, d] (already repeated for GQA),
- * mask: additive [B|1, 1, T, S]. Returns [B, H, T, d].
+ * Scaled dot-product attention with grouped-query attention. q: [B, H, T, d], k/v: [B, Hkv, S, d],
+ * mask: additive [B|1, 1, T, S]. Query head h reads key/value head ⌊h / nRep⌋, as HF's
+ * repeat_kv; instead of copying k/v nRep times, the nRep query heads of a group are stacked
+ * along the time axis, which needs no tile (whose gradient tfjs lacks at rank 5). Returns [B, H, T, d].
  */
 export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor): tf.Tensor {
-  const d = q.shape[3] as number;
-  const scores = tf.add(tf.mul(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true), 1 / Math.sqrt(d)), mask); // [B, H, T, S]
-  return tf.matMul(tf.softmax(scores, -1) as tf.Tensor4D, v as tf.Tensor4D); // [B, H, T, d]
+  const [B, H, T, d] = q.shape as [number, number, number, number];
+  const Hkv = k.shape[1] as number;
+  const S = k.shape[2] as number;
+  const nRep = H / Hkv;
+  const qg = q.reshape([B, Hkv, nRep * T, d]); // [B, Hkv, nRep·T, d]
+  const scores = tf.mul(tf.matMul(qg as tf.Tensor4D, k as tf.Tensor4D, false, true), 1 / Math.sqrt(d)); // [B, Hkv, nRep·T, S]
+  const masked = tf.add(scores.reshape([B, Hkv, nRep, T, S]), mask.reshape([mask.shape[0], 1, 1, T, S]));
+  const probs = tf.softmax(masked, -1).reshape([B, Hkv, nRep * T, S]);
+  return tf.matMul(probs as tf.Tensor4D, v as tf.Tensor4D).reshape([B, H, T, d]); // [B, H, T, d]
 }
 
 /** [B, T, H·d] → [B, H, T, d] */
