@@ -49,6 +49,7 @@ export async function loadWasm(opts: { threads?: number; logger: Logger }): Prom
 
   // tfjs builds a backend once per process; a second init reuses it and its thread count.
   if (!isBackendInitialized('wasm')) {
+    const hooks = snapshotProcessHooks();
     setWasmPathsOnce(wasm);
     const wanted = Math.min(MAX_WASM_THREADS, Math.max(1, opts.threads ?? defaultThreads()));
     let threadedError: string | null = null;
@@ -61,10 +62,13 @@ export async function loadWasm(opts: { threads?: number; logger: Logger }): Prom
     }
     if (!isBackendInitialized('wasm')) {
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-      if (!(await tf.setBackend('wasm'))) {
+      const ok = await tf.setBackend('wasm');
+      hooks.removeAdded();
+      if (!ok) {
         return { ok: false, reason: `the wasm backend failed to initialise${threadedError ? ` (threaded: ${threadedError})` : ''}` };
       }
     }
+    hooks.removeAdded();
   }
   if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tf.setBackend("wasm") returned false' };
   const bad = checkMatmul();
@@ -95,4 +99,31 @@ async function initThreaded(wasm: WasmModule, threads: number): Promise<string |
   if (!ok) return warnings.join('; ') || 'tf.setBackend("wasm") returned false';
   unrefWorkers(backendInstance<{ wasm?: unknown }>('wasm')?.wasm);
   return null;
+}
+
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Emscripten's Node glue adds `uncaughtException` and `unhandledRejection` handlers that rethrow,
+ * so every later crash in the process is reported at a line of the minified module and prints
+ * all of it. They serve Emscripten's own exit() handling, which tfjs never uses; removing them
+ * restores Node's normal crash reports.
+ */
+function snapshotProcessHooks(): { removeAdded(): void } {
+  // Typed loosely: the two events' listener types differ and only identity matters here.
+  type Listener = (...args: unknown[]) => void;
+  const emitter = process as unknown as {
+    listeners(event: string): Listener[];
+    removeListener(event: string, listener: Listener): unknown;
+  };
+  const before = new Map(PROCESS_EVENTS.map((e) => [e, new Set(emitter.listeners(e))]));
+  return {
+    removeAdded() {
+      for (const event of PROCESS_EVENTS) {
+        for (const listener of emitter.listeners(event)) {
+          if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener);
+        }
+      }
+    },
+  };
 }
