@@ -1,0 +1,121 @@
+import { basename, extname } from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { BUILTIN_DATASET_NAMES } from '../data/builtin/registry.js';
+import { DROP_REASONS } from '../data/drops.js';
+import {
+  BUILTIN_DEFAULT_SAMPLES,
+  DEFAULT_EVAL_FRACTION,
+  DEFAULT_MAX_SEQ_LEN,
+  DEFAULT_SEED,
+  prepareDataset,
+  type PrepareSummary,
+} from '../data/prepare.js';
+import { DATASET_ALIASES, parseSourceSpec } from '../data/source-spec.js';
+import { TEMPLATE_NAMES } from '../data/templates.js';
+import { createLogger } from '../util/logger.js';
+import { printJson, runCommand } from './run-command.js';
+
+interface Options {
+  dataset: string;
+  name?: string;
+  outDir: string;
+  model: string;
+  template: string;
+  numSamples?: number;
+  evalSamples?: number;
+  evalFraction?: number;
+  seed: number;
+  maxSeqLen: number;
+  overflow: 'drop' | 'truncate';
+  trainOnInputs?: boolean;
+  strict?: boolean;
+  fields?: string;
+  cacheDir?: string;
+  json?: boolean;
+}
+
+const int = (flag: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag} must be a whole number`);
+  return n;
+};
+const float = (flag: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number`);
+  return n;
+};
+
+/** `builtin:mix` → builtin-mix, `hf:tatsu-lab/alpaca` → alpaca, `x/rows.jsonl` → rows. */
+export function defaultDatasetName(dataset: string): string {
+  const spec = parseSourceSpec(dataset);
+  if (spec.kind === 'builtin') return `builtin-${spec.dataset}`;
+  if (spec.kind === 'hub') return `${spec.repo.split('/').pop()}${spec.split === 'train' ? '' : `-${spec.split}`}`;
+  return basename(spec.path, extname(spec.path));
+}
+
+function printSummary(s: PrepareSummary): void {
+  const c = s.counts;
+  const lines = [
+    `prepared ${s.name} → ${s.path}`,
+    `  source    ${s.source.spec}${c.available === null ? '' : ` (${c.available} rows)`}`,
+    `  template  ${s.template}, tokenizer ${s.tokenizer.path} (sha256 ${s.tokenizer.sha256.slice(0, 12)}…)`,
+    `  rows      read ${c.read} = kept ${c.kept} + dropped ${c.dropped}; train ${c.train}, eval ${c.eval}${c.truncated ? `; ${c.truncated} truncated` : ''}`,
+    ...Object.entries(s.drops).map(
+      ([reason, d]) => `  dropped   ${reason}: ${d!.count} (rows ${d!.first_rows.join(', ')}${d!.count > d!.first_rows.length ? ', …' : ''}) — ${DROP_REASONS[reason as keyof typeof DROP_REASONS]}`,
+    ),
+    `  tokens    train mean ${s.tokens.train.mean_length}, max ${s.tokens.train.max_length} (max-seq-len ${s.max_seq_len})`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('prepare-dataset')
+    .description('tokenize an instruction dataset into data/<name>/{train,eval}.jsonl and meta.json')
+    .requiredOption(
+      '--dataset <source>',
+      `builtin:<task> (${BUILTIN_DATASET_NAMES.join(', ')}), hf:<owner>/<name>[@<revision>][:<split>], ${Object.keys(DATASET_ALIASES).join(', ')}, or a .json/.jsonl/.parquet file or folder`,
+    )
+    .requiredOption('--model <folder>', 'model folder whose tokenizer.json tokenizes the rows')
+    .option('--name <name>', 'output folder name under --out-dir (default: from --dataset, e.g. builtin-mix, alpaca)')
+    .option('--out-dir <dir>', 'where prepared datasets live', 'data')
+    .addOption(new Option('--template <name>', 'prompt template').choices([...TEMPLATE_NAMES]).default('alpaca'))
+    .option('--num-samples <n>', `rows to keep (train + eval), sampled with --seed (default: all; built-in: ${BUILTIN_DEFAULT_SAMPLES})`, int('--num-samples'))
+    .option('--eval-samples <n>', 'rows for the eval split (conflicts with --eval-fraction)', int('--eval-samples'))
+    .option('--eval-fraction <f>', `fraction of kept rows for the eval split (default ${DEFAULT_EVAL_FRACTION})`, float('--eval-fraction'))
+    .option('--seed <n>', 'seeds sampling, the split and built-in generation', int('--seed'), DEFAULT_SEED)
+    .option('--max-seq-len <n>', 'longest example in tokens (prompt + response + EOS)', int('--max-seq-len'), DEFAULT_MAX_SEQ_LEN)
+    .addOption(new Option('--overflow <policy>', 'longer examples: drop them, or truncate their tail').choices(['drop', 'truncate']).default('drop'))
+    .option('--train-on-inputs', 'compute the loss on prompt tokens too (default: response tokens only)')
+    .option('--strict', 'fail instead of dropping any row')
+    .option('--fields <map>', 'column mapping, e.g. prompt=question,response=answer[,input=context][,system=sys] or messages=conversation')
+    .option('--cache-dir <dir>', 'Hub download cache (default $LORA_STUDY_CACHE/hub or ~/.cache/lora-study/hub)')
+    .option('--json', 'print the summary as one JSON document on stdout')
+    .action((opts: Options) =>
+      runCommand('prepare-dataset', opts, async () => {
+        const logger = createLogger();
+        const summary = await prepareDataset(
+          {
+            source: opts.dataset,
+            name: opts.name ?? defaultDatasetName(opts.dataset),
+            outDir: opts.outDir,
+            modelDir: opts.model,
+            template: opts.template,
+            numSamples: opts.numSamples,
+            evalSamples: opts.evalSamples,
+            evalFraction: opts.evalFraction,
+            seed: opts.seed,
+            maxSeqLen: opts.maxSeqLen,
+            overflow: opts.overflow,
+            trainOnInputs: opts.trainOnInputs,
+            strict: opts.strict,
+            fields: opts.fields,
+            cacheDir: opts.cacheDir,
+          },
+          logger,
+        );
+        if (opts.json) printJson(summary);
+        else printSummary(summary);
+      }),
+    );
+}

@@ -1,0 +1,12 @@
+export * from './builtin/index.js';
+export * from './drops.js';
+export * from './encode.js';
+export * from './errors.js';
+export * from './example.js';
+export * from './fields.js';
+export * from './hub.js';
+export * from './prepare.js';
+export * from './read-local.js';
+export * from './source-spec.js';
+export * from './templates.js';
+export type { PreparedRow } from './write-prepared.js';
