@@ -9,7 +9,7 @@ export const DROP_REASONS = {
   multi_turn: 'a multi-turn conversation, which the alpaca and plain templates cannot render',
   too_long: 'longer than --max-seq-len tokens (--overflow drop)',
   prompt_too_long: 'the prompt alone fills --max-seq-len, so no response token would remain (--overflow truncate)',
-  duplicate: 'an exact duplicate of an earlier row',
+  duplicate: 'an exact duplicate of an earlier row (the earliest copy is kept)',
 } as const;
 
 export type DropReason = keyof typeof DROP_REASONS;

@@ -33,3 +33,8 @@ export function promptMessages(ex: Example): ChatMessage[] {
     { role: 'user', content: userContent(ex) },
   ];
 }
+
+/** Identity for exact-duplicate removal: every field that reaches the model. */
+export function exampleKey(ex: Example): string {
+  return JSON.stringify([ex.system ?? '', ex.history ?? [], ex.instruction, ex.input ?? '', ex.response]);
+}

@@ -1,5 +1,6 @@
 import type { Logger } from '../util/logger.js';
 import { builtinExampleStream } from './builtin/registry.js';
+import { exampleKey } from './example.js';
 import { detectFieldMap, type FieldMap, parseFieldsOption, type RowResult, rowToExample } from './fields.js';
 import { fetchHubDataset } from './hub.js';
 import { Rng } from './prng.js';
@@ -33,19 +34,37 @@ export interface LoadSourceOptions {
   fetch?: typeof fetch;
 }
 
+/** Generated rows; a repeat of an earlier one is marked `duplicate`. */
 function* builtinCandidates(dataset: string, seed: number): Generator<Candidate> {
+  const seen = new Set<string>();
   let row = 0;
   for (const ex of builtinExampleStream(dataset, seed)) {
     row++;
-    yield { row, id: ex.id, task: ex.task, result: { ok: { instruction: ex.instruction, input: ex.input, response: ex.response } } };
+    const example = { instruction: ex.instruction, input: ex.input, response: ex.response };
+    const key = exampleKey(example);
+    const dup = seen.has(key);
+    seen.add(key);
+    yield { row, id: ex.id, task: ex.task, result: dup ? { drop: 'duplicate' } : { ok: example } };
   }
 }
 
+/**
+ * File rows in a seeded random order, which makes --num-samples a random sample and the eval
+ * split a random subset while the same seed reproduces both. Duplicates are found in file
+ * order first, so the copy kept is always the earliest, whatever the seed.
+ */
 function* shuffledCandidates(rows: unknown[], map: FieldMap, seed: number): Generator<Candidate> {
-  // Reading in a seeded random order makes --num-samples a random sample and the eval split a
-  // random subset, while the same seed reproduces both exactly.
+  const seen = new Set<string>();
+  const results = rows.map((r): RowResult => {
+    const res = rowToExample(r, map);
+    if ('drop' in res) return res;
+    const key = exampleKey(res.ok);
+    if (seen.has(key)) return { drop: 'duplicate' };
+    seen.add(key);
+    return res;
+  });
   const order = new Rng(seed).shuffle(Array.from(rows, (_, i) => i));
-  for (const i of order) yield { row: i + 1, id: `row-${i + 1}`, result: rowToExample(rows[i], map) };
+  for (const i of order) yield { row: i + 1, id: `row-${i + 1}`, result: results[i] };
 }
 
 function fileFacts(files: SourceFileInfo[]): Array<Record<string, unknown>> {

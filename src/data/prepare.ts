@@ -126,7 +126,6 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
   const readLimit = spec.kind === 'builtin' ? (numSamples ?? BUILTIN_DEFAULT_SAMPLES) * 20 + 1000 : Infinity;
 
   const drops = new DropTally();
-  const seen = new Set<string>();
   const kept: PreparedRow[] = [];
   let read = 0;
   let truncated = 0;
@@ -142,12 +141,6 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
       drops.add('multi_turn', c.row);
       continue;
     }
-    const key = JSON.stringify([ex.system ?? '', ex.history ?? [], ex.instruction, ex.input ?? '', ex.response]);
-    if (seen.has(key)) {
-      drops.add('duplicate', c.row);
-      continue;
-    }
-    seen.add(key);
     const fit = fitToLength(encodeExample(tokenizer, template, ex, { trainOnInputs }), maxSeqLen, overflow);
     if ('drop' in fit) {
       drops.add(fit.drop, c.row);

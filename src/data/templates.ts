@@ -97,15 +97,13 @@ function chatTemplate(tokenizer: TextTokenizer): Template {
 function renderChat(tokenizer: TextTokenizer, ex: Example, withResponse: boolean): string {
   const messages = promptMessages(ex);
   if (withResponse) messages.push({ role: 'assistant', content: ex.response });
-  return chatTemplate(tokenizer).render({
-    messages,
-    add_generation_prompt: !withResponse,
-    bos_token: tokenizer.bosToken ?? '',
-    eos_token: tokenizer.eosToken ?? '',
-    raise_exception: (msg: string) => {
-      throw new TemplateError('model', `the chat_template refused the example: ${msg}`);
-    },
-  });
+  const template = chatTemplate(tokenizer);
+  try {
+    // @huggingface/jinja defines raise_exception itself, as transformers does.
+    return template.render({ messages, add_generation_prompt: !withResponse, bos_token: tokenizer.bosToken ?? '', eos_token: tokenizer.eosToken ?? '' });
+  } catch (err) {
+    throw new TemplateError('model', `the chat_template of ${tokenizer.source} failed: ${(err as Error).message}`);
+  }
 }
 
 /** Renders the prompt text of an example: what the model reads before it answers. */
