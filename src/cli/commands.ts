@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as doctor } from './doctor.js';
 import { register as prepareDataset } from './prepare-dataset.js';
 import { register as runs } from './runs.js';
 
@@ -9,6 +10,7 @@ import { register as runs } from './runs.js';
 type Register = (program: Command) => void;
 
 const commands: Register[] = [
+  doctor,
   prepareDataset,
   runs,
 ];

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -109,6 +109,22 @@ export function defaultCudaDirs(): string[] {
   return dirs;
 }
 
+/** Drops paths that are the same file through a symlink (/usr/local/cuda -> cuda-12.4), keeping the first seen. */
+function uniqueFiles(paths: string[]): string[] {
+  const seen = new Set<string>();
+  return paths.filter((p) => {
+    let real = p;
+    try {
+      real = realpathSync(p);
+    } catch {
+      // a dangling ldconfig entry: keep it under its own name
+    }
+    if (seen.has(real)) return false;
+    seen.add(real);
+    return true;
+  });
+}
+
 function splitPath(value: string | undefined): string[] {
   return (value ?? '').split(':').filter((d) => d !== '');
 }
@@ -143,13 +159,11 @@ export function findCudaLibraries(opts: CudaSearchOptions = {}): CudaLibReport {
     const inCache = cache.get(lib.soname) ?? [];
     const onLdPath = filesNamed(lib.soname, ldPath);
     const elsewhere = filesNamed(lib.soname, others);
-    const foundAt = [...new Set([...inCache, ...onLdPath, ...elsewhere])];
+    const foundAt = uniqueFiles([...inCache, ...onLdPath, ...elsewhere]);
     const loadable = inCache.length > 0 || onLdPath.length > 0;
     return { soname: lib.soname, component: lib.component, loadable, foundAt, fix: loadable ? null : fixFor(lib, foundAt) };
   });
 
-  const otherMajors = [
-    ...new Set(OTHER_MAJOR_SONAMES.flatMap((s) => [...(cache.get(s) ?? []), ...filesNamed(s, searched)])),
-  ];
+  const otherMajors = uniqueFiles(OTHER_MAJOR_SONAMES.flatMap((s) => [...(cache.get(s) ?? []), ...filesNamed(s, searched)]));
   return { libs, allLoadable: libs.every((l) => l.loadable), otherMajors, searched, ldconfigRead: ldconfigOutput !== null };
 }

@@ -123,7 +123,7 @@ export async function loadTensorflow(opts: { logger: Logger }): Promise<BackendL
     return {
       ok: false,
       reason:
-        `neither ${TENSORFLOW_PACKAGES.join(' nor ')} is installed: they are optional dependencies whose install ` +
+        `${TENSORFLOW_PACKAGES.join(' and ')} are not installed: they are optional dependencies whose install ` +
         'downloads libtensorflow, so an offline `npm install` skips them; with network access run ' +
         '`npm install @tensorflow/tfjs-node-gpu` (CUDA) or `npm install @tensorflow/tfjs-node` (CPU) ' +
         '(npm 11 runs no install scripts until allowed: `npm install-scripts approve <package>` first)',

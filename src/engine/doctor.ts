@@ -1,0 +1,130 @@
+import * as tf from '@tensorflow/tfjs-core';
+import os from 'node:os';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { LOADERS } from './backend.js';
+import { findCudaLibraries, type CudaLibReport, type CudaSearchOptions } from './cuda-libs.js';
+import { cpuModel } from './load-cpu.js';
+import { probePackage, TENSORFLOW_PACKAGES, type PackageProbe } from './load-tensorflow.js';
+import { measureMatmulGflops } from './matmul-peak.js';
+import { queryGpus, runProgram, type GpuInfo, type RunProgram } from './nvidia-smi.js';
+import { AUTO_ORDER, type BackendName } from './types.js';
+
+export interface BackendCheck {
+  backend: BackendName;
+  ok: boolean;
+  /** What loaded, or why it did not and what to do. */
+  reason: string;
+  device?: string;
+  threads?: number;
+  simd?: boolean;
+  /** Quick 256x256x256 matmul rate, a rough comparison between backends. */
+  matmulGflops?: number;
+}
+
+export interface DoctorReport {
+  node: { version: string; platform: string; arch: string };
+  cpu: { model: string; logicalCores: number; availableParallelism: number };
+  memory: { totalBytes: number; freeBytes: number };
+  tfjsVersion: string;
+  backends: BackendCheck[];
+  tensorflowPackages: PackageProbe[];
+  /** null when nvidia-smi is absent or fails. */
+  gpus: GpuInfo[] | null;
+  cuda: CudaLibReport;
+  /** What `--backend auto` picks here. */
+  auto: { backend: BackendName; device: string } | null;
+  /** Things to do, most important first. */
+  advice: string[];
+}
+
+export interface DoctorOptions {
+  logger?: Logger;
+  /** Runs nvidia-smi; swappable in tests. */
+  run?: RunProgram;
+  cuda?: CudaSearchOptions;
+  /** Skip the quick matmul timing (tests). */
+  skipTiming?: boolean;
+}
+
+/**
+ * Tries every backend in this process, the way `auto` would, and collects the facts needed to
+ * explain the outcome: native packages, GPUs, the CUDA 11 / cuDNN 8 libraries tfjs-node-gpu
+ * loads. Leaves the last working backend active.
+ */
+export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
+  const logger = opts.logger ?? silentLogger;
+  const backends: BackendCheck[] = [];
+  for (const backend of AUTO_ORDER) {
+    let check: BackendCheck;
+    try {
+      const r = await LOADERS[backend]({ logger });
+      check = r.ok
+        ? { backend, ok: true, reason: r.reason, device: r.device, threads: r.threads, simd: r.simd }
+        : { backend, ok: false, reason: r.reason };
+    } catch (err) {
+      check = { backend, ok: false, reason: (err as Error).message };
+    }
+    if (check.ok && !opts.skipTiming) {
+      check.matmulGflops = measureMatmulGflops({ m: 256, k: 256, n: 256, iters: 5, warmup: 2 }).gflops;
+    }
+    backends.push(check);
+  }
+  const gpus = queryGpus(opts.run ?? runProgram);
+  const cuda = findCudaLibraries(opts.cuda);
+  const tensorflowPackages = TENSORFLOW_PACKAGES.map((p) => probePackage(p));
+  const first = backends.find((b) => b.ok);
+  const report: DoctorReport = {
+    node: { version: process.version, platform: process.platform, arch: process.arch },
+    cpu: { model: cpuModel(), logicalCores: os.cpus().length, availableParallelism: os.availableParallelism() },
+    memory: { totalBytes: os.totalmem(), freeBytes: os.freemem() },
+    tfjsVersion: tf.version_core,
+    backends,
+    tensorflowPackages,
+    gpus,
+    cuda,
+    auto: first ? { backend: first.backend, device: first.device! } : null,
+    advice: [],
+  };
+  report.advice = adviseFor(report);
+  return report;
+}
+
+function adviseFor(r: DoctorReport): string[] {
+  const advice: string[] = [];
+  const tensorflow = r.backends.find((b) => b.backend === 'tensorflow')!;
+  const gpuPkg = r.tensorflowPackages.find((p) => p.pkg === '@tensorflow/tfjs-node-gpu')!;
+  const hasGpu = (r.gpus?.length ?? 0) > 0;
+  const onCuda = tensorflow.ok && tensorflow.device?.startsWith('CUDA');
+
+  if (hasGpu && !onCuda) {
+    const gpu = r.gpus![0];
+    if (!gpuPkg.installed) {
+      advice.push(`This machine has ${gpu.name} (driver ${gpu.driverVersion}) but ${gpuPkg.reason}`);
+    } else {
+      advice.push(`This machine has ${gpu.name} but tfjs-node-gpu does not use it: ${tensorflow.ok ? 'it runs on the CPU' : tensorflow.reason}`);
+    }
+    if (!r.cuda.allLoadable) {
+      advice.push(
+        'tfjs-node-gpu 4.x runs libtensorflow 2.9, which needs CUDA 11.x (11.2 or later) and cuDNN 8.x; CUDA 12 / cuDNN 9 alone are not enough, install 11.x side by side:',
+      );
+      for (const lib of r.cuda.libs) if (lib.fix) advice.push(`  ${lib.fix}`);
+      if (r.cuda.otherMajors.length > 0) {
+        advice.push(`  (found only newer, incompatible majors: ${r.cuda.otherMajors.join(', ')})`);
+      }
+    }
+  } else if (!hasGpu && !tensorflow.ok && gpuPkg.installed) {
+    advice.push('tfjs-node-gpu is installed but no NVIDIA GPU is visible (nvidia-smi is missing or failed); install the NVIDIA driver, or use @tensorflow/tfjs-node on CPU-only machines');
+  }
+  if (!tensorflow.ok && !hasGpu && !gpuPkg.installed) {
+    advice.push(
+      'For faster CPU training, `npm install @tensorflow/tfjs-node` with network access (npm 11: `npm install-scripts approve @tensorflow/tfjs-node` first); wasm is the offline default',
+    );
+  }
+  const wasm = r.backends.find((b) => b.backend === 'wasm');
+  if (wasm?.ok && (wasm.threads ?? 1) < Math.min(8, r.cpu.availableParallelism)) {
+    advice.push(
+      `wasm runs ${wasm.threads} thread(s) on ${r.cpu.availableParallelism} cores; pass --threads to change it (max 8)`,
+    );
+  }
+  return advice;
+}

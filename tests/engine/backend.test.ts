@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { BackendUnavailableError, initEngine } from '../../src/engine/backend.js';
+import { probePackage } from '../../src/engine/load-tensorflow.js';
+
+const nativeInstalled = probePackage('@tensorflow/tfjs-node').installed || probePackage('@tensorflow/tfjs-node-gpu').installed;
+
+describe('initEngine', () => {
+  it('starts the cpu backend and reports it', async () => {
+    const info = await initEngine({ backend: 'cpu' });
+    expect(info.backend).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(info.device).toMatch(/^CPU: /);
+    expect(info.threads).toBe(1);
+    expect(info.tfjsVersion).toBe(tf.version_core);
+    expect(info.attempts).toEqual([{ backend: 'cpu', ok: true, reason: '@tensorflow/tfjs-backend-cpu' }]);
+  });
+
+  it('starts the wasm backend with SIMD and an honest thread count', async () => {
+    const info = await initEngine({ backend: 'wasm', threads: 2 });
+    expect(info.backend).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(info.simd).toBe(true);
+    expect([1, 2]).toContain(info.threads);
+    expect(info.device).toContain(info.threads > 1 ? `SIMD+threads x${info.threads}` : 'SIMD, 1 thread');
+    // A product computed on wasm, threads and all, matches the one computed by hand.
+    const c = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5, 6], [7, 8]]));
+    expect(Array.from(c.dataSync())).toEqual([19, 22, 43, 50]);
+  });
+
+  it('can be called again in the same process and switches back and forth', async () => {
+    const first = await initEngine({ backend: 'wasm' });
+    expect((await initEngine({ backend: 'cpu' })).backend).toBe('cpu');
+    const again = await initEngine({ backend: 'wasm' });
+    expect(again.backend).toBe('wasm');
+    expect(again.threads).toBe(first.threads);
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('auto skips tensorflow when it is absent and records why', async () => {
+    const info = await initEngine({ backend: 'auto' });
+    if (nativeInstalled) return;
+    expect(info.backend).toBe('wasm');
+    expect(info.attempts.map((a) => [a.backend, a.ok])).toEqual([
+      ['tensorflow', false],
+      ['wasm', true],
+    ]);
+    expect(info.attempts[0].reason).toContain('@tensorflow/tfjs-node-gpu');
+  });
+
+  it.skipIf(nativeInstalled)('fails clearly for a named tensorflow backend that is not installed', async () => {
+    const err = await initEngine({ backend: 'tensorflow' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    const e = err as BackendUnavailableError;
+    expect(e.backend).toBe('tensorflow');
+    expect(e.message).toContain('@tensorflow/tfjs-node-gpu');
+    expect(e.message).toContain('not installed');
+    expect(e.message).toContain('npm install @tensorflow/tfjs-node-gpu');
+    expect(e.hint).toContain('--backend wasm');
+  });
+
+  it('rejects an unknown backend name', async () => {
+    await expect(initEngine({ backend: 'webgl' as never })).rejects.toThrow(/unknown backend "webgl"/);
+  });
+});
