@@ -173,3 +173,21 @@ test('saving replaces an existing folder whole', async () => {
   await saveCheckpoint(dir, { config: { model_type: 'gpt2' }, tensors: {} });
   expect(existsSync(join(dir, 'stale.txt'))).toBe(false);
 });
+
+describe('committed reference fixtures (scripts/reference/make-fixtures.ts)', () => {
+  const FIXTURES = join(import.meta.dirname, '../fixtures/reference');
+  test.each(['llama-gqa-untied', 'qwen2-bias-tied', 'gpt2'])('%s loads and its expected.json fits the model', async (name) => {
+    const ck = await loadCheckpoint(join(FIXTURES, name));
+    const expected = JSON.parse(readFileSync(join(FIXTURES, name, 'expected.json'), 'utf8')) as {
+      cases: Array<{ input_ids: number[][]; attention_mask: number[][] | null; position_ids: number[][]; logits: Array<Array<number[] | null>> }>;
+    };
+    expect(expected.cases.map((c) => (c as unknown as { name: string }).name)).toEqual(['plain', 'right_pad', 'left_pad']);
+    for (const c of expected.cases) {
+      c.input_ids.forEach((row, b) => row.forEach((_, t) => {
+        const padding = c.attention_mask !== null && c.attention_mask[b][t] === 0;
+        expect(c.logits[b][t] === null).toBe(padding);
+        if (!padding) expect(c.logits[b][t]!.length).toBe(ck.config.vocabSize);
+      }));
+    }
+  });
+});
