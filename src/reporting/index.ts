@@ -1,0 +1,10 @@
+export { generateReport, type GenerateReportParams, type GeneratedReport } from './generate-report.js';
+export { loadStudy, type StudyData } from './load-study.js';
+export { groupVariants, chooseQualityMetric, type Variant, type Stat, type QualityMetric } from './aggregate.js';
+export { buildCharts } from './charts/build-charts.js';
+export type { Chart, VlSpec } from './charts/chart.js';
+export { computeFindings } from './findings.js';
+export { dominatedBy } from './pareto.js';
+export { renderSvg, renderPng } from './render-chart.js';
+export * from './format.js';
+export { formatTextTable, formatMarkdownTable } from './text-table.js';

@@ -1,0 +1,54 @@
+import { openTracker, type RunDetail, type RunRecord, type SuiteRecord } from '../tracking/index.js';
+import { LoraStudyError } from '../util/errors.js';
+
+/** Everything the report needs, read once from the tracker. */
+export interface StudyData {
+  dbPath: string;
+  /** The suite asked for, or null for the whole database. */
+  suite: string | null;
+  suites: SuiteRecord[];
+  /** Completed runs with metrics, steps and artifacts, in id order. */
+  completed: RunDetail[];
+  /** Failed and interrupted runs. */
+  failed: RunRecord[];
+  /** Runs still queued or running (reported as such, left out of every figure). */
+  unfinished: RunRecord[];
+}
+
+/**
+ * Reads the tracker. An absent database, an unknown suite or no completed runs is a
+ * LoraStudyError: an empty report would look like a result.
+ */
+export function loadStudy(dbPath: string, suite?: string): StudyData {
+  const tracker = openTracker(dbPath, { mustExist: true });
+  try {
+    const suites = tracker.listSuites(suite);
+    if (suite !== undefined && suites.length === 0) {
+      const known = [...new Set(tracker.listSuites().map((s) => s.name))];
+      throw new LoraStudyError(`no suite named "${suite}" in ${dbPath}`, {
+        hint: known.length ? `suites recorded there: ${known.join(', ')}` : 'no suite has been run against this database yet',
+      });
+    }
+    const runs = tracker.listRuns(suite === undefined ? {} : { suite });
+    const completed = runs.filter((r) => r.status === 'completed').map((r) => tracker.getRun(r.id)!);
+    if (completed.length === 0) {
+      const what = suite === undefined ? dbPath : `suite "${suite}" in ${dbPath}`;
+      throw new LoraStudyError(
+        runs.length === 0
+          ? `no runs recorded in ${what}: nothing to report`
+          : `no completed runs in ${what} (${runs.length} run(s), none completed): nothing to report`,
+        { hint: 'run a suite to completion first (lora-study run-suite …); `lora-study runs` lists what is recorded' },
+      );
+    }
+    return {
+      dbPath,
+      suite: suite ?? null,
+      suites,
+      completed,
+      failed: runs.filter((r) => r.status === 'failed' || r.status === 'interrupted'),
+      unfinished: runs.filter((r) => r.status === 'queued' || r.status === 'running'),
+    };
+  } finally {
+    tracker.close();
+  }
+}
