@@ -49,11 +49,15 @@ export class FourBitWeight implements QuantizedWeight {
       // The table is uploaded per call (a 1 MiB copy, small next to the gather) rather than kept
       // resident: no hidden per-backend state, and resident bytes stay this weight's own.
       const table = tf.tensor2d(halfWordTable(this.format), [65536, 4]);
-      const values = tf.gather(table, unpackHalfWords(this.packed)); // [2W, 4] = codes in order
+      const halfWords = unpackHalfWords(this.packed);
+      const values = tf.gather(table, halfWords); // [2W, 4] = codes in order
+      tf.dispose([table, halfWords]); // early disposal lowers the peak; tidy tolerates it
       const blocks = tf.reshape(values, [numBlocks, 1, this.blockSize]);
+      const scales = this.scales.decode();
       // [B, 1, 1] × [B, 1, bs]: a batched matmul, because the cpu backend's broadcasting multiply
       // takes a slow per-element path (measured 2-4× slower there; equal on wasm).
-      const scaled = tf.matMul(this.scales.decode(), blocks); // [B, 1, bs]
+      const scaled = tf.matMul(scales, blocks); // [B, 1, bs]
+      tf.dispose([values, blocks]);
       let flat: tf.Tensor1D = tf.reshape(scaled, [numBlocks * this.blockSize]);
       if (flat.size !== rows * cols) flat = tf.slice(flat, 0, rows * cols); // drop the padding
       return tf.reshape(flat, [rows, cols]);

@@ -31,11 +31,15 @@ export class Int8Weight implements QuantizedWeight {
       const [rows, cols] = this.shape;
       tableCache ??= halfWordTableInt8();
       const table = tf.tensor2d(tableCache, [65536, 2]);
-      const codes = tf.gather(table, unpackHalfWords(this.packed)); // [2W, 2] = codes in order
+      const halfWords = unpackHalfWords(this.packed);
+      const codes = tf.gather(table, halfWords); // [2W, 2] = codes in order
+      tf.dispose([table, halfWords]); // early disposal lowers the peak; tidy tolerates it
       let flat: tf.Tensor1D = tf.reshape(codes, [codes.size]);
       if (flat.size !== rows * cols) flat = tf.slice(flat, 0, rows * cols); // drop the padding
+      const byRow = tf.reshape(flat, [rows, 1, cols]);
       // [rows, 1, 1] × [rows, 1, cols]: batched matmul instead of a broadcasting multiply (see four-bit-weight.ts).
-      const scaled = tf.matMul(this.scales, tf.reshape(flat, [rows, 1, cols]));
+      const scaled = tf.matMul(this.scales, byRow);
+      tf.dispose([codes, flat, byRow]);
       return tf.reshape(scaled, [rows, cols]);
     });
   }
