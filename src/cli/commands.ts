@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { register as doctor } from './doctor.js';
 import { register as prepareDataset } from './prepare-dataset.js';
+import { register as generateReport } from './generate-report.js';
 import { register as runs } from './runs.js';
+import { register as runSingle } from './run-single.js';
 
 /**
  * The whole command table. Each command lives in its own file that exports
@@ -13,6 +15,8 @@ const commands: Register[] = [
   doctor,
   prepareDataset,
   runs,
+  generateReport,
+  runSingle,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { resolveRunConfig, type RunOverrides } from '../config/resolve-run-config.js';
+import { initEngine } from '../engine/backend.js';
+import type { BackendRequest } from '../engine/types.js';
+import { runSingle } from '../experiments/run-single.js';
+import { openTracker } from '../tracking/tracker.js';
+import { LoraStudyError } from '../util/errors.js';
+import { createLogger } from '../util/logger.js';
+import { formatRunSummary } from './format-run.js';
+import { TrainProgress } from './progress.js';
+import { printJson, runCommand } from './run-command.js';
+import { interruptFlag } from './signals.js';
+
+interface Opts extends RunOverrides {
+  config?: string;
+  backend: BackendRequest;
+  threads?: number;
+  output?: string;
+  db: string;
+  track: boolean;
+  json?: boolean;
+}
+
+const int = (v: string) => Number.parseInt(v, 10);
+
+export function register(program: Command): void {
+  program
+    .command('run-single')
+    .description('fine-tune one LoRA adapter, evaluate it, and record the run')
+    .option('-c, --config <file>', 'YAML run config (flags below override its fields)')
+    .option('--model <dir>', 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)')
+    .option('--dataset <dir>', 'prepared dataset folder (from prepare-dataset)')
+    .option('--name <name>', 'run name (string, default: "run")')
+    .option('--r <n>', 'LoRA rank (int, default: 8)', int)
+    .option('--alpha <x>', 'lora_alpha (number, default: 8)', Number)
+    .option('--dropout <p>', 'lora_dropout (number, default: 0)', Number)
+    .option('--targets <list>', 'target modules: comma list of suffixes, a regex, or all-linear (default: architecture default)')
+    .option('--rslora', 'scale by alpha/√r (rsLoRA)')
+    .option('--quantization <fmt>', 'base-weight precision: fp32|int8|nf4|nf4-dq|fp4 (default: fp32)')
+    .option('--steps <n>', 'optimizer steps (int, default: 100)', int)
+    .option('--lr <x>', 'peak learning rate (number, default: 2e-4)', Number)
+    .option('--batch <n>', 'micro-batch size (int, default: 8)', int)
+    .option('--grad-accum <n>', 'gradient accumulation steps (int, default: 1)', int)
+    .option('--seq-len <n>', 'max sequence length (int, default: 256)', int)
+    .option('--warmup <n>', 'warmup steps (int, default: 0)', int)
+    .option('--eval-samples <n>', 'eval examples (int, default: 200)', int)
+    .option('--no-generate', 'skip generation metrics (exact match, ROUGE-L)')
+    .option('--seed <n>', 'seed (int, default: 42)', int)
+    .option('--backend <name>', 'auto|tensorflow|wasm|cpu (default: auto)', 'auto')
+    .option('--threads <n>', 'wasm threads (int, default: cores)', int)
+    .option('-o, --output <dir>', 'output folder for adapter and run.json (default: results/runs/<name>)')
+    .option('--db <file>', 'SQLite tracker (default: results/experiments.db)', 'results/experiments.db')
+    .option('--no-track', 'do not record the run in the tracker')
+    .option('--json', 'print one JSON document with the outcome')
+    .action(async (opts: Opts) => {
+      await runCommand('run-single', opts, async () => {
+        const logger = createLogger();
+        const { config: file, backend, threads, output, db, track, json, ...overrides } = opts;
+        // commander sets generate=true by default through --no-generate; only pass it when it was turned off.
+        if (overrides.generate === true) delete overrides.generate;
+        const config = resolveRunConfig(file, overrides);
+        const engine = await initEngine({ backend, threads, logger });
+        logger.info({ backend: engine.backend, device: engine.device }, 'engine ready');
+        const tracker = track ? openTracker(db) : undefined;
+        const progress = new TrainProgress(!json && Boolean(process.stderr.isTTY));
+        const stop = interruptFlag();
+        try {
+          progress.start(config.name, config.training.max_steps);
+          const outcome = await runSingle({
+            config,
+            runtime: { backend, threads, outputDir: output ?? `results/runs/${config.name}`, dbPath: db },
+            engine,
+            logger,
+            tracker,
+            onStep: (rec) => progress.step(rec),
+            shouldStop: stop.isSet,
+          });
+          progress.stop();
+          if (json) printJson(outcome);
+          else process.stdout.write(`${formatRunSummary(outcome)}\n`);
+          if (outcome.status === 'failed') throw new LoraStudyError(outcome.error ?? 'run failed');
+          return outcome.status === 'completed' ? 0 : 130;
+        } finally {
+          progress.stop();
+          stop.dispose();
+          tracker?.close();
+        }
+      });
+    });
+}

@@ -1,0 +1,271 @@
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { RunConfig } from '../config/run-config.js';
+import { readPreparedDataset, preparedTokenizerHash, type PreparedDataset } from '../data/read-prepared.js';
+import { peakRssBytes, queryGpuMemory } from '../engine/memory.js';
+import { evaluateLoss } from '../evaluation/evaluate-loss.js';
+import { generate } from '../evaluation/generate.js';
+import { scoreGenerations } from '../evaluation/metrics-aggregate.js';
+import { countParameters } from '../evaluation/param-count.js';
+import { injectLora, type InjectedLora } from '../lora/inject.js';
+import { saveAdapter, ADAPTER_WEIGHTS } from '../lora/peft-adapter.js';
+import { loadModel, type LoadedModel } from '../model/load-model.js';
+import { hashConfig } from '../tracking/config-hash.js';
+import { train, type TrainResult } from '../training/trainer.js';
+import { LoraStudyError } from '../util/errors.js';
+import { computeMfu } from './mfu.js';
+import { baseLinearBytes, quantizeBase } from './quantize-base.js';
+import { writeRunJson } from './run-json.js';
+import type { ExperimentContext, RunOutcome, RunSummary } from './types.js';
+
+export class ExperimentValidationError extends LoraStudyError {}
+
+/**
+ * The lifecycle every experiment shares: validate → load model and data → build adapter →
+ * train → evaluate → profile → record → release. Subclasses override the hooks that differ
+ * (what they check, how the base model is prepared, what they record as the varied setting);
+ * the order matters: quantization must happen before the adapter is attached, and memory is
+ * released even when a phase fails.
+ */
+export abstract class BaseExperiment {
+  /** `type:` in a suite YAML. */
+  static readonly type: string;
+  protected loaded: LoadedModel | null = null;
+  protected data: PreparedDataset | null = null;
+  protected lora: InjectedLora | null = null;
+  protected trainResult: TrainResult | null = null;
+  protected runId: number | null = null;
+  readonly outputDir: string;
+
+  constructor(readonly config: RunConfig, protected readonly ctx: ExperimentContext) {
+    this.outputDir = resolve(ctx.runtime.outputDir);
+  }
+
+  /** The experiment type recorded in the tracker. */
+  abstract get experimentType(): string;
+
+  /** Label of the setting this experiment varies, e.g. `r=8`. */
+  variantLabel(): string {
+    return this.ctx.variant ?? this.config.name;
+  }
+
+  /** Cheap checks that need no model load (dry-run uses them too). */
+  validate(): void {
+    const c = this.config;
+    for (const f of ['config.json', 'tokenizer.json']) {
+      if (!existsSync(join(c.model, f))) {
+        throw new ExperimentValidationError(`model folder ${c.model} has no ${f}`, { hint: 'point `model:` at a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)' });
+      }
+    }
+    if (!existsSync(join(c.dataset, 'meta.json'))) {
+      throw new ExperimentValidationError(`dataset ${c.dataset} is not a prepared dataset (no meta.json)`, {
+        hint: `run \`lora-study prepare-dataset --dataset builtin:mix --name <name> --model ${c.model}\` and point \`dataset:\` at data/<name>`,
+      });
+    }
+  }
+
+  /** Hook: change the frozen base before the adapter is attached (quantization). */
+  protected prepareBase(): void {
+    quantizeBase(this.model.model, this.config.quantization);
+  }
+
+  protected get model(): LoadedModel {
+    if (!this.loaded) throw new Error('internal: model used before load()');
+    return this.loaded;
+  }
+
+  protected async load(): Promise<void> {
+    this.loaded = await loadModel(this.config.model, { logger: this.ctx.logger });
+    this.data = readPreparedDataset(this.config.dataset);
+    const want = preparedTokenizerHash(this.data.meta);
+    if (want && want !== this.loaded.tokenizer.hash) {
+      throw new ExperimentValidationError(`dataset ${this.config.dataset} was tokenized with a different tokenizer than ${this.config.model}`, {
+        hint: 'prepare the dataset again with --model pointing at this model folder',
+      });
+    }
+  }
+
+  protected buildAdapter(): void {
+    this.lora = injectLora(this.model.model, this.config.lora, { seed: this.config.seed });
+  }
+
+  protected padId(): number {
+    const t = this.model.tokenizer;
+    return t.padTokenId ?? t.eosTokenId ?? 0;
+  }
+
+  protected async trainPhase(): Promise<TrainResult> {
+    const t = this.config.training;
+    const result = await train({
+      model: this.model.model,
+      variables: this.lora!.variables,
+      examples: this.data!.train,
+      padId: this.padId(),
+      logger: this.ctx.logger,
+      shouldStop: this.ctx.shouldStop,
+      onStep: (rec) => this.ctx.onStep?.(rec, t.max_steps),
+      config: {
+        maxSteps: t.max_steps,
+        learningRate: t.learning_rate,
+        microBatchSize: t.batch_size,
+        gradientAccumulationSteps: t.gradient_accumulation_steps,
+        maxSeqLen: t.max_seq_len,
+        warmupSteps: t.warmup_steps,
+        scheduler: t.lr_scheduler,
+        weightDecay: t.weight_decay,
+        maxGradNorm: t.max_grad_norm,
+        beta1: t.adam_beta1,
+        beta2: t.adam_beta2,
+        epsilon: t.adam_epsilon,
+        seed: this.config.seed,
+      },
+    });
+    if (this.ctx.tracker && this.runId !== null) {
+      this.ctx.tracker.logSteps(this.runId, result.steps.map((s) => ({ step: s.step, loss: s.loss, lr: s.lr, gradNorm: s.gradNorm, tokensPerS: s.tokensPerS, extra: { ms_fwd_bwd: s.msFwdBwd, ms_optimizer: s.msOptimizer } })));
+    }
+    return result;
+  }
+
+  protected evaluatePhase(): Pick<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s'> {
+    const e = this.config.eval;
+    const rows = this.data!.eval.slice(0, e.max_samples);
+    if (rows.length === 0) throw new ExperimentValidationError(`dataset ${this.config.dataset} has an empty eval split`);
+    const loss = evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.config.training.max_seq_len, padId: this.padId() });
+    const out: ReturnType<BaseExperiment['evaluatePhase']> = { eval_loss: loss.meanLoss, perplexity: loss.perplexity, token_accuracy: loss.accuracy, eval_tokens: loss.tokens };
+    if (e.generate) {
+      const tok = this.model.tokenizer;
+      const pairs: Array<{ prediction: string; reference: string }> = [];
+      let genTokens = 0;
+      let genSeconds = 0;
+      for (let i = 0; i < rows.length; i += e.batch_size) {
+        const batch = rows.slice(i, i + e.batch_size);
+        const t0 = performance.now();
+        const res = generate(this.model.model, batch.map((r) => r.input_ids.slice(0, r.prompt_length)), {
+          maxNewTokens: e.max_new_tokens, eosTokenId: tok.eosTokenId, padTokenId: this.padId(),
+        });
+        genSeconds += (performance.now() - t0) / 1000;
+        res.tokens.forEach((ids, j) => {
+          genTokens += ids.length;
+          pairs.push({ prediction: tok.decode(ids, { skipSpecialTokens: true }).trim(), reference: batch[j].response.trim() });
+        });
+      }
+      const scores = scoreGenerations(pairs);
+      if (scores) {
+        out.exact_match = scores.exactMatch;
+        out.exact_match_strict = scores.exactMatchStrict;
+        out.rouge_l = scores.rougeL.f1;
+      }
+      out.gen_tokens_per_s = genSeconds > 0 ? genTokens / genSeconds : 0;
+    }
+    return out;
+  }
+
+  protected profilePhase(tr: TrainResult): Omit<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s' | 'wall_time_s'> {
+    const m = this.model.model;
+    const params = countParameters(m.config);
+    const linear = baseLinearBytes(m);
+    const linearParams = linear.fp32 / 4;
+    const trainable = this.lora!.trainableParams;
+    const gpu = this.ctx.engine.backend === 'tensorflow' ? queryGpuMemory() : null;
+    const seqLen = tr.trainSamples > 0 ? tr.trainTokens / tr.trainSamples : this.config.training.max_seq_len;
+    const mfu = computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules }, seqLen, tr.tokensPerS);
+    return {
+      trainable_params: trainable,
+      total_params: params.total + trainable,
+      trainable_pct: (100 * trainable) / (params.total + trainable),
+      adapter_bytes: 0,
+      base_weight_bytes: linear.actual + (params.total - linearParams) * 4,
+      base_weight_bytes_fp32: params.total * 4,
+      lora_weight_bytes: trainable * 4,
+      optimizer_bytes: tr.optimizerBytes,
+      peak_tfjs_bytes: tr.peakBytes,
+      peak_rss_bytes: peakRssBytes(),
+      ...(gpu && gpu.length ? { gpu_memory_used_bytes: gpu[0].memoryUsedMiB * 1024 * 1024 } : {}),
+      train_loss_first: tr.steps[0]?.loss ?? Number.NaN,
+      train_loss_final: tr.steps.at(-1)?.loss ?? Number.NaN,
+      train_tokens: tr.trainTokens,
+      train_tokens_per_s: tr.tokensPerS,
+      samples_per_s: tr.samplesPerS,
+      ms_per_step: tr.msPerStep,
+      ms_fwd_bwd: tr.msFwdBwd,
+      ms_optimizer: tr.msOptimizer,
+      train_time_s: tr.wallTimeS,
+      ...mfu,
+    };
+  }
+
+  protected release(): void {
+    this.loaded?.model.dispose();
+    this.loaded = null;
+    this.lora = null;
+  }
+
+  /** Runs the whole lifecycle; never throws for a run-level failure (it is recorded instead). */
+  async execute(): Promise<RunOutcome> {
+    const { tracker, logger } = this.ctx;
+    const t0 = performance.now();
+    const c = this.config;
+    const phase = (p: Parameters<NonNullable<ExperimentContext['onPhase']>>[0]) => this.ctx.onPhase?.(p);
+    const tensorsBefore = tf.memory().numTensors;
+    if (tracker) {
+      this.runId = tracker.startRun({
+        suiteId: this.ctx.suiteId ?? null,
+        name: c.name,
+        experimentType: this.experimentType,
+        config: c,
+        configHash: hashConfig(c),
+        seed: c.seed,
+        variant: this.variantLabel(),
+        rank: c.lora.r,
+        targetModules: this.lora?.modules ?? (Array.isArray(c.lora.target_modules) ? c.lora.target_modules : c.lora.target_modules ? [c.lora.target_modules] : null),
+        quantization: c.quantization,
+        model: c.model,
+        dataset: c.dataset,
+        backend: this.ctx.engine.backend,
+        device: this.ctx.engine.device,
+        status: 'running',
+      });
+    }
+    try {
+      phase('validate');
+      this.validate();
+      phase('load');
+      await this.load();
+      phase('adapter');
+      this.prepareBase();
+      this.buildAdapter();
+      phase('train');
+      this.trainResult = await this.trainPhase();
+      const interrupted = this.ctx.shouldStop?.() ?? false;
+      phase('evaluate');
+      const evalSummary = this.evaluatePhase();
+      phase('profile');
+      const profile = this.profilePhase(this.trainResult);
+      phase('record');
+      const adapterDir = join(this.outputDir, 'adapter');
+      await saveAdapter(adapterDir, this.model.model, this.lora!, { baseModel: c.model });
+      const summary: RunSummary = { ...profile, ...evalSummary, adapter_bytes: statSync(join(adapterDir, ADAPTER_WEIGHTS)).size, wall_time_s: (performance.now() - t0) / 1000 };
+      const status = interrupted ? 'interrupted' : 'completed';
+      await writeRunJson(this.outputDir, { config: c, experimentType: this.experimentType, variant: this.variantLabel(), engine: this.ctx.engine, status, summary, steps: this.trainResult.steps, modules: this.lora!.modules });
+      if (tracker && this.runId !== null) {
+        tracker.recordMetrics(this.runId, summary as unknown as Record<string, number>);
+        tracker.addArtifact(this.runId, 'adapter', adapterDir, summary.adapter_bytes);
+        tracker.addArtifact(this.runId, 'run_json', join(this.outputDir, 'run.json'));
+        tracker.finishRun(this.runId, { status, wallTimeS: summary.wall_time_s, error: interrupted ? 'interrupted before max_steps' : null });
+      }
+      logger.info({ run: c.name, eval_loss: summary.eval_loss, exact_match: summary.exact_match }, 'run finished');
+      return { name: c.name, status, runId: this.runId, outputDir: this.outputDir, summary };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      logger.error({ run: c.name, err: message }, 'run failed');
+      if (tracker && this.runId !== null) tracker.finishRun(this.runId, { status: 'failed', error: message, wallTimeS: (performance.now() - t0) / 1000 });
+      return { name: c.name, status: 'failed', runId: this.runId, outputDir: this.outputDir, error: message };
+    } finally {
+      phase('release');
+      this.release();
+      const leaked = tf.memory().numTensors - tensorsBefore;
+      if (leaked !== 0) logger.warn({ run: c.name, leaked }, 'tensors still allocated after the run');
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { resolve } from 'node:path';
+import type { RunConfig, RuntimeSettings } from '../config/run-config.js';
+import type { EngineInfo } from '../engine/types.js';
+import type { Tracker } from '../tracking/tracker.js';
+import type { StepRecord } from '../training/trainer.js';
+import type { Logger } from '../util/logger.js';
+import { createExperiment } from './registry.js';
+import type { RunOutcome } from './types.js';
+
+export interface RunSingleParams {
+  config: RunConfig;
+  runtime: RuntimeSettings;
+  engine: EngineInfo;
+  logger: Logger;
+  tracker?: Tracker;
+  onStep?: (rec: StepRecord, maxSteps: number) => void;
+  shouldStop?: () => boolean;
+}
+
+/** Trains, evaluates and records one run; the adapter and run.json land in runtime.outputDir. */
+export async function runSingle(p: RunSingleParams): Promise<RunOutcome> {
+  const exp = createExperiment('single', p.config, {
+    runtime: { ...p.runtime, outputDir: resolve(p.runtime.outputDir) },
+    engine: p.engine,
+    logger: p.logger,
+    tracker: p.tracker,
+    onStep: p.onStep,
+    shouldStop: p.shouldStop,
+  });
+  return exp.execute();
+}
