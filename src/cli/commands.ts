@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { register as doctor } from './doctor.js';
 import { register as prepareDataset } from './prepare-dataset.js';
 import { register as generateReport } from './generate-report.js';
-import { register as generateReport } from './generate-report.js';
 import { register as runs } from './runs.js';
 import { register as runSingle } from './run-single.js';
 
@@ -16,7 +15,6 @@ const commands: Register[] = [
   doctor,
   prepareDataset,
   runs,
-  generateReport,
   generateReport,
   runSingle,
 ];
