@@ -54,35 +54,47 @@ function normalWeights(n: number, seed: number, std = 0.02): Float32Array {
 }
 
 /**
- * Peak of distinct backend buffers allocated while `run` executes, above those before it, sampled
- * after every kernel. `tf.memory().numBytes` (and `tf.profile`) count a reshape view's bytes again
- * though it shares its input's buffer, so they overstate real memory; the engine's per-buffer
- * table does not.
+ * Peak of distinct backend buffers allocated while `run` executes. `tf.memory().numBytes` (and
+ * `tf.profile`) count a reshape view's bytes again though it shares its input's buffer, so they
+ * overstate real memory; here tensors are counted once per data buffer (dataId), by wrapping the
+ * engine's tensor bookkeeping for the duration of `run`.
  */
 function peakExtraBytes(run: () => void): number {
+  type Tracked = { dataId: object; size: number; dtype: tf.DataType };
   const engine = tf.engine() as unknown as {
-    runKernelFunc: (...a: unknown[]) => unknown;
-    state: { tensorInfo: Map<unknown, { bytes: number }> };
+    trackTensor: (a: Tracked, backend: unknown) => void;
+    disposeTensor: (a: Tracked) => void;
   };
-  const distinct = (): number => {
-    let sum = 0;
-    for (const info of engine.state.tensorInfo.values()) sum += info.bytes;
-    return sum;
+  const live = new Map<object, { bytes: number; refs: number }>();
+  let current = 0;
+  let peak = 0;
+  const { trackTensor, disposeTensor } = engine;
+  engine.trackTensor = function (this: unknown, a: Tracked, backend: unknown) {
+    trackTensor.call(this, a, backend);
+    const entry = live.get(a.dataId);
+    if (entry) entry.refs++;
+    else {
+      const bytes = a.dtype === 'string' ? 0 : a.size * 4;
+      live.set(a.dataId, { bytes, refs: 1 });
+      current += bytes;
+      peak = Math.max(peak, current);
+    }
   };
-  const base = distinct();
-  let peak = base;
-  const original = engine.runKernelFunc;
-  engine.runKernelFunc = function (this: unknown, ...a: unknown[]) {
-    const out = original.apply(this, a);
-    peak = Math.max(peak, distinct());
-    return out;
+  engine.disposeTensor = function (this: unknown, a: Tracked) {
+    disposeTensor.call(this, a);
+    const entry = live.get(a.dataId);
+    if (entry && --entry.refs === 0) {
+      live.delete(a.dataId);
+      current -= entry.bytes;
+    }
   };
   try {
     run();
   } finally {
-    engine.runKernelFunc = original;
+    engine.trackTensor = trackTensor;
+    engine.disposeTensor = disposeTensor;
   }
-  return peak - base;
+  return peak;
 }
 
 function median(xs: number[]): number {
