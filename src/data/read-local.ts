@@ -35,7 +35,7 @@ export async function readDataFile(path: string): Promise<{ rows: unknown[]; inf
     rows = await readParquetRows(path);
     format = 'parquet';
   } else if (ext === '.jsonl' || ext === '.ndjson') {
-    rows = parseJsonLines(path, readFileSync(path, 'utf8'));
+    rows = parseJsonLines(path, readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
     format = 'jsonl';
   } else if (ext === '.json') {
     ({ rows, format } = parseJsonFile(path, readFileSync(path, 'utf8')));

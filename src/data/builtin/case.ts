@@ -11,7 +11,7 @@ export const caseTask: BuiltinTask = {
   name: 'case',
   description: 'convert a short phrase to upper case, lower case or title case',
   generate(rng) {
-    const words = Array.from({ length: rng.int(1, 3) }, () => someWord(rng, 2, 6));
+    const words = Array.from({ length: rng.int(1, 3) }, () => someWord(rng, 2, 5));
     const phrase = words.join(' ');
     const kind = rng.int(0, 2);
     if (kind === 0) return { instruction: `Uppercase: ${phrase}`, response: phrase.toUpperCase() };

@@ -15,7 +15,7 @@ export const sort: BuiltinTask = {
       const sorted = [...list].sort((x, y) => (desc ? y - x : x - y));
       return { instruction: `Sort${desc ? ' descending' : ''}: ${list.join(' ')}`, response: sorted.join(' ') };
     }
-    const words = rng.sample(WORDS.filter((w) => w.length <= 5), rng.int(3, 4));
+    const words = rng.sample(WORDS.filter((w) => w.length <= 4), rng.int(3, 4));
     const sorted = [...words].sort();
     return { instruction: `Sort words: ${words.join(' ')}`, response: sorted.join(' ') };
   },
