@@ -45,12 +45,24 @@ function bestOf(vs: readonly Variant[], q: QualityMetric): Variant | null {
 
 const seedsNote = (v: Variant): string => (v.runs.length > 1 ? ` over ${v.runs.length} seeds` : '');
 
+/** ", but r=16's range overlaps it": settings whose seed ranges overlap the best one cannot be told apart from it. */
+function withinNoise(best: Variant, vs: readonly Variant[], q: QualityMetric): string {
+  const b = best.stats[q.name];
+  if (!b || b.n < 2) return '';
+  const overlapping = vs.filter((v) => {
+    const s = v.stats[q.name];
+    return v !== best && s && s.n > 1 && s.max >= b.min && s.min <= b.max;
+  });
+  if (overlapping.length === 0) return '';
+  return `, but the seed ranges of ${overlapping.map((v) => `**${v.label}**`).join(', ')} overlap it: not a clear difference`;
+}
+
 function rankFindings(vs: readonly Variant[], q: QualityMetric): string[] {
   const out: string[] = [];
   const ranked = vs.filter((v) => v.rank !== null).sort((a, b) => a.rank! - b.rank!);
   if (ranked.length < 2) return out;
   const best = bestOf(ranked, q);
-  if (best) out.push(`Rank study: the best ${name(q.name)} is **${best.label}** (mean ${fmt(mean(best, q.name))}${seedsNote(best)}).`);
+  if (best) out.push(`Rank study: the best ${name(q.name)} is **${best.label}** (mean ${fmt(mean(best, q.name))}${seedsNote(best)})${withinNoise(best, ranked, q)}.`);
   const largest = ranked[ranked.length - 1];
   const cheapest = ranked.find((v) => reaches(v, largest, q));
   if (cheapest && cheapest !== largest) {
@@ -69,7 +81,9 @@ function rankFindings(vs: readonly Variant[], q: QualityMetric): string[] {
 function moduleFindings(vs: readonly Variant[], q: QualityMetric): string[] {
   const best = bestOf(vs, q);
   if (!best || vs.length < 2) return [];
-  const out = [`Module study: the best ${name(q.name)} is **${best.label}** (mean ${fmt(mean(best, q.name))}${seedsNote(best)}, ${formatCount(mean(best, 'trainable_params'))} trainable parameters).`];
+  const out = [
+    `Module study: the best ${name(q.name)} is **${best.label}** (mean ${fmt(mean(best, q.name))}${seedsNote(best)}, ${formatCount(mean(best, 'trainable_params'))} trainable parameters)${withinNoise(best, vs, q)}.`,
+  ];
   const cheaper = vs
     .filter((v) => v !== best && reaches(v, best, q) && mean(v, 'trainable_params') < mean(best, 'trainable_params'))
     .sort((a, b) => mean(a, 'trainable_params') - mean(b, 'trainable_params'))[0];

@@ -15,7 +15,8 @@ const pct: Fmt = (x) => `${formatNumber(x, 3)}%`;
 /** `0.412 (0.401–0.420)`: the mean, and the min–max over seeds when there are several. */
 function meanRange(s: Stat | undefined, f: Fmt): string {
   if (!s) return '–';
-  return s.n > 1 ? `${f(s.mean)} (${f(s.min)}–${f(s.max)})` : f(s.mean);
+  // Figures that do not vary with the seed (parameter counts, weight bytes) need no range.
+  return s.n > 1 && f(s.min) !== f(s.max) ? `${f(s.mean)} (${f(s.min)}–${f(s.max)})` : f(s.mean);
 }
 
 /** Columns that appear only when some row has the metric. */
