@@ -43,10 +43,28 @@ export function parseFieldsOption(spec: string): FieldMap {
   return { kind: 'columns', instruction, response, input: pairs.get('input'), system: pairs.get('system') };
 }
 
-/** Guesses the mapping from the keys of the first rows (Alpaca, prompt/completion, chat). */
-export function detectFieldMap(rows: unknown[]): FieldMap {
+function sampleKeys(rows: unknown[]): Set<string> {
   const keys = new Set<string>();
   for (const row of rows.slice(0, 200)) if (isObject(row)) for (const k of Object.keys(row)) keys.add(k);
+  return keys;
+}
+
+/**
+ * Checks that every column an explicit `--fields` mapping names occurs in the first rows, so a
+ * misspelt optional column (input, system) cannot silently read as empty everywhere.
+ */
+export function checkFieldMap(map: FieldMap, rows: unknown[]): FieldMap {
+  const keys = sampleKeys(rows);
+  if (keys.size === 0) return map;
+  const named = map.kind === 'chat' ? [map.messages] : [map.instruction, map.response, map.input, map.system].filter((c): c is string => !!c);
+  const absent = named.filter((c) => !keys.has(c));
+  if (absent.length) throw new FieldMappingError(`--fields names column${absent.length > 1 ? 's' : ''} ${absent.map((c) => `"${c}"`).join(', ')} that the rows do not have`, [...keys]);
+  return map;
+}
+
+/** Guesses the mapping from the keys of the first rows (Alpaca, prompt/completion, chat). */
+export function detectFieldMap(rows: unknown[]): FieldMap {
+  const keys = sampleKeys(rows);
   // No object rows at all: every row will be dropped as not_an_object, under any mapping.
   if (keys.size === 0) return { kind: 'columns', instruction: 'instruction', input: 'input', response: 'output' };
   const messages = MESSAGE_KEYS.find((k) => keys.has(k));

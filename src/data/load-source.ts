@@ -1,7 +1,7 @@
 import type { Logger } from '../util/logger.js';
 import { builtinExampleStream } from './builtin/registry.js';
 import { exampleKey } from './example.js';
-import { detectFieldMap, type FieldMap, parseFieldsOption, type RowResult, rowToExample } from './fields.js';
+import { checkFieldMap, detectFieldMap, type FieldMap, parseFieldsOption, type RowResult, rowToExample } from './fields.js';
 import { fetchHubDataset } from './hub.js';
 import { Rng } from './prng.js';
 import { listLocalDataFiles, readDataFiles, type SourceFileInfo } from './read-local.js';
@@ -90,6 +90,8 @@ export async function loadSource(spec: SourceSpec, opts: LoadSourceOptions, logg
   }
   const raw = await readDataFiles(paths);
   logger.info({ rows: raw.rows.length, files: paths.length }, 'read source rows');
-  const fields = typeof opts.fields === 'string' ? parseFieldsOption(opts.fields) : (opts.fields ?? detectFieldMap(raw.rows));
+  const fields = opts.fields === undefined
+    ? detectFieldMap(raw.rows)
+    : checkFieldMap(typeof opts.fields === 'string' ? parseFieldsOption(opts.fields) : opts.fields, raw.rows);
   return { candidates: shuffledCandidates(raw.rows, fields, opts.seed), available: raw.rows.length, fields, details: { ...details, files: fileFacts(raw.files) } };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { FieldMappingError } from '../../src/data/errors.js';
-import { detectFieldMap, parseFieldsOption, rowToExample } from '../../src/data/fields.js';
+import { checkFieldMap, detectFieldMap, parseFieldsOption, rowToExample } from '../../src/data/fields.js';
 
 describe('field mapping', () => {
   test('detects Alpaca, prompt/completion, prompt/response and chat rows', () => {
@@ -17,6 +17,9 @@ describe('field mapping', () => {
     expect(parseFieldsOption('messages=conv')).toEqual({ kind: 'chat', messages: 'conv' });
     expect(() => parseFieldsOption('prompt=q')).toThrow(/both an instruction/);
     expect(() => parseFieldsOption('question=q,response=a')).toThrow(/unknown role "question"/);
+    const rows = [{ question: 'Q', answer: 'A', ctx: 'C' }];
+    expect(checkFieldMap(parseFieldsOption('prompt=question,response=answer,input=ctx'), rows)).toMatchObject({ input: 'ctx' });
+    expect(() => checkFieldMap(parseFieldsOption('prompt=question,response=answer,input=context'), rows)).toThrow(/names column "context" that the rows do not have/);
     const map = parseFieldsOption('prompt=question,response=answer');
     expect(rowToExample({ question: 'Q', answer: 'A' }, map)).toEqual({ ok: { instruction: 'Q', input: '', response: 'A', system: undefined } });
   });
