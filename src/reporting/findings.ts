@@ -8,6 +8,7 @@ import type { StudyData } from './load-study.js';
 export const REACH_FRACTION = 0.95;
 
 const name = (m: string): string => m.replace(/_/g, ' ');
+const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const mean = (v: Variant, m: string): number => v.stats[m]?.mean ?? Number.NaN;
 const fmt = (x: number): string => formatNumber(x, 3);
 
@@ -139,7 +140,7 @@ function paretoFindings(vs: readonly Variant[], q: QualityMetric): string[] {
     const optimal = rows.filter((r) => r.status === 'Pareto-optimal').map((r) => r.setting);
     const dominated = rows.filter((r) => r.status === 'dominated');
     out.push(
-      `${name(q.name)} vs ${what}: Pareto-optimal settings are ${optimal.map((s) => `**${s}**`).join(', ')}` +
+      `${capitalize(name(q.name))} vs ${what}: Pareto-optimal settings are ${optimal.map((s) => `**${s}**`).join(', ')}` +
         (dominated.length
           ? `; dominated: ${dominated.map((r) => `${r.setting} (by ${r.dominated_by})`).join(', ')}.`
           : '; no setting is dominated.'),

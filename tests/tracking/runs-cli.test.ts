@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTracker } from '../../src/tracking/index.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../fixtures/tracking/runs-cli.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'runs-cli-'));
 const db = join(dir, 'experiments.db');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
