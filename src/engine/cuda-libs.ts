@@ -7,7 +7,7 @@ import path from 'node:path';
  * Shared libraries tfjs-node-gpu 4.x needs at run time. Its libtensorflow 2.9 was built for
  * CUDA 11.2 and cuDNN 8.1 and dlopens these exact sonames; any CUDA 11.x / cuDNN 8.x provides
  * them. If one is missing TensorFlow logs "Cannot dlopen some GPU libraries" and silently runs on
- * the CPU. CUDA 12 and cuDNN 9 use other sonames (libcudart.so.12, libcudnn.so.9) and do not help.
+ * the CPU. CUDA 12+ and cuDNN 9 use other sonames (libcudart.so.12 or .13, libcudnn.so.9) and do not help.
  */
 export const TFJS_NODE_GPU_LIBS = [
   { soname: 'libcudart.so.11.0', component: 'CUDA 11 runtime', pip: 'nvidia-cuda-runtime-cu11' },
@@ -137,7 +137,7 @@ function fixFor(lib: (typeof TFJS_NODE_GPU_LIBS)[number], foundAt: string[]): st
   const cudnn = lib.soname.startsWith('libcudnn');
   const system = cudnn
     ? 'install cuDNN 8.x for CUDA 11 (e.g. `sudo apt-get install libcudnn8` from NVIDIA\'s CUDA repository)'
-    : 'install a CUDA 11.x toolkit beside any CUDA 12 (e.g. `sudo apt-get install cuda-toolkit-11-8` from NVIDIA\'s repository; it goes to /usr/local/cuda-11.8) and export LD_LIBRARY_PATH=/usr/local/cuda-11.8/lib64:$LD_LIBRARY_PATH';
+    : 'install a CUDA 11.x toolkit beside any newer CUDA (e.g. `sudo apt-get install cuda-toolkit-11-8` from NVIDIA\'s repository; it goes to /usr/local/cuda-11.8) and export LD_LIBRARY_PATH=/usr/local/cuda-11.8/lib64:$LD_LIBRARY_PATH';
   return (
     `${lib.soname} (${lib.component}) is missing: ${system}; without root: \`pip install '${lib.pip}'\` ` +
     'and add its site-packages/nvidia/*/lib folder to LD_LIBRARY_PATH'

@@ -105,7 +105,7 @@ function adviseFor(r: DoctorReport): string[] {
     }
     if (!r.cuda.allLoadable) {
       advice.push(
-        'tfjs-node-gpu 4.x runs libtensorflow 2.9, which needs CUDA 11.x (11.2 or later) and cuDNN 8.x; CUDA 12 / cuDNN 9 alone are not enough, install 11.x side by side:',
+        'tfjs-node-gpu 4.x runs libtensorflow 2.9, which needs CUDA 11.x (11.2 or later) and cuDNN 8.x; CUDA 12 or 13 and cuDNN 9 alone are not enough, install 11.x side by side:',
       );
       for (const lib of r.cuda.libs) if (lib.fix) advice.push(`  ${lib.fix}`);
       if (r.cuda.otherMajors.length > 0) {

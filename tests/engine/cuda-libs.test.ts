@@ -83,4 +83,20 @@ describe('findCudaLibraries', () => {
     expect(r.allLoadable).toBe(true);
     expect(r.ldconfigRead).toBe(false);
   });
+
+  it('on a CUDA 13 / cuDNN 9 machine (ldconfig as seen on an H200 host) finds nothing usable and names the newer majors', () => {
+    const ldconfig = [
+      '\tlibcudnn.so.9 (libc6,x86-64) => /lib/x86_64-linux-gnu/libcudnn.so.9',
+      '\tlibcudnn_ops.so.9 (libc6,x86-64) => /lib/x86_64-linux-gnu/libcudnn_ops.so.9',
+      '\tlibcudart.so.13 (libc6,x86-64) => /usr/local/cuda/targets/x86_64-linux/lib/libcudart.so.13',
+      '\tlibcublasLt.so.13 (libc6,x86-64) => /usr/local/cuda/targets/x86_64-linux/lib/libcublasLt.so.13',
+    ].join('\n');
+    const r = findCudaLibraries({ ldconfigOutput: ldconfig, ldLibraryPath: '/usr/local/nvidia/lib64:/usr/local/nvidia/lib', searchDirs: [] });
+    expect(r.libs.filter((l) => l.loadable)).toEqual([]);
+    expect(r.otherMajors).toEqual([
+      '/usr/local/cuda/targets/x86_64-linux/lib/libcudart.so.13',
+      '/lib/x86_64-linux-gnu/libcudnn.so.9',
+    ]);
+    expect(r.libs[0].fix).toContain('install a CUDA 11.x toolkit beside any CUDA 12');
+  });
 });
