@@ -4,6 +4,7 @@ import { register as prepareDataset } from './prepare-dataset.js';
 import { register as generateReport } from './generate-report.js';
 import { register as runs } from './runs.js';
 import { register as runSingle } from './run-single.js';
+import { register as runSuite } from './run-suite.js';
 
 /**
  * The whole command table. Each command lives in its own file that exports
@@ -17,6 +18,7 @@ const commands: Register[] = [
   runs,
   generateReport,
   runSingle,
+  runSuite,
 ];
 
 export function registerCommands(program: Command): void {

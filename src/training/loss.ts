@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
-// tfjs-core alone registers no gradients; training needs them all.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import '../util/tfjs-setup.js';
 
 /** Hugging Face's ignore index: positions labelled -100 add nothing to the loss. */
 export const IGNORE_INDEX = -100;

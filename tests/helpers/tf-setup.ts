@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import '../../src/util/tfjs-setup.js';
 
 /** Tests run on the cpu backend: exact, complete, and the same on every machine. */
 export async function useCpuBackend(): Promise<void> {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import '../../util/tfjs-setup.js';
 
 /**
  * Token embedding lookup. A frozen table uses gather; a trained one uses one-hot · E, because

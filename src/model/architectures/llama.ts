@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import '../../util/tfjs-setup.js';
 import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../causal-lm.js';
 import { activation } from '../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../layers/attention.js';

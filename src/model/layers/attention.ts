@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import '../../util/tfjs-setup.js';
 
 /** Large negative instead of -inf so fully masked rows (padding queries) stay finite. */
 const MASKED = -1e9;

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import '../../util/tfjs-setup.js';
+import { quantizedLinear } from '../../lora/quantize/quantized-linear.js';
+import type { QuantizedWeight } from '../../lora/quantize/types.js';
 
 /**
  * A base weight held in a compressed form (int8, NF4, FP4: see src/lora/quantize). It is
@@ -64,7 +66,12 @@ export class Linear {
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     const lead = x.shape.slice(0, -1);
     const x2 = x.reshape([-1, this.inFeatures]) as tf.Tensor2D; // [N, in]
-    let y: tf.Tensor2D = tf.matMul(x2, this.denseWeight(), false, true); // [N, out]
+    // A quantized weight goes through quantizedLinear, whose backward pass dequantizes again
+    // rather than keeping the float32 copy alive until backprop (as bitsandbytes does).
+    let y: tf.Tensor2D =
+      this.weight instanceof tf.Tensor
+        ? tf.matMul(x2, this.weight, false, true) // [N, out]
+        : (quantizedLinear(x2, this.weight as QuantizedWeight) as tf.Tensor2D);
     if (this.bias) y = tf.add(y, this.bias);
     if (this.lora) {
       const { A, B, scale, dropout } = this.lora;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import '../../util/tfjs-setup.js';
 
 /**
  * Rotary position embedding as HF Llama applies it (the "rotate_half" convention, not the

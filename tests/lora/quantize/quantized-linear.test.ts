@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import '../../../src/util/tfjs-setup.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quantizeWeight } from '../../../src/lora/quantize/quantize-weight.js';
 import { quantizedLinear } from '../../../src/lora/quantize/quantized-linear.js';

@@ -1,0 +1,107 @@
+import { ConfigError, configErrorFrom, formatPath } from './config-errors.js';
+import { readYamlFile } from './load-yaml.js';
+import { runConfigSchema, type RunConfig } from './run-config.js';
+import { SWEEP_ALIASES, suiteConfigSchema, type SuiteConfig } from './suite-config.js';
+
+/** One planned run of a suite. */
+export interface PlannedRun {
+  name: string;
+  variant: string;
+  seed: number;
+  config: RunConfig;
+}
+
+export interface ExpandedSuite {
+  file: string;
+  suite: SuiteConfig;
+  runs: PlannedRun[];
+}
+
+interface Override {
+  /** Dotted path in the run config. */
+  target: string;
+  value: unknown;
+  /** Where the value came from, for error messages: `sweep.rank[2]`. */
+  origin: string;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof cur[k] !== 'object' || cur[k] === null || Array.isArray(cur[k])) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]] = value;
+}
+
+const resolveField = (key: string) => SWEEP_ALIASES[key] ?? key;
+
+function label(value: unknown): string {
+  if (Array.isArray(value)) return value.join('+');
+  return String(value);
+}
+
+/** The variants of a suite as lists of overrides: the grid's cartesian product or the explicit list. */
+function variantOverrides(s: SuiteConfig): Array<{ name: string; overrides: Override[] }> {
+  if (s.variants) {
+    return s.variants.map((v, i) => {
+      const { name, ...fields } = v as { name?: unknown } & Record<string, unknown>;
+      const overrides = Object.entries(fields).map(([k, value]) => ({ target: resolveField(k), value, origin: `variants[${i}].${k}` }));
+      const auto = overrides.map((o) => `${o.target.split('.').pop()}=${label(o.value)}`).join(',');
+      return { name: typeof name === 'string' ? name : auto || `v${i}`, overrides };
+    });
+  }
+  let combos: Array<{ name: string[]; overrides: Override[] }> = [{ name: [], overrides: [] }];
+  for (const [key, values] of Object.entries(s.sweep ?? {})) {
+    const next: typeof combos = [];
+    for (const c of combos) {
+      values.forEach((value, i) => {
+        const short = key === 'rank' || key === 'r' || key === 'lora.r' ? `r${value}` : label(value);
+        next.push({ name: [...c.name, short], overrides: [...c.overrides, { target: resolveField(key), value, origin: `sweep.${key}[${i}]` }] });
+      });
+    }
+    combos = next;
+  }
+  return combos.map((c) => ({ name: c.name.join('-') || 'base', overrides: c.overrides }));
+}
+
+/** Validates a suite and expands it into fully resolved run configs, one per variant × seed. */
+export function expandSuite(raw: unknown, file: string): ExpandedSuite {
+  const parsed = suiteConfigSchema.safeParse(raw);
+  if (!parsed.success) throw configErrorFrom(file, parsed.error);
+  const suite = parsed.data;
+  const runs: PlannedRun[] = [];
+  const names = new Set<string>();
+  for (const v of variantOverrides(suite)) {
+    for (const seed of suite.seeds) {
+      const cfg = structuredClone(suite.base) as Record<string, unknown>;
+      for (const o of v.overrides) setPath(cfg, o.target, o.value);
+      const safeVariant = v.name.replace(/[^A-Za-z0-9_.+=-]+/g, '_');
+      const name = `${suite.name}-${safeVariant}-s${seed}`;
+      cfg.seed = seed;
+      cfg.name = name;
+      const res = runConfigSchema.safeParse(cfg);
+      if (!res.success) {
+        throw new ConfigError(
+          file,
+          res.error.issues.map((i) => {
+            const path = formatPath(i.path);
+            const from = v.overrides.find((o) => path === o.target || path.startsWith(`${o.target}.`) || path.startsWith(`${o.target}[`));
+            const keys = (i as { keys?: string[] }).keys;
+            const message = i.code === 'unrecognized_keys' && keys ? `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` : i.message;
+            return { path: from ? `${from.origin} (${from.target})` : `base.${path}`, message };
+          }),
+        );
+      }
+      if (names.has(name)) throw new ConfigError(file, [{ path: 'variants', message: `two variants are both named "${v.name}"` }]);
+      names.add(name);
+      runs.push({ name, variant: v.name, seed, config: res.data });
+    }
+  }
+  return { file, suite, runs };
+}
+
+export function loadSuite(file: string): ExpandedSuite {
+  return expandSuite(readYamlFile(file), file);
+}

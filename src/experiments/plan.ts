@@ -1,0 +1,124 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PlannedRun } from '../config/expand-suite.js';
+import type { PrepareSpec } from '../config/suite-config.js';
+import { trainingFlopsPerToken } from '../evaluation/flops.js';
+import { countParameters } from '../evaluation/param-count.js';
+import { blockLinearModules, blockPrefix } from '../evaluation/param-count-modules.js';
+import { DEFAULT_TARGET_MODULES } from '../lora/lora-config.js';
+import { quantizedBytes } from '../lora/quantize/quantized-bytes.js';
+import { selectTargetModules } from '../lora/target-modules.js';
+import { parseModelConfig } from '../model/config.js';
+import type { ModelConfig } from '../model/types.js';
+
+/**
+ * Fraction of the measured matmul peak a training step is assumed to reach when estimating
+ * time before anything ran; the benchmark (scripts/bench-train.ts) measures the real figure.
+ */
+export const ASSUMED_TRAIN_EFFICIENCY = 0.3;
+
+export interface PlanRow {
+  name: string;
+  variant: string;
+  seed: number;
+  ok: boolean;
+  error?: string;
+  /** Set by run-suite --resume: a completed run with the same config hash exists. */
+  skip?: string;
+  modules?: number;
+  trainable_params?: number;
+  trainable_pct?: number;
+  base_weight_bytes?: number;
+  est_peak_bytes?: number;
+  est_train_tokens?: number;
+  est_time_s?: number;
+}
+
+function readModelConfig(dir: string): ModelConfig {
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) throw new Error(`model folder ${dir} has no config.json`);
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new Error(`model folder ${dir} has no tokenizer.json`);
+  if (!existsSync(join(dir, 'model.safetensors')) && !existsSync(join(dir, 'model.safetensors.index.json'))) {
+    throw new Error(`model folder ${dir} has no model.safetensors (or sharded index)`);
+  }
+  return parseModelConfig(JSON.parse(readFileSync(file, 'utf8')), file);
+}
+
+/** Mean tokens per training example: from meta.json when prepared, else half of max_seq_len. */
+function meanTokens(datasetDir: string, maxSeqLen: number): number {
+  const meta = join(datasetDir, 'meta.json');
+  if (existsSync(meta)) {
+    const m = JSON.parse(readFileSync(meta, 'utf8')) as { tokens?: { train?: { mean_length?: number } } };
+    const mean = m.tokens?.train?.mean_length;
+    if (typeof mean === 'number' && mean > 0) return Math.min(mean, maxSeqLen);
+  }
+  return maxSeqLen / 2;
+}
+
+/**
+ * Peak bytes of one training step, estimated: base weights at their precision, LoRA weights,
+ * their gradients and two Adam moments, plus activations kept for the backward pass (per layer
+ * roughly 16·C values per token and 2·H·T attention scores per token) and the logits
+ * (logits, log-softmax and one-hot: 3·V per token).
+ */
+export function estimatePeakBytes(c: ModelConfig, baseBytes: number, trainable: number, tokensPerStep: number, seqLen: number): number {
+  const perTokenLayer = 16 * c.hiddenSize + 4 * c.intermediateSize + 2 * c.numHeads * seqLen;
+  const activations = tokensPerStep * (c.numLayers * perTokenLayer + 3 * c.vocabSize) * 4;
+  return baseBytes + trainable * 4 * 4 + activations;
+}
+
+/** Validates one run without loading weights and estimates what it will cost. */
+export function planRun(run: PlannedRun, opts: { prepare?: PrepareSpec; matmulGflops: number }): PlanRow {
+  const row: PlanRow = { name: run.name, variant: run.variant, seed: run.seed, ok: true };
+  try {
+    const c = run.config;
+    const mc = readModelConfig(c.model);
+    if (!existsSync(join(c.dataset, 'meta.json')) && !opts.prepare) {
+      throw new Error(`dataset ${c.dataset} is not prepared and the suite has no prepare: block`);
+    }
+    const specs = blockLinearModules(mc);
+    const names: string[] = [];
+    for (let i = 0; i < mc.numLayers; i++) for (const s of specs) names.push(`${blockPrefix(mc.family, i)}.${s.path}`);
+    names.push('lm_head');
+    const target = c.lora.target_modules ?? DEFAULT_TARGET_MODULES[mc.modelType] ?? ['q_proj', 'v_proj'];
+    const chosen = selectTargetModules(names, target, 'lm_head');
+    const shapeOf = (n: string) => {
+      if (n === 'lm_head') return { inFeatures: mc.hiddenSize, outFeatures: mc.vocabSize };
+      const spec = specs.find((s) => n.endsWith(`.${s.path}`));
+      if (!spec) throw new Error(`internal: no shape for ${n}`);
+      return spec;
+    };
+    const trainable = chosen.reduce((s, n) => {
+      const sh = shapeOf(n);
+      return s + c.lora.r * (sh.inFeatures + sh.outFeatures);
+    }, 0);
+    const params = countParameters(mc);
+    let linearParams = 0;
+    let linearBytes = 0;
+    for (let i = 0; i < mc.numLayers; i++) {
+      for (const s of specs) {
+        linearParams += s.inFeatures * s.outFeatures;
+        linearBytes += quantizedBytes([s.outFeatures, s.inFeatures], c.quantization);
+      }
+    }
+    const baseBytes = linearBytes + (params.total - linearParams) * 4;
+    const t = c.training;
+    const seqLen = meanTokens(c.dataset, t.max_seq_len);
+    const tokensPerStep = t.batch_size * seqLen; // one micro-batch is live at a time
+    const trainTokens = t.max_steps * t.batch_size * t.gradient_accumulation_steps * seqLen;
+    const flops = trainingFlopsPerToken(mc, { seqLen: Math.round(seqLen), method: { kind: 'lora', r: c.lora.r, targetModules: chosen } }).total;
+    Object.assign(row, {
+      modules: chosen.length,
+      trainable_params: trainable,
+      trainable_pct: (100 * trainable) / (params.total + trainable),
+      base_weight_bytes: baseBytes,
+      est_peak_bytes: estimatePeakBytes(mc, baseBytes, trainable, tokensPerStep, seqLen),
+      est_train_tokens: Math.round(trainTokens),
+      est_time_s: opts.matmulGflops > 0 ? (flops * trainTokens) / (opts.matmulGflops * 1e9 * ASSUMED_TRAIN_EFFICIENCY) : undefined,
+    });
+  } catch (err) {
+    row.ok = false;
+    row.error = err instanceof Error ? err.message : String(err);
+  }
+  return row;
+}
