@@ -108,7 +108,7 @@ describe('running suites', () => {
     const db = join(root, 'kill.db');
     const file = writeSuite('killme', {
       type: 'rank', prepare, seeds: [0],
-      base: base({ training: { max_steps: 400, batch_size: 2, learning_rate: 1e-3, max_seq_len: 64 } }),
+      base: base({ training: { max_steps: 60, batch_size: 2, learning_rate: 1e-3, max_seq_len: 64 } }),
       variants: [{ name: 'fast', 'training.max_steps': 2 }, { name: 'slow' }, { name: 'after', 'training.max_steps': 2 }],
     });
     const cli = resolve('src/cli/main.ts');
