@@ -5,6 +5,7 @@ import { register as generateReport } from './generate-report.js';
 import { register as runs } from './runs.js';
 import { register as runSingle } from './run-single.js';
 import { register as runSuite } from './run-suite.js';
+import { register as merge } from './merge.js';
 
 /**
  * The whole command table. Each command lives in its own file that exports
@@ -19,6 +20,7 @@ const commands: Register[] = [
   generateReport,
   runSingle,
   runSuite,
+  merge,
 ];
 
 export function registerCommands(program: Command): void {

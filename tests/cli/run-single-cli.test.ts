@@ -1,0 +1,79 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, truncateSync, statSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { prepareDataset } from '../../src/data/prepare.js';
+import { writeTinyModel } from '../helpers/tiny-models.js';
+import { runCli } from '../helpers/run-cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'cli-'));
+const model = join(root, 'model');
+const data = join(root, 'data', 'rev');
+
+beforeAll(async () => {
+  await writeTinyModel(model, { modelType: 'qwen2', seed: 2, maxPositions: 128 });
+  await prepareDataset({ source: 'builtin:reverse', name: 'rev', outDir: join(root, 'data'), modelDir: model, template: 'plain', numSamples: 40, evalSamples: 4, maxSeqLen: 64 });
+});
+
+const common = ['--dataset', data, '--steps', '2', '--batch', '2', '--seq-len', '64', '--eval-samples', '4', '--backend', 'cpu'];
+
+test('run-single --json prints one JSON document; merge exports a model folder', () => {
+  const out = join(root, 'out');
+  const r = runCli(['run-single', '--model', model, ...common, '--r', '2', '--targets', 'q_proj,v_proj', '-o', out, '--db', join(root, 'db.sqlite'), '--json']);
+  expect(r.code, r.stderr).toBe(0);
+  const doc = JSON.parse(r.stdout);
+  expect(doc.status).toBe('completed');
+  expect(doc.summary.trainable_params).toBeGreaterThan(0);
+  expect(existsSync(join(out, 'adapter', 'adapter_config.json'))).toBe(true);
+  const m = runCli(['merge', '--model', model, '--adapter', join(out, 'adapter'), '-o', join(root, 'merged'), '--backend', 'cpu', '--json']);
+  expect(m.code, m.stderr).toBe(0);
+  expect(JSON.parse(m.stdout).modules).toBe(4);
+  expect(existsSync(join(root, 'merged', 'model.safetensors'))).toBe(true);
+  const runs = runCli(['runs', '--db', join(root, 'db.sqlite'), '--json']);
+  expect(runs.code, runs.stderr).toBe(0);
+});
+
+describe('bad input: a clear message and a non-zero exit', () => {
+  const expectError = (args: string[], pattern: RegExp) => {
+    const r = runCli(['run-single', ...args, ...common, '--no-track']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/error during run-single/);
+    expect(r.stderr).toMatch(pattern);
+  };
+
+  test('missing config.json', () => {
+    expectError(['--model', join(root, 'nowhere')], /config\.json/);
+  });
+
+  test('unknown model_type', async () => {
+    const dir = join(root, 'falcon');
+    await writeTinyModel(dir, { modelType: 'llama', seed: 1 });
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, model_type: 'falcon' }));
+    expectError(['--model', dir], /falcon/);
+  });
+
+  test('truncated safetensors', async () => {
+    const dir = join(root, 'trunc');
+    await writeTinyModel(dir, { modelType: 'llama', seed: 1 });
+    const f = join(dir, 'model.safetensors');
+    truncateSync(f, Math.floor(statSync(f).size / 2));
+    expectError(['--model', dir], /truncated|safetensors/i);
+  });
+
+  test('target modules that match nothing', () => {
+    expectError(['--model', model, '--targets', 'qkv_proj'], /matched no linear module/);
+  });
+
+  test('r <= 0', () => {
+    expectError(['--model', model, '--r', '0'], /lora\.r/);
+  });
+
+  test('dataset that is not prepared', () => {
+    const empty = join(root, 'empty');
+    rmSync(empty, { recursive: true, force: true });
+    const r = runCli(['run-single', '--model', model, '--dataset', empty, '--backend', 'cpu', '--no-track']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/not a prepared dataset/);
+  });
+});
