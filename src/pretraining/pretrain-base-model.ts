@@ -22,6 +22,7 @@ import { llamaConfigJson } from './llama-config.js';
 import { machineInfo } from './machine-info.js';
 import { renderModelCard, type ModelCardFacts } from './model-card.js';
 import { packDocuments } from './pack-documents.js';
+import { installWasmTransposedMatmul } from './wasm-matmul-transpose.js';
 
 export interface PretrainOptions {
   /** Output model folder (replaced atomically). */
@@ -78,7 +79,8 @@ export async function pretrainBaseModel(o: PretrainOptions, log: (msg: string) =
 
   // 3. Fresh model.
   const engine = await initEngine({ backend: o.backend, threads: o.threads });
-  log(`engine: ${engine.backend} on ${engine.device}`);
+  const fastTranspose = installWasmTransposedMatmul();
+  log(`engine: ${engine.backend} on ${engine.device}${fastTranspose ? ' (transposed matmuls rewritten as transpose + matmul)' : ''}`);
   const configJson = llamaConfigJson({
     vocabSize: tok.vocabSize,
     hiddenSize: o.hidden,
