@@ -6,6 +6,7 @@ import { register as runs } from './runs.js';
 import { register as runSingle } from './run-single.js';
 import { register as runSuite } from './run-suite.js';
 import { register as merge } from './merge.js';
+import { register as evaluateModel } from './evaluate-model.js';
 
 /**
  * The whole command table. Each command lives in its own file that exports
@@ -21,6 +22,7 @@ const commands: Register[] = [
   runSingle,
   runSuite,
   merge,
+  evaluateModel,
 ];
 
 export function registerCommands(program: Command): void {

@@ -5,8 +5,7 @@ import type { RunConfig } from '../config/run-config.js';
 import { readPreparedDataset, preparedTokenizerHash, type PreparedDataset } from '../data/read-prepared.js';
 import { peakRssBytes, queryGpuMemory } from '../engine/memory.js';
 import { evaluateLoss } from '../evaluation/evaluate-loss.js';
-import { generate } from '../evaluation/generate.js';
-import { scoreGenerations } from '../evaluation/metrics-aggregate.js';
+import { evaluateGeneration } from '../evaluation/evaluate-generation.js';
 import { countParameters } from '../evaluation/param-count.js';
 import { injectLora, type InjectedLora } from '../lora/inject.js';
 import { saveAdapter, ADAPTER_WEIGHTS } from '../lora/peft-adapter.js';
@@ -134,29 +133,13 @@ export abstract class BaseExperiment {
     const loss = evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.config.training.max_seq_len, padId: this.padId() });
     const out: ReturnType<BaseExperiment['evaluatePhase']> = { eval_loss: loss.meanLoss, perplexity: loss.perplexity, token_accuracy: loss.accuracy, eval_tokens: loss.tokens };
     if (e.generate) {
-      const tok = this.model.tokenizer;
-      const pairs: Array<{ prediction: string; reference: string }> = [];
-      let genTokens = 0;
-      let genSeconds = 0;
-      for (let i = 0; i < rows.length; i += e.batch_size) {
-        const batch = rows.slice(i, i + e.batch_size);
-        const t0 = performance.now();
-        const res = generate(this.model.model, batch.map((r) => r.input_ids.slice(0, r.prompt_length)), {
-          maxNewTokens: e.max_new_tokens, eosTokenId: tok.eosTokenId, padTokenId: this.padId(),
-        });
-        genSeconds += (performance.now() - t0) / 1000;
-        res.tokens.forEach((ids, j) => {
-          genTokens += ids.length;
-          pairs.push({ prediction: tok.decode(ids, { skipSpecialTokens: true }).trim(), reference: batch[j].response.trim() });
-        });
+      const gen = evaluateGeneration(this.model.model, this.model.tokenizer, rows, { batchSize: e.batch_size, maxNewTokens: e.max_new_tokens, padTokenId: this.padId() });
+      if (gen.scores) {
+        out.exact_match = gen.scores.exactMatch;
+        out.exact_match_strict = gen.scores.exactMatchStrict;
+        out.rouge_l = gen.scores.rougeL.f1;
       }
-      const scores = scoreGenerations(pairs);
-      if (scores) {
-        out.exact_match = scores.exactMatch;
-        out.exact_match_strict = scores.exactMatchStrict;
-        out.rouge_l = scores.rougeL.f1;
-      }
-      out.gen_tokens_per_s = genSeconds > 0 ? genTokens / genSeconds : 0;
+      out.gen_tokens_per_s = gen.tokensPerS;
     }
     return out;
   }

@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import { QUANT_FORMATS } from '../config/run-config.js';
+import { initEngine } from '../engine/backend.js';
+import type { BackendRequest } from '../engine/types.js';
+import { evaluateModel, type EvaluateModelResult } from '../evaluation/evaluate-model.js';
+import { EVALUATE_METRIC_PREFIX, findRunAdapter, recordEvaluation } from '../evaluation/evaluation-record.js';
+import type { QuantFormat } from '../lora/quantize/types.js';
+import { formatTextTable } from '../reporting/text-table.js';
+import { DEFAULT_DB_PATH, openTracker } from '../tracking/tracker.js';
+import { LoraStudyError } from '../util/errors.js';
+import { createLogger } from '../util/logger.js';
+import { printJson, runCommand } from './run-command.js';
+
+interface Opts {
+  model?: string;
+  dataset?: string;
+  adapter?: string;
+  run?: number;
+  db: string;
+  metricPrefix: string;
+  maxSamples?: number;
+  batchSize: number;
+  maxSeqLen?: number;
+  generate: boolean;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  samples: number;
+  quantization?: string;
+  backend: BackendRequest;
+  threads?: number;
+  json?: boolean;
+}
+
+const int = (v: string) => Number.parseInt(v, 10);
+const fmt = (x: number | undefined, d: number) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
+
+/** The metrics table and, when asked for, generations beside their references. */
+export function formatEvaluation(r: EvaluateModelResult): string {
+  const m = r.metrics;
+  const rows: string[][] = [
+    ['eval loss (nats)', fmt(m.eval_loss, 4)],
+    ['perplexity', fmt(m.perplexity, 3)],
+    ['next-token accuracy', fmt(m.token_accuracy, 4)],
+    ['exact match', fmt(m.exact_match, 4)],
+    ['exact match (strict)', fmt(m.exact_match_strict, 4)],
+    ['ROUGE-L F1', fmt(m.rouge_l, 4)],
+    ['generation tokens/s', fmt(m.gen_tokens_per_s, 1)],
+    ['eval rows / tokens', `${m.eval_samples} / ${m.eval_tokens}`],
+  ];
+  const head = `${r.adapter ? `base + adapter ${r.adapter}` : 'base model alone'} (${r.model}, ${r.quantization}) on ${r.dataset}`;
+  const gen = r.generation ? `generation: max ${r.generation.maxNewTokens} new tokens, temperature ${r.generation.temperature}, top-p ${r.generation.topP}` : 'generation: off';
+  const parts = [head, gen, '', formatTextTable(['metric', 'value'], rows)];
+  r.samples.forEach((s, i) => {
+    parts.push('', `── sample ${i + 1} ──`, `prompt:     ${s.prompt.trim().replace(/\n/g, '\n            ')}`, `reference:  ${s.reference}`, `generated:  ${s.prediction}`);
+  });
+  return parts.join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('evaluate-model')
+    .description('evaluate a base model, or base + LoRA adapter, on a prepared dataset\'s eval split')
+    .option('--model <dir>', 'Hugging Face model folder (default with --run: the run\'s model)')
+    .option('--dataset <dir>', 'prepared dataset folder (default with --run: the run\'s dataset)')
+    .option('--adapter <dir>', 'PEFT adapter folder to attach (default: none, the base alone)')
+    .option('--run <id>', 'tracked run id: evaluates its adapter and records the metrics into it', int)
+    .option('--db <file>', 'SQLite tracker for --run', DEFAULT_DB_PATH)
+    .option('--metric-prefix <p>', 'prefix of the metric names recorded with --run ("" overwrites the run\'s own)', EVALUATE_METRIC_PREFIX)
+    .option('--max-samples <n>', 'evaluate the first N eval rows (int, default: all)', int)
+    .option('--batch-size <n>', 'rows per forward pass / generation batch (int)', int, 16)
+    .option('--max-seq-len <n>', 'truncate rows for the loss (int, default: no truncation)', int)
+    .option('--no-generate', 'skip generation (exact match, ROUGE-L, generation tokens/s)')
+    .option('--max-new-tokens <n>', 'generation length limit (int)', int, 32)
+    .option('--temperature <t>', 'sampling temperature, 0 = greedy (number)', Number, 0)
+    .option('--top-p <p>', 'nucleus sampling mass, 1 = off (number)', Number, 1)
+    .option('--seed <n>', 'sampling seed (int)', int, 0)
+    .option('--samples <n>', 'print N generations beside their references (int)', int, 0)
+    .option('--quantization <fmt>', `base-weight precision: ${QUANT_FORMATS.join('|')} (default: fp32, or the run's)`)
+    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .option('--threads <n>', 'wasm threads (int, default: cores)', int)
+    .option('--json', 'print one JSON document with the result')
+    .action(async (opts: Opts) => {
+      await runCommand('evaluate-model', opts, async () => {
+        const logger = createLogger();
+        if (opts.run !== undefined && opts.adapter) throw new LoraStudyError('--run and --adapter both name an adapter', { hint: 'pass one of them' });
+        if (opts.quantization !== undefined && !(QUANT_FORMATS as readonly string[]).includes(opts.quantization)) {
+          throw new LoraStudyError(`--quantization "${opts.quantization}" is not a known format`, { hint: `use one of: ${QUANT_FORMATS.join(', ')}` });
+        }
+        const tracker = opts.run !== undefined ? openTracker(opts.db, { mustExist: true }) : undefined;
+        try {
+          const fromRun = tracker ? findRunAdapter(tracker, opts.run!) : null;
+          const model = opts.model ?? fromRun?.model ?? undefined;
+          const dataset = opts.dataset ?? fromRun?.dataset ?? undefined;
+          if (!model || !dataset) throw new LoraStudyError(`--${model ? 'dataset' : 'model'} is required`, { hint: 'name the base model folder and a prepared dataset, or a tracked --run' });
+          const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
+          logger.info({ backend: engine.backend, device: engine.device }, 'engine ready');
+          const result = await evaluateModel({
+            model,
+            dataset,
+            adapter: opts.adapter ?? fromRun?.adapterDir ?? null,
+            quantization: (opts.quantization ?? fromRun?.quantization ?? 'fp32') as QuantFormat,
+            maxSamples: opts.maxSamples,
+            batchSize: opts.batchSize,
+            maxSeqLen: opts.maxSeqLen,
+            generate: opts.generate,
+            maxNewTokens: opts.maxNewTokens,
+            temperature: opts.temperature,
+            topP: opts.topP,
+            seed: opts.seed,
+            samples: opts.samples,
+            logger,
+          });
+          const recorded = tracker ? recordEvaluation(tracker, opts.run!, result.metrics, opts.metricPrefix) : null;
+          if (opts.json) printJson({ ...result, engine, run: opts.run ?? null, recorded });
+          else {
+            process.stdout.write(`${formatEvaluation(result)}\n`);
+            if (recorded) process.stdout.write(`\nrecorded ${Object.keys(recorded).length} metrics into run ${opts.run} (${opts.metricPrefix}*)\n`);
+          }
+        } finally {
+          tracker?.close();
+        }
+      });
+    });
+}
