@@ -28,8 +28,8 @@ const { values: a } = parseArgs({
   options: {
     out: { type: 'string', default: 'models/tiny-llama' },
     seed: { type: 'string', default: '0' },
-    steps: { type: 'string', default: '800' },
-    minutes: { type: 'string', default: '28' },
+    steps: { type: 'string', default: '600' },
+    minutes: { type: 'string', default: '30' },
     documents: { type: 'string', default: '60000' },
     'eval-documents': { type: 'string', default: '500' },
     vocab: { type: 'string', default: '768' },

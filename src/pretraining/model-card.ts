@@ -121,8 +121,8 @@ ${curve}
 ## Use
 
 \`\`\`
-lora-study prepare-dataset --dataset builtin:reverse --model models/tiny-llama --template plain --name reverse
-lora-study run-single --model models/tiny-llama --dataset data/reverse
+lora-study prepare-dataset --dataset builtin:kv-lookup --model models/tiny-llama --template plain --max-seq-len 96
+lora-study run-single --model models/tiny-llama --dataset data/builtin-kv-lookup --targets all-linear --r 8 --alpha 16 --lr 3e-3 --steps 60 --seq-len 96 --backend wasm
 \`\`\`
 
 In Python: \`AutoModelForCausalLM.from_pretrained("models/tiny-llama")\` and

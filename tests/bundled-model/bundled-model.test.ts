@@ -1,0 +1,79 @@
+/**
+ * The model that ships in models/tiny-llama (built by scripts/pretrain-base-model.ts): it loads
+ * as a standard HF folder, its tokenizer round-trips text, it generates, and a short LoRA run
+ * on a built-in task (held out of pretraining) lowers that task's eval loss.
+ */
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { runConfigSchema } from '../../src/config/run-config.js';
+import { prepareDataset } from '../../src/data/prepare.js';
+import { readPreparedDataset } from '../../src/data/read-prepared.js';
+import { initEngine } from '../../src/engine/backend.js';
+import { evaluateLoss } from '../../src/evaluation/evaluate-loss.js';
+import { generate } from '../../src/evaluation/generate.js';
+import { runSingle } from '../../src/experiments/run-single.js';
+import { loadModel, type LoadedModel } from '../../src/model/load-model.js';
+import { silentLogger } from '../../src/util/logger.js';
+
+const MODEL_DIR = join(import.meta.dirname, '..', '..', 'models', 'tiny-llama');
+const root = mkdtempSync(join(tmpdir(), 'bundled-model-'));
+let loaded: LoadedModel;
+
+beforeAll(async () => {
+  await initEngine({ backend: 'cpu' });
+  loaded = await loadModel(MODEL_DIR);
+});
+
+describe('models/tiny-llama', () => {
+  test('is a complete Hugging Face Llama folder of at most 20 MB, with a model card', () => {
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'README.md']) {
+      expect(existsSync(join(MODEL_DIR, f)), f).toBe(true);
+    }
+    expect(statSync(join(MODEL_DIR, 'model.safetensors')).size).toBeLessThanOrEqual(20 * 1024 * 1024);
+    const cfg = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ model_type: 'llama', architectures: ['LlamaForCausalLM'], tie_word_embeddings: true });
+    expect(cfg.vocab_size).toBe(loaded.tokenizer.vocabSize);
+    const card = readFileSync(join(MODEL_DIR, 'README.md'), 'utf8');
+    expect(card).toContain('npx tsx scripts/pretrain-base-model.ts');
+    expect(card).toMatch(/eval, after training \| \d+\.\d+/);
+  });
+
+  test('its tokenizer round-trips text and knows the special tokens', () => {
+    const tok = loaded.tokenizer;
+    for (const text of ['What is 1234 + 987?\n', 'Reverse: zebra', "Mia's kite is red. Ünïcode ✓", '<|im_start|>user\nhi<|im_end|>\n']) {
+      expect(tok.decode(tok.encode(text), { skipSpecialTokens: false })).toBe(text);
+    }
+    expect(tok.eosToken).toBe('<|endoftext|>');
+    expect(tok.eosTokenId).toBe(loaded.model.config.eosTokenId);
+    expect(tok.tokenToId('<|im_start|>')).not.toBeNull();
+    expect(tok.chatTemplate).toContain('<|im_start|>');
+  });
+
+  test('generates a pretrained answer for a corpus-style prompt', () => {
+    const tok = loaded.tokenizer;
+    const prompts = ['Count from 3 to 7.\n', 'Write 42 in words.\n'].map((p) => tok.encode(p));
+    const { tokens } = generate(loaded.model, prompts, { maxNewTokens: 12, eosTokenId: tok.eosTokenId, padTokenId: tok.eosTokenId! });
+    const answers = tokens.map((t) => tok.decode(t).trim());
+    expect(answers.every((a) => a.length > 0)).toBe(true);
+    expect(answers[0]).toBe('3 4 5 6 7');
+  });
+
+  test('a 25-step LoRA run on a held-out built-in task lowers its eval loss', async () => {
+    const data = join(root, 'data');
+    await prepareDataset({ source: 'builtin:kv-lookup', name: 'kv', outDir: data, modelDir: MODEL_DIR, template: 'plain', numSamples: 232, evalSamples: 32, maxSeqLen: 96 });
+    const evalRows = readPreparedDataset(join(data, 'kv')).eval;
+    const before = evaluateLoss(loaded.model, evalRows, { batchSize: 32, maxSeqLen: 96, padId: loaded.tokenizer.eosTokenId! }).meanLoss;
+    const engine = await initEngine({ backend: 'cpu' });
+    const config = runConfigSchema.parse({
+      name: 'bundled-lora', model: MODEL_DIR, dataset: join(data, 'kv'), seed: 0,
+      lora: { r: 8, lora_alpha: 16, target_modules: 'all-linear' },
+      training: { max_steps: 25, batch_size: 8, learning_rate: 3e-3, max_seq_len: 96, warmup_steps: 3 },
+      eval: { max_samples: 32, batch_size: 32, generate: false },
+    });
+    const out = await runSingle({ config, runtime: { backend: 'cpu', outputDir: join(root, 'run') }, engine, logger: silentLogger });
+    expect(out.error).toBeUndefined();
+    expect(out.summary!.eval_loss).toBeLessThan(before - 0.2);
+  });
+});
