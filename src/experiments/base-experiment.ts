@@ -14,6 +14,7 @@ import { hashConfig } from '../tracking/config-hash.js';
 import { train, type TrainResult } from '../training/trainer.js';
 import { LoraStudyError } from '../util/errors.js';
 import { computeMfu } from './mfu.js';
+import { gitCommit, packageVersions } from './provenance.js';
 import { baseLinearBytes, quantizeBase } from './quantize-base.js';
 import { writeRunJson } from './run-json.js';
 import type { ExperimentContext, RunOutcome, RunSummary } from './types.js';
@@ -207,6 +208,8 @@ export abstract class BaseExperiment {
         dataset: c.dataset,
         backend: this.ctx.engine.backend,
         device: this.ctx.engine.device,
+        packageVersions: packageVersions(),
+        gitCommit: gitCommit(),
         status: 'running',
       });
     }
