@@ -7,6 +7,7 @@ import { register as runSingle } from './run-single.js';
 import { register as runSuite } from './run-suite.js';
 import { register as merge } from './merge.js';
 import { register as evaluateModel } from './evaluate-model.js';
+import { register as bench } from './bench.js';
 
 /**
  * The whole command table. Each command lives in its own file that exports
@@ -23,6 +24,7 @@ const commands: Register[] = [
   runSuite,
   merge,
   evaluateModel,
+  bench,
 ];
 
 export function registerCommands(program: Command): void {

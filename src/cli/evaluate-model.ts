@@ -95,8 +95,7 @@ export function register(program: Command): void {
           const dataset = opts.dataset ?? fromRun?.dataset ?? undefined;
           if (!model || !dataset) throw new LoraStudyError(`--${model ? 'dataset' : 'model'} is required`, { hint: 'name the base model folder and a prepared dataset, or a tracked --run' });
           const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
-          logger.info({ backend: engine.backend, device: engine.device }, 'engine ready');
-          const result = await evaluateModel({
+            const result = await evaluateModel({
             model,
             dataset,
             adapter: opts.adapter ?? fromRun?.adapterDir ?? null,

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { initEngine } from '../engine/backend.js';
+import type { BackendRequest } from '../engine/types.js';
+import { runBench, type BenchReport } from '../evaluation/bench.js';
+import { BENCH_SHAPES } from '../evaluation/bench-shapes.js';
+import { formatBytes, formatCount, formatPercent } from '../reporting/format.js';
+import { formatTextTable } from '../reporting/text-table.js';
+import { createLogger } from '../util/logger.js';
+import { printJson, runCommand } from './run-command.js';
+
+interface Opts {
+  backend: BackendRequest;
+  threads?: number;
+  quick?: boolean;
+  steps?: number;
+  json?: boolean;
+}
+
+const int = (v: string) => Number.parseInt(v, 10);
+const f1 = (x: number) => x.toFixed(1);
+
+/** The bench table: one row per shape, then the matmul reference and the machine. */
+export function formatBench(r: BenchReport): string {
+  const rows = r.shapes.map((s) => [
+    s.name,
+    formatCount(s.params),
+    `${s.batchSize}×${s.seqLen}`,
+    f1(s.trainTokensPerS),
+    s.samplesPerS.toFixed(2),
+    `${f1(s.msPerStep)} (${f1(s.msFwdBwd)} + ${f1(s.msOptimizer)})`,
+    formatBytes(s.peakTfjsBytes),
+    `${formatBytes(s.baseWeightBytes)} / ${formatBytes(s.loraWeightBytes)} / ${formatBytes(s.optimizerBytes)}`,
+    f1(s.achievedGflops),
+    formatPercent(s.matmulRatio),
+    f1(s.genTokensPerS),
+  ]);
+  const table = formatTextTable(
+    ['shape', 'params', 'batch', 'train tok/s', 'samples/s', 'ms/step (fwd+bwd + opt)', 'peak tfjs', 'base / LoRA / optim', 'GFLOP/s', 'of matmul', 'gen tok/s'],
+    rows,
+  );
+  const m = r.matmul;
+  return [
+    `${r.engine.backend} on ${r.engine.device}; ${r.cores} cores, load average ${r.loadAverage.toFixed(2)} at start`,
+    `plain matmul ${m.m}×${m.k}×${m.n}: ${f1(m.gflops)} GFLOP/s (median of ${m.iters})`,
+    '',
+    table,
+    '',
+    `timed steps exclude the first two (warm-up); peak RSS ${formatBytes(r.peakRssBytes)}; wall ${r.wallTimeS.toFixed(1)} s`,
+  ].join('\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('LoRA training and generation speed on fixed model shapes (tiny llama, GPT-2 small 124M) against the backend\'s matmul rate')
+    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .option('--threads <n>', 'wasm threads (int, default: cores)', int)
+    .option('--quick', `only the ${BENCH_SHAPES[0].name} shape (seconds, not minutes)`)
+    .option('--steps <n>', 'training steps per shape, at least 3 (int, default: per shape)', int)
+    .option('--json', 'print one JSON document with every figure')
+    .action(async (opts: Opts) => {
+      await runCommand('bench', opts, async () => {
+        const logger = createLogger();
+        const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
+        const report = await runBench({ engine, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, logger });
+        if (opts.json) printJson(report);
+        else process.stdout.write(`${formatBench(report)}\n`);
+      });
+    });
+}

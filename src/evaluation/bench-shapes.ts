@@ -1,0 +1,93 @@
+import { buildModel } from '../model/build-model.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { parseModelConfig } from '../model/config.js';
+import { initLlamaWeights } from '../model/init-weights.js';
+import type { HostTensor, ModelConfig } from '../model/types.js';
+import { Rng } from '../util/random.js';
+
+/** One benchmark case: a model shape, its LoRA, and the batch it trains and generates on. */
+export interface BenchShape {
+  name: string;
+  /** config.json as Hugging Face writes it; weights are random (speed does not depend on them). */
+  config: Record<string, unknown>;
+  lora: { r: number; alpha: number; targetModules: string[] };
+  /** Sequences per training step. */
+  batchSize: number;
+  /** Tokens per training sequence (every position has a label). */
+  seqLen: number;
+  /** Training steps; the first two are warm-up (kernel set-up, the trainer's profiled steps) and not timed. */
+  steps: number;
+  /** Greedy generation with the KV cache: prompts, prompt tokens, new tokens. */
+  generation: { batchSize: number; promptLen: number; newTokens: number };
+}
+
+/** GPT-2 small (Radford et al. 2019; HF `gpt2`): 124M parameters, tied head, vocab 50257. */
+const GPT2_SMALL = {
+  architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', activation_function: 'gelu_new',
+  n_ctx: 1024, n_positions: 1024, n_embd: 768, n_head: 12, n_layer: 12, n_inner: null,
+  vocab_size: 50257, layer_norm_epsilon: 1e-5, bos_token_id: 50256, eos_token_id: 50256,
+};
+
+const TINY_LLAMA = {
+  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 64, intermediate_size: 128,
+  num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256,
+  vocab_size: 512, rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2,
+};
+
+/** The fixed shapes `lora-study bench` runs, so that figures compare across machines. */
+export const BENCH_SHAPES: readonly BenchShape[] = [
+  {
+    name: 'tiny-llama',
+    config: TINY_LLAMA,
+    lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] },
+    batchSize: 4, seqLen: 64, steps: 6,
+    generation: { batchSize: 4, promptLen: 16, newTokens: 16 },
+  },
+  {
+    name: 'gpt2-124m',
+    config: GPT2_SMALL,
+    lora: { r: 8, alpha: 16, targetModules: ['c_attn'] },
+    batchSize: 4, seqLen: 128, steps: 4,
+    generation: { batchSize: 1, promptLen: 32, newTokens: 16 },
+  },
+];
+
+/** GPT-2 parameter names and stored shapes (Conv1D weights `[in, out]`). */
+function gpt2Shapes(c: ModelConfig): Array<[string, number[]]> {
+  const C = c.hiddenSize;
+  const I = c.intermediateSize;
+  const out: Array<[string, number[]]> = [['transformer.wte.weight', [c.vocabSize, C]], ['transformer.wpe.weight', [c.maxPositionEmbeddings, C]]];
+  for (let i = 0; i < c.numLayers; i++) {
+    const p = `transformer.h.${i}`;
+    out.push(
+      [`${p}.ln_1.weight`, [C]], [`${p}.ln_1.bias`, [C]],
+      [`${p}.attn.c_attn.weight`, [C, 3 * C]], [`${p}.attn.c_attn.bias`, [3 * C]],
+      [`${p}.attn.c_proj.weight`, [C, C]], [`${p}.attn.c_proj.bias`, [C]],
+      [`${p}.ln_2.weight`, [C]], [`${p}.ln_2.bias`, [C]],
+      [`${p}.mlp.c_fc.weight`, [C, I]], [`${p}.mlp.c_fc.bias`, [I]],
+      [`${p}.mlp.c_proj.weight`, [I, C]], [`${p}.mlp.c_proj.bias`, [C]],
+    );
+  }
+  out.push(['transformer.ln_f.weight', [C]], ['transformer.ln_f.bias', [C]]);
+  return out;
+}
+
+function randomGpt2Weights(c: ModelConfig, seed: number): Map<string, HostTensor> {
+  const rng = new Rng(seed);
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, shape] of gpt2Shapes(c)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    // Uniform with σ = 0.02 (GPT-2's init range); LayerNorm gains around 1.
+    const isGain = shape.length === 1 && name.endsWith('.weight');
+    for (let i = 0; i < data.length; i++) data[i] = (isGain ? 1 : 0) + 0.0346 * (rng.next() - 0.5) * 2;
+    tensors.set(name, { shape, data });
+  }
+  return tensors;
+}
+
+/** A model of the shape's architecture with random weights, built in memory (no files). */
+export function buildRandomModel(shape: BenchShape, seed = 0): CausalLM {
+  const config = parseModelConfig(shape.config, `<bench shape ${shape.name}>`);
+  const tensors = config.family === 'gpt2' ? randomGpt2Weights(config, seed) : initLlamaWeights(config, { seed });
+  return buildModel({ config, tensors });
+}

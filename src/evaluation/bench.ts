@@ -1,0 +1,171 @@
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { measureMatmulGflops, type MatmulPeak, type MatmulShape } from '../engine/matmul-peak.js';
+import { peakRssBytes } from '../engine/memory.js';
+import type { EngineInfo } from '../engine/types.js';
+import { injectLora } from '../lora/inject.js';
+import { loraConfigSchema } from '../lora/lora-config.js';
+import type { CausalLM } from '../model/causal-lm.js';
+import { train, type StepRecord } from '../training/trainer.js';
+import { Rng } from '../util/random.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+import { BENCH_SHAPES, buildRandomModel, type BenchShape } from './bench-shapes.js';
+import { trainingFlopsPerToken } from './flops.js';
+import { generate } from './generate.js';
+import { countParameters } from './param-count.js';
+
+/** The matmul every shape's achieved FLOP/s is compared with: square 512, as run MFU uses. */
+export const BENCH_MATMUL: MatmulShape = { m: 512, k: 512, n: 512 };
+
+export interface BenchShapeResult {
+  name: string;
+  modelType: string;
+  params: number;
+  trainableParams: number;
+  batchSize: number;
+  seqLen: number;
+  /** Steps run / steps timed (the warm-up ones are left out). */
+  steps: number;
+  timedSteps: number;
+  trainTokensPerS: number;
+  samplesPerS: number;
+  msPerStep: number;
+  msFwdBwd: number;
+  msOptimizer: number;
+  /** Highest tfjs bytes during a training step (tf.profile). */
+  peakTfjsBytes: number;
+  baseWeightBytes: number;
+  loraWeightBytes: number;
+  optimizerBytes: number;
+  /** Model FLOPs of one trained token (flops.ts: forward + backward, LoRA). */
+  trainFlopsPerToken: number;
+  achievedGflops: number;
+  /** achievedGflops / the backend's plain matmul GFLOP/s measured in the same run. */
+  matmulRatio: number;
+  genTokensPerS: number;
+  /** Final training loss, to show the step did real work (about ln(vocab) on random weights). */
+  lastLoss: number;
+}
+
+export interface BenchReport {
+  engine: EngineInfo;
+  cores: number;
+  /** 1-minute load average when the run started: other processes share the cores. */
+  loadAverage: number;
+  matmul: MatmulPeak;
+  shapes: BenchShapeResult[];
+  peakRssBytes: number;
+  wallTimeS: number;
+}
+
+export interface BenchParams {
+  engine: EngineInfo;
+  shapes?: readonly BenchShape[];
+  /** Overrides every shape's step count (at least 3: two warm-up steps and one timed). */
+  steps?: number;
+  logger?: Logger;
+}
+
+/** Random token sequences with every position labelled: a pure throughput workload. */
+function syntheticExamples(shape: BenchShape, vocab: number, count: number): Array<{ input_ids: number[]; labels: number[] }> {
+  const rng = new Rng(1);
+  return Array.from({ length: count }, () => {
+    const ids = Array.from({ length: shape.seqLen }, () => rng.int(vocab));
+    return { input_ids: ids, labels: ids };
+  });
+}
+
+/** Steps left out of speed figures: the first (kernel set-up) and the trainer's second profiled one. */
+function timedSteps(steps: StepRecord[]): StepRecord[] {
+  return steps.length > 2 ? steps.slice(2) : steps.slice(-1);
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+function measureGeneration(model: CausalLM, shape: BenchShape, vocab: number): number {
+  const rng = new Rng(2);
+  const g = shape.generation;
+  const prompts = Array.from({ length: g.batchSize }, () => Array.from({ length: g.promptLen }, () => rng.int(vocab)));
+  const opts = { eosTokenId: null, padTokenId: 0 };
+  generate(model, prompts, { ...opts, maxNewTokens: 2 }); // warm-up: kernel set-up
+  return generate(model, prompts, { ...opts, maxNewTokens: g.newTokens }).tokensPerS;
+}
+
+/** Trains a few LoRA steps on one shape and generates with it; the model is released after. */
+export async function benchShape(shape: BenchShape, matmulGflops: number, opts: { steps?: number; logger?: Logger } = {}): Promise<BenchShapeResult> {
+  const logger = opts.logger ?? silentLogger;
+  const steps = Math.max(3, opts.steps ?? shape.steps);
+  const bytes0 = tf.memory().numBytes;
+  const model = buildRandomModel(shape);
+  try {
+    const baseWeightBytes = tf.memory().numBytes - bytes0;
+    const cfg = model.config;
+    const lora = injectLora(model, loraConfigSchema.parse({ r: shape.lora.r, lora_alpha: shape.lora.alpha, target_modules: shape.lora.targetModules }), { seed: 0 });
+    const loraWeightBytes = tf.memory().numBytes - bytes0 - baseWeightBytes;
+    logger.info({ shape: shape.name, params: countParameters(cfg).total, trainable: lora.trainableParams, steps }, 'bench: training');
+    const tr = await train({
+      model,
+      variables: lora.variables,
+      examples: syntheticExamples(shape, cfg.vocabSize, shape.batchSize * steps),
+      padId: 0,
+      logger,
+      config: {
+        maxSteps: steps, learningRate: 1e-4, microBatchSize: shape.batchSize, gradientAccumulationSteps: 1,
+        maxSeqLen: shape.seqLen, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1,
+        beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 0,
+      },
+    });
+    const timed = timedSteps(tr.steps);
+    const msFwdBwd = mean(timed.map((s) => s.msFwdBwd));
+    const msOptimizer = mean(timed.map((s) => s.msOptimizer));
+    const msPerStep = msFwdBwd + msOptimizer;
+    const tokensPerStep = shape.batchSize * shape.seqLen;
+    const trainTokensPerS = (tokensPerStep * 1000) / msPerStep;
+    const flops = trainingFlopsPerToken(cfg, { seqLen: shape.seqLen, method: { kind: 'lora', r: shape.lora.r, targetModules: shape.lora.targetModules } }).total;
+    const achievedGflops = (flops * trainTokensPerS) / 1e9;
+    logger.info({ shape: shape.name, msPerStep, achievedGflops }, 'bench: generating');
+    const genTokensPerS = measureGeneration(model, shape, cfg.vocabSize);
+    return {
+      name: shape.name,
+      modelType: cfg.modelType,
+      params: countParameters(cfg).total,
+      trainableParams: lora.trainableParams,
+      batchSize: shape.batchSize,
+      seqLen: shape.seqLen,
+      steps,
+      timedSteps: timed.length,
+      trainTokensPerS,
+      samplesPerS: (shape.batchSize * 1000) / msPerStep,
+      msPerStep,
+      msFwdBwd,
+      msOptimizer,
+      peakTfjsBytes: tr.peakBytes,
+      baseWeightBytes,
+      loraWeightBytes,
+      optimizerBytes: tr.optimizerBytes,
+      trainFlopsPerToken: flops,
+      achievedGflops,
+      matmulRatio: achievedGflops / matmulGflops,
+      genTokensPerS,
+      lastLoss: tr.steps.at(-1)?.loss ?? Number.NaN,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * The fixed benchmark: the backend's plain matmul rate, then LoRA training and generation on
+ * each shape, on whatever backend is current. Figures from one run compare across shapes;
+ * across machines only with the same backend and thread count.
+ */
+export async function runBench(params: BenchParams): Promise<BenchReport> {
+  const logger = params.logger ?? silentLogger;
+  const t0 = performance.now();
+  const loadAverage = os.loadavg()[0];
+  const matmul = measureMatmulGflops({ ...BENCH_MATMUL, iters: 10, warmup: 3 });
+  logger.info({ gflops: matmul.gflops }, 'bench: matmul');
+  const shapes: BenchShapeResult[] = [];
+  for (const shape of params.shapes ?? BENCH_SHAPES) shapes.push(await benchShape(shape, matmul.gflops, { steps: params.steps, logger }));
+  return { engine: params.engine, cores: os.availableParallelism(), loadAverage, matmul, shapes, peakRssBytes: peakRssBytes(), wallTimeS: (performance.now() - t0) / 1000 };
+}
