@@ -8,6 +8,7 @@ import type { BackendLoad } from './load-result.js';
 import { backendInstance, isBackendInitialized } from './tf-registry.js';
 import { checkMatmul } from './verify-backend.js';
 import { installThreadShim, unrefWorkers, type ThreadShim } from './wasm-node-threads.js';
+import { installWasmTransposedMatmul } from './wasm-matmul-transpose.js';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 
@@ -71,6 +72,8 @@ export async function loadWasm(opts: { threads?: number; logger: Logger }): Prom
     hooks.removeAdded();
   }
   if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tf.setBackend("wasm") returned false' };
+  // Every x·Wᵀ and weight gradient is a transposed matmul, which wasm runs ~10× slower in place.
+  installWasmTransposedMatmul();
   const bad = checkMatmul();
   if (bad) return { ok: false, reason: bad };
   const threads = wasm.getThreadsCount();
