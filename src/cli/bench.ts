@@ -55,14 +55,14 @@ export function register(program: Command): void {
     .description('LoRA training and generation speed on fixed model shapes (tiny llama, GPT-2 small 124M) against the backend\'s matmul rate')
     .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', int)
-    .option('--quick', `only the ${BENCH_SHAPES[0].name} shape (seconds, not minutes)`)
+    .option('--quick', `only the ${BENCH_SHAPES[0].name} shape and 3 matmul repetitions (seconds, not minutes)`)
     .option('--steps <n>', 'training steps per shape, at least 3 (int, default: per shape)', int)
     .option('--json', 'print one JSON document with every figure')
     .action(async (opts: Opts) => {
       await runCommand('bench', opts, async () => {
         const logger = createLogger();
         const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
-        const report = await runBench({ engine, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, logger });
+        const report = await runBench({ engine, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, matmulIters: opts.quick ? 3 : 10, logger });
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatBench(report)}\n`);
       });

@@ -63,6 +63,8 @@ export interface BenchParams {
   shapes?: readonly BenchShape[];
   /** Overrides every shape's step count (at least 3: two warm-up steps and one timed). */
   steps?: number;
+  /** Timed matmul repetitions (median reported). Default 10. */
+  matmulIters?: number;
   logger?: Logger;
 }
 
@@ -163,7 +165,7 @@ export async function runBench(params: BenchParams): Promise<BenchReport> {
   const logger = params.logger ?? silentLogger;
   const t0 = performance.now();
   const loadAverage = os.loadavg()[0];
-  const matmul = measureMatmulGflops({ ...BENCH_MATMUL, iters: 10, warmup: 3 });
+  const matmul = measureMatmulGflops({ ...BENCH_MATMUL, iters: params.matmulIters ?? 10, warmup: Math.min(3, params.matmulIters ?? 3) });
   logger.info({ gflops: matmul.gflops }, 'bench: matmul');
   const shapes: BenchShapeResult[] = [];
   for (const shape of params.shapes ?? BENCH_SHAPES) shapes.push(await benchShape(shape, matmul.gflops, { steps: params.steps, logger }));
