@@ -19,8 +19,9 @@ export class AdamW {
   private t = 0;
 
   constructor(private readonly params: tf.Variable[], private readonly opts: AdamWOptions) {
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    // tidy disposes the zeros tensors; each variable keeps its own reference to the data.
+    this.m = tf.tidy(() => params.map((p) => tf.variable(tf.zerosLike(p), false)));
+    this.v = tf.tidy(() => params.map((p) => tf.variable(tf.zerosLike(p), false)));
   }
 
   /** Bytes held by the optimizer moments. */

@@ -56,10 +56,8 @@ test('more rank → more LoRA weight bytes and more optimizer bytes, in proporti
   expect(r8.stateBytes).toBe(2 * r8.loraBytes);
 });
 
-// Known bug, reported: tf.variable copies its initial value, and AdamW never disposes the
-// zerosLike tensors it builds its moments from, so it holds twice stateBytes() (and leaks them
-// past dispose()). Remove `.fails` once src/training/adamw.ts wraps its initialisers in tf.tidy.
-test.fails('AdamW holds exactly the stateBytes() it reports', async () => {
+// Regression: AdamW once kept the zerosLike tensors its moments start from, holding twice stateBytes().
+test('AdamW holds exactly the stateBytes() it reports', async () => {
   const r4 = await loraFigures(4);
   expect(r4.optimizerBytes).toBe(r4.stateBytes);
 });
