@@ -47,7 +47,8 @@ export const BENCH_SHAPES: readonly BenchShape[] = [
     name: 'gpt2-124m',
     config: GPT2_SMALL,
     lora: { r: 8, alpha: 16, targetModules: ['c_attn'] },
-    batchSize: 4, seqLen: 128, steps: 4,
+    // One sequence a step keeps the bench to about a minute on 2 wasm threads (a 4×128 step took minutes here).
+    batchSize: 1, seqLen: 128, steps: 4,
     generation: { batchSize: 1, promptLen: 32, newTokens: 16 },
   },
 ];

@@ -1,30 +1,7 @@
-import { Command } from 'commander';
-import { afterEach, expect, test, vi } from 'vitest';
-import { formatBench, register } from '../../src/cli/bench.js';
+import { expect, test } from 'vitest';
+import { formatBench } from '../../src/cli/bench.js';
 import { BENCH_SHAPES } from '../../src/evaluation/bench-shapes.js';
-import '../helpers/tf-setup.js';
-
-afterEach(() => {
-  process.exitCode = 0;
-});
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
-  const program = new Command().exitOverride();
-  register(program);
-  let stdout = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  process.env.LORA_STUDY_LOG_LEVEL = 'silent';
-  try {
-    await program.parseAsync(['bench', ...args], { from: 'user' });
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    delete process.env.LORA_STUDY_LOG_LEVEL;
-  }
-  const code = Number(process.exitCode ?? 0);
-  return { code, stdout };
-}
+import { runCli } from '../helpers/run-cli.js';
 
 test('the fixed shapes: a tiny llama and GPT-2 small with LoRA r=8 on c_attn', () => {
   expect(BENCH_SHAPES.map((s) => s.name)).toEqual(['tiny-llama', 'gpt2-124m']);
@@ -33,8 +10,8 @@ test('the fixed shapes: a tiny llama and GPT-2 small with LoRA r=8 on c_attn', (
 });
 
 test('bench --quick --json: one document with every figure of the tiny shape; the table shows them', async () => {
-  const r = await cli(['--quick', '--steps', '3', '--backend', 'cpu', '--json']);
-  expect(r.code).toBe(0);
+  const r = runCli(['bench', '--quick', '--steps', '3', '--backend', 'cpu', '--json']);
+  expect(r.code, r.stderr).toBe(0);
   const doc = JSON.parse(r.stdout);
   expect(Object.keys(doc).sort()).toEqual(['cores', 'engine', 'loadAverage', 'matmul', 'peakRssBytes', 'shapes', 'wallTimeS']);
   expect(doc.engine.backend).toBe('cpu');

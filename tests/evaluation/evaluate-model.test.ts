@@ -2,9 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Command } from 'commander';
-import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
-import { register } from '../../src/cli/evaluate-model.js';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { prepareDataset } from '../../src/data/prepare.js';
 import { readPreparedDataset } from '../../src/data/read-prepared.js';
 import { evaluateModel } from '../../src/evaluation/evaluate-model.js';
@@ -16,6 +14,7 @@ import { loadModel } from '../../src/model/load-model.js';
 import { openTracker } from '../../src/tracking/tracker.js';
 import { Rng } from '../../src/util/random.js';
 import { useCpuBackend } from '../helpers/tf-setup.js';
+import { runCli } from '../helpers/run-cli.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'evaluate-model-'));
@@ -38,10 +37,6 @@ beforeAll(async () => {
   }
   await saveAdapter(adapterDir, model, lora, { baseModel: modelDir });
   model.dispose();
-});
-
-afterEach(() => {
-  process.exitCode = 0;
 });
 
 /** The HF loss, row by row without padding, through the float64 host reference. */
@@ -77,30 +72,12 @@ describe('evaluateModel', () => {
     expect(base.metrics.gen_tokens_per_s).toBeGreaterThan(0);
     expect(base.samples).toHaveLength(2);
     expect(base.samples[0].reference).toBe(readPreparedDataset(dataDir).eval[0].response.trim());
+    const lossOnly = await evaluateModel({ model: modelDir, dataset: dataDir, maxSamples: 2, generate: false });
+    expect(lossOnly.generation).toBeNull();
+    expect(lossOnly.metrics.exact_match).toBeUndefined();
+    expect(lossOnly.samples).toEqual([]);
   });
 });
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command().exitOverride();
-  register(program);
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
-  const level = process.env.LORA_STUDY_LOG_LEVEL;
-  process.env.LORA_STUDY_LOG_LEVEL = 'silent';
-  try {
-    await program.parseAsync(['evaluate-model', ...args], { from: 'user' });
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    if (level === undefined) delete process.env.LORA_STUDY_LOG_LEVEL;
-    else process.env.LORA_STUDY_LOG_LEVEL = level;
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, stdout, stderr };
-}
 
 describe('lora-study evaluate-model', () => {
   test('--run finds the adapter in the tracker, records evaluate_* metrics; --json is one document', async () => {
@@ -111,7 +88,7 @@ describe('lora-study evaluate-model', () => {
     tracker.recordMetrics(runId, { eval_loss: 123 });
     tracker.close();
 
-    const r = await cli(['--run', String(runId), '--db', db, '--max-samples', '4', '--max-new-tokens', '3', '--backend', 'cpu', '--json']);
+    const r = runCli(['evaluate-model', '--run', String(runId), '--db', db, '--max-samples', '4', '--max-new-tokens', '3', '--backend', 'cpu', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc).sort()).toEqual(['adapter', 'dataset', 'engine', 'generation', 'metrics', 'model', 'quantization', 'recorded', 'run', 'samples', 'wallTimeS']);
@@ -127,20 +104,14 @@ describe('lora-study evaluate-model', () => {
     expect(metrics.eval_loss.value).toBe(123);
   });
 
-  test('table output with --samples, --no-generate; a clear error for an unknown run', async () => {
-    const r = await cli(['--model', modelDir, '--dataset', dataDir, '--adapter', adapterDir, '--max-samples', '2', '--max-new-tokens', '2', '--samples', '1', '--backend', 'cpu']);
+  test('table output with --samples; a clear error for an unknown run', async () => {
+    const r = runCli(['evaluate-model', '--model', modelDir, '--dataset', dataDir, '--adapter', adapterDir, '--max-samples', '2', '--max-new-tokens', '2', '--samples', '1', '--backend', 'cpu']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/eval loss \(nats\)\s+\d+\.\d{4}/);
     expect(r.stdout).toContain('── sample 1 ──');
     expect(r.stdout).toMatch(/reference: {2}\S/);
 
-    const n = await cli(['--model', modelDir, '--dataset', dataDir, '--max-samples', '2', '--no-generate', '--backend', 'cpu', '--json']);
-    expect(n.code, n.stderr).toBe(0);
-    const doc = JSON.parse(n.stdout);
-    expect(doc.generation).toBeNull();
-    expect(doc.metrics.exact_match).toBeUndefined();
-
-    const e = await cli(['--run', '999', '--db', join(root, 'exp.db'), '--json']);
+    const e = runCli(['evaluate-model', '--run', '999', '--db', join(root, 'exp.db'), '--json']);
     expect(e.code).toBe(1);
     expect(e.stderr).toMatch(/error during evaluate-model: run 999: no such run/);
     expect(JSON.parse(e.stdout).error.command).toBe('evaluate-model');
