@@ -4,25 +4,9 @@
  * need no download. `merges` are pairs of existing token strings.
  */
 
-/** GPT-2's bytes_to_unicode table: every byte maps to a printable unicode character. */
-export function bytesToUnicode(): string[] {
-  const bs: number[] = [];
-  for (let b = '!'.charCodeAt(0); b <= '~'.charCodeAt(0); b++) bs.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
-  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) {
-    if (!bs.includes(b)) {
-      bs.push(b);
-      cs.push(256 + n);
-      n++;
-    }
-  }
-  const table: string[] = new Array(256);
-  bs.forEach((b, i) => (table[b] = String.fromCharCode(cs[i])));
-  return table;
-}
+import { bytesToUnicode } from '../../src/tokenizer-training/byte-level.js';
+
+export { bytesToUnicode };
 
 export interface TinyTokenizerOptions {
   /** Extra merges, as pairs of plain strings (spaces allowed: they become `Ġ`). */
