@@ -57,7 +57,9 @@ export function evaluateGeneration(model: CausalLM, tokenizer: TextTokenizer, ro
     seconds += (performance.now() - t0) / 1000;
     res.tokens.forEach((ids, j) => {
       tokens += ids.length;
-      samples.push({ prompt: batch[j].prompt, prediction: tokenizer.decode(ids, { skipSpecialTokens: true }).trim(), reference: batch[j].response.trim() });
+      // A generation that stops at once (EOS first) is the empty answer; the tokenizer refuses to decode [].
+      const prediction = ids.length > 0 ? tokenizer.decode(ids, { skipSpecialTokens: true }).trim() : '';
+      samples.push({ prompt: batch[j].prompt, prediction, reference: batch[j].response.trim() });
     });
   }
   return { scores: scoreGenerations(samples), samples, tokens, tokensPerS: seconds > 0 ? tokens / seconds : 0 };
