@@ -28,7 +28,7 @@ const { values: a } = parseArgs({
   options: {
     out: { type: 'string', default: 'models/tiny-llama' },
     seed: { type: 'string', default: '0' },
-    steps: { type: 'string', default: '600' },
+    steps: { type: 'string', default: '1000' },
     minutes: { type: 'string', default: '30' },
     documents: { type: 'string', default: '60000' },
     'eval-documents': { type: 'string', default: '500' },

@@ -180,20 +180,24 @@ function entityFacts(rng: Rng): CorpusDraw {
     : { instruction: 'Answer the question.', input: `${story} What does ${f.name} have?`, response: `a ${f.color} ${f.thing}` };
 }
 
-/** Every generator with its relative weight. */
+/**
+ * Every generator with its relative weight. The ones that copy from the prompt (copying, spelling,
+ * counting ranges, facts stated in the prompt) weigh more: a tiny model learns in-context
+ * copying last, and most fine-tuning tasks need it.
+ */
 export const INSTRUCTION_GENERATORS: ReadonlyArray<{ name: string; weight: number; generate: InstructionGenerator }> = [
-  { name: 'count-range', weight: 1, generate: countRange },
+  { name: 'count-range', weight: 1.5, generate: countRange },
   { name: 'neighbour-number', weight: 1, generate: neighbourNumber },
   { name: 'neighbour-letter', weight: 1, generate: neighbourLetter },
   { name: 'letter-position', weight: 0.5, generate: letterPosition },
-  { name: 'spelling', weight: 1.5, generate: spelling },
+  { name: 'spelling', weight: 2, generate: spelling },
   { name: 'counting', weight: 1, generate: counting },
   { name: 'number-words', weight: 1, generate: numberWords },
   { name: 'compare-numbers', weight: 1, generate: compareNumbers },
   { name: 'parity-rounding', weight: 1, generate: parityAndRounding },
   { name: 'categories', weight: 1, generate: categories },
   { name: 'word-facts', weight: 1, generate: wordFacts },
-  { name: 'copying', weight: 1, generate: copying },
+  { name: 'copying', weight: 2, generate: copying },
   { name: 'calendar', weight: 0.5, generate: calendar },
-  { name: 'entity-facts', weight: 1.5, generate: entityFacts },
+  { name: 'entity-facts', weight: 2, generate: entityFacts },
 ];
