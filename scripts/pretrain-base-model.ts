@@ -3,26 +3,7 @@
 // Options (defaults are the shipped model's): --steps --minutes (safety cap) --documents
 // --eval-documents --vocab --layers --hidden --heads --kv-heads --intermediate --max-positions
 // --batch --seq --lr --warmup --backend --threads --dtype. See src/pretraining/pretrain-base-model.ts.
-import { register } from 'node:module';
 import { parseArgs } from 'node:util';
-
-// tfjs-core's ESM files (dist/**) import their siblings without extensions ('./gradients',
-// './abs'), which Node's ESM resolver rejects; the training code imports two of them
-// (register_all_gradients, chained ops). Bundlers and vitest accept that; plain Node needs this
-// fallback, registered before anything imports tfjs.
-const TFJS_RESOLVE = `
-export async function resolve(specifier, context, next) {
-  try {
-    return await next(specifier, context);
-  } catch (err) {
-    if (!context.parentURL?.includes('/@tensorflow/') || !specifier.startsWith('.')) throw err;
-    for (const suffix of ['.js', '/index.js']) {
-      try { return await next(specifier + suffix, context); } catch {}
-    }
-    throw err;
-  }
-}`;
-register(`data:text/javascript,${encodeURIComponent(TFJS_RESOLVE)}`);
 
 const { values: a } = parseArgs({
   options: {

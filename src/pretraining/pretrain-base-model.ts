@@ -22,7 +22,6 @@ import { llamaConfigJson } from './llama-config.js';
 import { machineInfo } from './machine-info.js';
 import { renderModelCard, type ModelCardFacts } from './model-card.js';
 import { packDocuments } from './pack-documents.js';
-import { installWasmTransposedMatmul } from './wasm-matmul-transpose.js';
 
 export interface PretrainOptions {
   /** Output model folder (replaced atomically). */
@@ -79,7 +78,8 @@ export async function pretrainBaseModel(o: PretrainOptions, log: (msg: string) =
 
   // 3. Fresh model.
   const engine = await initEngine({ backend: o.backend, threads: o.threads });
-  const fastTranspose = installWasmTransposedMatmul();
+  // initEngine already rewrote wasm's transposed matmuls (see src/engine/wasm-matmul-transpose.ts).
+  const fastTranspose = engine.backend === 'wasm';
   log(`engine: ${engine.backend} on ${engine.device}${fastTranspose ? ' (transposed matmuls rewritten as transpose + matmul)' : ''}`);
   const configJson = llamaConfigJson({
     vocabSize: tok.vocabSize,

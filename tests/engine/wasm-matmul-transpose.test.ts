@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { expect, test } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
-import { installWasmTransposedMatmul } from '../../src/pretraining/wasm-matmul-transpose.js';
+import { installWasmTransposedMatmul } from '../../src/engine/wasm-matmul-transpose.js';
 
 test('transposed wasm matmuls give the same products after the rewrite, and gradients still flow', async () => {
   await initEngine({ backend: 'wasm', threads: 1 });
