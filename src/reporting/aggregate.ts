@@ -96,7 +96,10 @@ function compareVariants(a: Variant, b: Variant): number {
   return pa - pb || a.label.localeCompare(b.label);
 }
 
-/** The quality metric the report leads with: the first task metric every run has, else eval loss. */
+/**
+ * The quality metric the report leads with: the first task metric every run has and that differs
+ * between runs (exact match that is 0 everywhere ranks nothing), else eval loss.
+ */
 export interface QualityMetric {
   name: string;
   better: 'higher' | 'lower';
@@ -104,7 +107,9 @@ export interface QualityMetric {
 
 export function chooseQualityMetric(runs: readonly RunDetail[]): QualityMetric | null {
   for (const name of ['exact_match', 'token_accuracy', 'rouge_l', 'eval_loss', 'perplexity']) {
-    if (runs.length > 0 && runs.every((r) => Number.isFinite(metricOf(r, name)))) {
+    const values = runs.map((r) => metricOf(r, name));
+    const varies = runs.length === 1 || new Set(values).size > 1;
+    if (runs.length > 0 && values.every((v) => Number.isFinite(v)) && varies) {
       return { name, better: metricInfo(name)?.better === 'lower' ? 'lower' : 'higher' };
     }
   }
