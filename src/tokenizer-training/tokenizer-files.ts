@@ -19,10 +19,10 @@ export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
-export function tokenizerJson(bpe: TrainedBpe): Record<string, unknown> {
+export function tokenizerJson(bpe: TrainedBpe, specialTokens: readonly string[] = SPECIAL_TOKENS): Record<string, unknown> {
   const vocab: Record<string, number> = Object.fromEntries(bpe.vocab);
   let next = bpe.vocab.size;
-  const added = SPECIAL_TOKENS.map((content) => {
+  const added = specialTokens.map((content) => {
     const id = next++;
     vocab[content] = id;
     return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };

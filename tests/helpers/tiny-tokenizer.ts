@@ -5,6 +5,7 @@
  */
 
 import { bytesToUnicode } from '../../src/tokenizer-training/byte-level.js';
+import { tokenizerJson } from '../../src/tokenizer-training/tokenizer-files.js';
 
 export { bytesToUnicode };
 
@@ -25,44 +26,16 @@ function toByteLevel(s: string, table: string[]): string {
 
 export function makeTinyTokenizerJson(opts: TinyTokenizerOptions = {}): Record<string, unknown> {
   const table = bytesToUnicode();
-  const vocab: Record<string, number> = {};
-  table.forEach((ch, i) => (vocab[ch] = i));
-  const merges: string[] = [];
+  const vocab = new Map<string, number>(table.map((ch, i) => [ch, i]));
+  const merges: Array<[string, string]> = [];
   for (const [a, b] of opts.merges ?? DEFAULT_MERGES) {
     const la = toByteLevel(a, table);
     const lb = toByteLevel(b, table);
-    if (!(la in vocab) || !(lb in vocab)) throw new Error(`merge (${a}, ${b}) uses a token not in the vocabulary`);
-    merges.push(`${la} ${lb}`);
-    if (!(la + lb in vocab)) vocab[la + lb] = Object.keys(vocab).length;
+    if (!vocab.has(la) || !vocab.has(lb)) throw new Error(`merge (${a}, ${b}) uses a token not in the vocabulary`);
+    merges.push([la, lb]);
+    if (!vocab.has(la + lb)) vocab.set(la + lb, vocab.size);
   }
-  const specials = opts.specialTokens ?? ['<|endoftext|>', '<|im_start|>', '<|im_end|>'];
-  const added = specials.map((content) => {
-    const id = Object.keys(vocab).length;
-    vocab[content] = id;
-    return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
-  });
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: added,
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges,
-    },
-  };
+  return tokenizerJson({ vocab, merges }, opts.specialTokens ?? ['<|endoftext|>', '<|im_start|>', '<|im_end|>']);
 }
 
 /** tokenizer_config.json to go with it: names the special tokens and an optional chat template. */
