@@ -1,14 +1,7 @@
 /** Seeded pseudo-random numbers for the quantization tests (mulberry32 + Box-Muller). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../helpers/tiny-models.js';
+
+export { rng };
 
 /** `n` normal(0, std) values, as pretrained linear weights roughly are. */
 export function normalData(n: number, seed: number, std = 0.02): Float32Array {
