@@ -39,6 +39,14 @@ const peftConfigSchema = z
     alpha_pattern: z.record(z.string(), z.unknown()).nullish(),
     base_model_name_or_path: z.string().nullish(),
     init_lora_weights: z.unknown().optional(),
+    // Options of newer PEFT releases that change what the adapter computes; refused when on.
+    lora_bias: z.boolean().default(false),
+    use_qalora: z.boolean().default(false),
+    modules_to_save: z.array(z.string()).nullish(),
+    layers_to_transform: z.unknown().optional(),
+    trainable_token_indices: z.unknown().optional(),
+    target_parameters: z.unknown().optional(),
+    alora_invocation_tokens: z.unknown().optional(),
   })
   .passthrough();
 
@@ -118,6 +126,17 @@ export async function readAdapter(dir: string): Promise<LoadedAdapter> {
   if (p.peft_type !== 'LORA') throw new AdapterFormatError(cfgPath, `peft_type is "${p.peft_type}", only "LORA" is supported`);
   if (p.use_dora) throw new AdapterFormatError(cfgPath, 'use_dora adapters (DoRA) are not supported');
   if (p.bias !== 'none') throw new AdapterFormatError(cfgPath, `bias "${p.bias}" is not supported (only "none")`);
+  const unsupported: Array<[string, boolean]> = [
+    ['lora_bias', p.lora_bias],
+    ['use_qalora', p.use_qalora],
+    ['modules_to_save', (p.modules_to_save ?? []).length > 0],
+    ['trainable_token_indices', p.trainable_token_indices != null],
+    ['target_parameters', p.target_parameters != null],
+    ['alora_invocation_tokens', p.alora_invocation_tokens != null],
+  ];
+  for (const [field, on] of unsupported) {
+    if (on) throw new AdapterFormatError(cfgPath, `${field} is set; adapters that use it are not supported`, 'train the adapter without that option, or merge it in PEFT first');
+  }
   if (Object.keys(p.rank_pattern ?? {}).length > 0 || Object.keys(p.alpha_pattern ?? {}).length > 0) {
     throw new AdapterFormatError(cfgPath, 'rank_pattern / alpha_pattern (per-module ranks) are not supported');
   }
