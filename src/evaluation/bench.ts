@@ -141,7 +141,7 @@ export async function benchShape(shape: BenchShape, matmulGflops: number, opts: 
       msPerStep,
       msFwdBwd,
       msOptimizer,
-      peakTfjsBytes: tr.peakBytes,
+      peakTfjsBytes: tr.peakBufferBytes > 0 ? tr.peakBufferBytes : tr.peakBytes,
       baseWeightBytes,
       loraWeightBytes,
       optimizerBytes: tr.optimizerBytes,

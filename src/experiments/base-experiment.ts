@@ -163,7 +163,10 @@ export abstract class BaseExperiment {
       base_weight_bytes_fp32: params.total * 4,
       lora_weight_bytes: trainable * 4,
       optimizer_bytes: tr.optimizerBytes,
-      peak_tfjs_bytes: tr.peakBytes,
+      // Distinct buffers when the engine hook is in (always, through tfjs-setup); tf.memory's
+      // per-tensor count, which counts reshape views again, is kept beside it.
+      peak_tfjs_bytes: tr.peakBufferBytes > 0 ? tr.peakBufferBytes : tr.peakBytes,
+      peak_tfjs_tensor_bytes: tr.peakBytes,
       peak_rss_bytes: peakRssBytes(),
       ...(gpu && gpu.length ? { gpu_memory_used_bytes: gpu[0].memoryUsedMiB * 1024 * 1024 } : {}),
       train_loss_first: tr.steps[0]?.loss ?? Number.NaN,

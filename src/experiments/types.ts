@@ -31,7 +31,10 @@ export interface RunSummary {
   base_weight_bytes_fp32: number;
   lora_weight_bytes: number;
   optimizer_bytes: number;
+  /** Peak bytes in distinct tfjs buffers during training. */
   peak_tfjs_bytes: number;
+  /** The same peak as tf.memory().numBytes counts it (views counted again; larger). */
+  peak_tfjs_tensor_bytes: number;
   peak_rss_bytes: number;
   gpu_memory_used_bytes?: number;
   train_loss_first: number;

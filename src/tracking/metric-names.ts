@@ -23,7 +23,8 @@ export const KNOWN_METRICS = {
   trainable_pct: { unit: '%', better: 'lower', description: '100 · trainable_params / total_params' },
   adapter_bytes: { unit: 'bytes', better: 'lower', description: 'size of adapter_model.safetensors on disk' },
   // memory
-  peak_tfjs_bytes: { unit: 'bytes', better: 'lower', description: 'peak bytes held by tfjs tensors during training (tf.memory())' },
+  peak_tfjs_bytes: { unit: 'bytes', better: 'lower', description: 'peak bytes in distinct tfjs buffers during training (a buffer shared by views counted once)' },
+  peak_tfjs_tensor_bytes: { unit: 'bytes', better: 'lower', description: 'the same peak as tf.memory().numBytes counts it (every view counted again)' },
   base_weight_bytes: { unit: 'bytes', better: 'lower', description: 'resident bytes of the (possibly quantized) base weights' },
   lora_weight_bytes: { unit: 'bytes', better: 'lower', description: 'resident bytes of the LoRA A and B weights' },
   optimizer_bytes: { unit: 'bytes', better: 'lower', description: 'resident bytes of optimizer state (Adam moments)' },

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Logger } from 'pino';
 import type { CausalLM } from '../model/causal-lm.js';
+import { bufferBytes, resetBufferPeak } from '../engine/buffer-bytes.js';
 import { silentLogger } from '../util/logger.js';
 import { Rng } from '../util/random.js';
 import { AdamW, globalNorm } from './adamw.js';
@@ -48,8 +49,10 @@ export interface TrainResult {
   msPerStep: number;
   msFwdBwd: number;
   msOptimizer: number;
-  /** Highest tfjs bytes in use during a profiled training step. */
+  /** Highest tfjs bytes in use during a profiled training step, as tf.memory counts them (views counted again). */
   peakBytes: number;
+  /** Highest bytes in distinct tfjs buffers during training (each buffer once): the real peak. */
+  peakBufferBytes: number;
   optimizerBytes: number;
   /** tfjs tensor count after the first and the last step (flat when nothing leaks). */
   tensorsAfterFirstStep: number;
@@ -98,6 +101,7 @@ export async function train(p: TrainParams): Promise<TrainResult> {
   let trainTokens = 0;
   let trainSamples = 0;
   const t0 = performance.now();
+  resetBufferPeak();
   try {
     for (let step = 0; step < c.maxSteps; step++) {
       if (p.shouldStop?.()) break;
@@ -191,6 +195,7 @@ export async function train(p: TrainParams): Promise<TrainResult> {
     msFwdBwd: timed.length ? timed.reduce((s, r) => s + r.msFwdBwd, 0) / timed.length : 0,
     msOptimizer: timed.length ? timed.reduce((s, r) => s + r.msOptimizer, 0) / timed.length : 0,
     peakBytes,
+    peakBufferBytes: bufferBytes().peak,
     optimizerBytes,
     tensorsAfterFirstStep,
     tensorsAfterLastStep,

@@ -5,3 +5,6 @@
  * imports), so the union package, whose Node bundle registers both, is loaded for its side effects.
  */
 import '@tensorflow/tfjs';
+import { installBufferBytes } from '../engine/buffer-bytes.js';
+
+installBufferBytes();
