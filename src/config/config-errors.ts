@@ -14,7 +14,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 export class ConfigError extends LoraStudyError {
   constructor(readonly file: string, readonly issues: Array<{ path: string; message: string }>) {
     super(`invalid config ${file}:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`, {
-      hint: 'fix the fields named above; `lora-study run-single --help` lists every field with its default',
+      hint: 'fix the fields named above; the README\'s Configuration section lists every field with its type and default',
     });
   }
 }
