@@ -1,6 +1,7 @@
 import { ConfigError, configErrorFrom, formatPath } from './config-errors.js';
 import { readYamlFile } from './load-yaml.js';
 import { runConfigSchema, type RunConfig } from './run-config.js';
+import { setPath } from './set-path.js';
 import { SWEEP_ALIASES, suiteConfigSchema, type SuiteConfig } from './suite-config.js';
 
 /** One planned run of a suite. */
@@ -23,16 +24,6 @@ interface Override {
   value: unknown;
   /** Where the value came from, for error messages: `sweep.rank[2]`. */
   origin: string;
-}
-
-function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.');
-  let cur = obj;
-  for (const k of keys.slice(0, -1)) {
-    if (typeof cur[k] !== 'object' || cur[k] === null || Array.isArray(cur[k])) cur[k] = {};
-    cur = cur[k] as Record<string, unknown>;
-  }
-  cur[keys[keys.length - 1]] = value;
 }
 
 const resolveField = (key: string) => SWEEP_ALIASES[key] ?? key;
@@ -76,7 +67,7 @@ export function expandSuite(raw: unknown, file: string): ExpandedSuite {
   for (const v of variantOverrides(suite)) {
     for (const seed of suite.seeds) {
       const cfg = structuredClone(suite.base) as Record<string, unknown>;
-      for (const o of v.overrides) setPath(cfg, o.target, o.value);
+      for (const o of v.overrides) setPath(cfg, o.target.split('.'), o.value);
       const safeVariant = v.name.replace(/[^A-Za-z0-9_.+=-]+/g, '_');
       const name = `${suite.name}-${safeVariant}-s${seed}`;
       cfg.seed = seed;

@@ -1,6 +1,7 @@
 import { configErrorFrom } from './config-errors.js';
 import { readYamlFile } from './load-yaml.js';
 import { runConfigSchema, type RunConfig } from './run-config.js';
+import { setPath } from './set-path.js';
 
 /** Flags of run-single that override fields of the YAML config (dotted paths). */
 export interface RunOverrides {
@@ -22,15 +23,6 @@ export interface RunOverrides {
   warmup?: number;
   evalSamples?: number;
   generate?: boolean;
-}
-
-function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
-  let cur = obj;
-  for (const key of path.slice(0, -1)) {
-    if (typeof cur[key] !== 'object' || cur[key] === null) cur[key] = {};
-    cur = cur[key] as Record<string, unknown>;
-  }
-  cur[path[path.length - 1]] = value;
 }
 
 /** `q_proj,v_proj` → list; `all-linear` or a regex (contains regex characters) stays a string. */

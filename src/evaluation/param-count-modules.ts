@@ -1,5 +1,6 @@
 import type { ArchitectureFamily, ModelConfig } from '../model/types.js';
 import { LoraStudyError } from '../util/errors.js';
+import { matchesTarget } from '../lora/target-modules.js';
 
 /**
  * The linear layers inside one decoder block, named as in Hugging Face checkpoints, with the
@@ -67,12 +68,8 @@ export function blockLinearModules(config: ModelConfig): LinearModuleSpec[] {
  * - `all-linear` means every linear layer except the output head.
  */
 export function matchesTargetModule(key: string, targets: string | readonly string[]): boolean {
-  if (typeof targets === 'string') {
-    if (targets === 'all-linear') return true;
-    // No `u` flag: it would reject escapes Python accepts, such as `\_` or `\-`.
-    return new RegExp(`^(?:${targets})$`).test(key);
-  }
-  return targets.some((name) => key === name || key.endsWith(`.${name}`));
+  // Block modules are never the output head, so all-linear takes every one of them.
+  return matchesTarget(key, targets, 'lm_head');
 }
 
 /** A target list naming a module that does not exist in the architecture. */

@@ -153,7 +153,7 @@ export abstract class BaseExperiment {
     const trainable = this.lora!.trainableParams;
     const gpu = this.ctx.engine.backend === 'tensorflow' ? queryGpuMemory() : null;
     const seqLen = tr.trainSamples > 0 ? tr.trainTokens / tr.trainSamples : this.config.training.max_seq_len;
-    const mfu = computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules }, seqLen, tr.tokensPerS);
+    const mfu = computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules }, seqLen, tr.tokensPerS, this.ctx.engine.backend);
     return {
       trainable_params: trainable,
       total_params: params.total + trainable,
@@ -205,7 +205,7 @@ export abstract class BaseExperiment {
         seed: c.seed,
         variant: this.variantLabel(),
         rank: c.lora.r,
-        targetModules: this.lora?.modules ?? (Array.isArray(c.lora.target_modules) ? c.lora.target_modules : c.lora.target_modules ? [c.lora.target_modules] : null),
+        targetModules: c.lora.target_modules === undefined ? null : Array.isArray(c.lora.target_modules) ? c.lora.target_modules : [c.lora.target_modules],
         quantization: c.quantization,
         model: c.model,
         dataset: c.dataset,

@@ -14,7 +14,7 @@ export function matmulPeakGflops(backend: string): number {
 }
 
 /** Model FLOPs utilisation of LoRA training against the measured matmul peak. */
-export function computeMfu(config: ModelConfig, lora: { r: number; targetModules: string[] }, seqLen: number, tokensPerS: number, backend = 'current'): { mfu?: number; matmul_peak_gflops?: number } {
+export function computeMfu(config: ModelConfig, lora: { r: number; targetModules: string[] }, seqLen: number, tokensPerS: number, backend: string): { mfu?: number; matmul_peak_gflops?: number } {
   if (!(tokensPerS > 0)) return {};
   const perToken = trainingFlopsPerToken(config, { seqLen: Math.max(1, Math.round(seqLen)), method: { kind: 'lora', r: lora.r, targetModules: lora.targetModules } }).total;
   const peak = matmulPeakGflops(backend);

@@ -5,7 +5,7 @@ import type { PrepareSpec } from '../config/suite-config.js';
 import { trainingFlopsPerToken } from '../evaluation/flops.js';
 import { countParameters } from '../evaluation/param-count.js';
 import { blockLinearModules, blockPrefix } from '../evaluation/param-count-modules.js';
-import { DEFAULT_TARGET_MODULES } from '../lora/lora-config.js';
+import { defaultTargetModules } from '../lora/lora-config.js';
 import { quantizedBytes } from '../lora/quantize/quantized-bytes.js';
 import { selectTargetModules } from '../lora/target-modules.js';
 import { parseModelConfig } from '../model/config.js';
@@ -80,7 +80,7 @@ export function planRun(run: PlannedRun, opts: { prepare?: PrepareSpec; matmulGf
     const names: string[] = [];
     for (let i = 0; i < mc.numLayers; i++) for (const s of specs) names.push(`${blockPrefix(mc.family, i)}.${s.path}`);
     names.push('lm_head');
-    const target = c.lora.target_modules ?? DEFAULT_TARGET_MODULES[mc.modelType] ?? ['q_proj', 'v_proj'];
+    const target = c.lora.target_modules ?? defaultTargetModules(mc.modelType);
     const chosen = selectTargetModules(names, target, 'lm_head');
     const shapeOf = (n: string) => {
       if (n === 'lm_head') return { inFeatures: mc.hiddenSize, outFeatures: mc.vocabSize };

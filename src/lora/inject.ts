@@ -4,11 +4,8 @@ import type { Linear } from '../model/layers/linear.js';
 import type { HostTensor } from '../model/types.js';
 import { LoraStudyError } from '../util/errors.js';
 import { gaussianA, kaimingUniformA, zerosB } from './init.js';
-import { DEFAULT_TARGET_MODULES, loraScale, type LoraConfig } from './lora-config.js';
+import { defaultTargetModules, loraScale, type LoraConfig } from './lora-config.js';
 import { selectTargetModules } from './target-modules.js';
-
-/** Names of the adapter variables, in one place: `<module>.lora_A` / `<module>.lora_B`. */
-export const loraParamName = (module: string, which: 'A' | 'B') => `${module}.lora_${which}`;
 
 export interface InjectedLora {
   modules: string[];
@@ -19,7 +16,7 @@ export interface InjectedLora {
 }
 
 export function resolveTargets(model: CausalLM, cfg: LoraConfig): string | string[] {
-  return cfg.target_modules ?? DEFAULT_TARGET_MODULES[model.config.modelType] ?? ['q_proj', 'v_proj'];
+  return cfg.target_modules ?? defaultTargetModules(model.config.modelType);
 }
 
 /**

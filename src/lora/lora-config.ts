@@ -31,6 +31,11 @@ export const DEFAULT_TARGET_MODULES: Record<string, string[]> = {
   gpt2: ['c_attn'],
 };
 
+/** target_modules when a config names none: PEFT's default for the model type. */
+export function defaultTargetModules(modelType: string): string[] {
+  return DEFAULT_TARGET_MODULES[modelType] ?? ['q_proj', 'v_proj'];
+}
+
 export function loraScale(cfg: Pick<LoraConfig, 'r' | 'lora_alpha' | 'use_rslora'>): number {
   return cfg.use_rslora ? cfg.lora_alpha / Math.sqrt(cfg.r) : cfg.lora_alpha / cfg.r;
 }

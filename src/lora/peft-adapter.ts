@@ -187,10 +187,3 @@ export async function loadAdapter(dir: string, model: CausalLM): Promise<Injecte
   }
   return injectLora(model, adapter.config, { seed: 0, initial: adapter.weights });
 }
-
-/** Host copy of one adapted layer's update ΔW = scale·B·A in the [out, in] layout. */
-export function loraDelta(model: CausalLM, module: string): tf.Tensor2D {
-  const l = model.linears.get(module)?.lora;
-  if (!l) throw new Error(`internal: module ${module} has no LoRA weights`);
-  return tf.tidy(() => tf.mul(tf.matMul(l.B, l.A), l.scale) as tf.Tensor2D);
-}

@@ -14,8 +14,9 @@ export class TargetModulesError extends LoraStudyError {
  * whole module name; a list matches a name equal to an entry or ending in `.<entry>`.
  * "all-linear" takes every linear layer except the output head.
  */
-export function matchesTarget(name: string, target: string | string[], outputHeadName: string): boolean {
+export function matchesTarget(name: string, target: string | readonly string[], outputHeadName: string): boolean {
   if (target === 'all-linear') return name !== outputHeadName;
+  // No `u` flag: it would reject escapes Python accepts, such as `\_` or `\-`.
   if (typeof target === 'string') return new RegExp(`^(?:${target})$`).test(name);
   return target.some((t) => name === t || name.endsWith(`.${t}`));
 }

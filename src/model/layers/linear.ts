@@ -54,11 +54,6 @@ export class Linear {
     readonly index: number,
   ) {}
 
-  /** The float32 weight, dequantized if needed (inside the caller's tidy). */
-  denseWeight(): tf.Tensor2D {
-    return this.weight instanceof tf.Tensor ? this.weight : this.weight.dequantize();
-  }
-
   get quantized(): boolean {
     return !(this.weight instanceof tf.Tensor);
   }
