@@ -246,7 +246,9 @@ export abstract class BaseExperiment {
       logger.info({ run: c.name, eval_loss: summary.eval_loss, exact_match: summary.exact_match }, 'run finished');
       return { name: c.name, status, runId: this.runId, outputDir: this.outputDir, summary };
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      // Keep the hint: a failed run's error is all the user sees of it later (runs show, report).
+      const hint = err instanceof LoraStudyError && err.hint ? ` — ${err.hint}` : '';
+      const message = `${err instanceof Error ? err.message : String(err)}${hint}`;
       logger.error({ run: c.name, err: message }, 'run failed');
       if (tracker && this.runId !== null) tracker.finishRun(this.runId, { status: 'failed', error: message, wallTimeS: (performance.now() - t0) / 1000 });
       return { name: c.name, status: 'failed', runId: this.runId, outputDir: this.outputDir, error: message };
