@@ -21,6 +21,8 @@ export interface RunRow {
   name: string;
   experiment_type: string;
   variant: string | null;
+  varied_path: string | null;
+  varied_value_json: string | null;
   rank: number | null;
   target_modules: string | null;
   quantization: string | null;
@@ -89,6 +91,8 @@ export function toRun(r: RunRow): RunRecord {
     name: r.name,
     experimentType: r.experiment_type,
     variant: r.variant,
+    variedPath: r.varied_path,
+    variedValue: parseJson(r.varied_value_json),
     rank: r.rank,
     targetModules: r.target_modules === null ? null : r.target_modules.split(',').filter(Boolean),
     quantization: r.quantization,
@@ -136,7 +140,7 @@ export function finiteOrNull(x: number | null | undefined): number | null {
 
 export const RUN_SELECT = `
   SELECT runs.id, runs.suite_id, suites.name AS suite_name, runs.name, runs.experiment_type,
-         runs.variant, runs.rank, runs.target_modules, runs.quantization, runs.model, runs.dataset,
+         runs.variant, runs.varied_path, runs.varied_value_json, runs.rank, runs.target_modules, runs.quantization, runs.model, runs.dataset,
          runs.config_json, runs.config_hash, runs.seed, runs.status, runs.created_at,
          runs.started_at, runs.finished_at, runs.wall_time_s, runs.error, runs.backend,
          runs.device, runs.package_versions_json, runs.git_commit, runs.hostname, runs.pid

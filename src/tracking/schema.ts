@@ -86,6 +86,11 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS artifacts_run ON artifacts(run_id);
   `,
+  // 2: the study's varied config path and its value, generic for every study (studies as data)
+  `
+  ALTER TABLE runs ADD COLUMN varied_path TEXT;
+  ALTER TABLE runs ADD COLUMN varied_value_json TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

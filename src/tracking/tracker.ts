@@ -131,16 +131,18 @@ export class Tracker {
     const t = now();
     const info = this.db
       .prepare(
-        `INSERT INTO runs (suite_id, name, experiment_type, variant, rank, target_modules, quantization,
-           model, dataset, config_json, config_hash, seed, status, created_at, started_at,
-           backend, device, package_versions_json, git_commit, hostname, pid, invocation_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (suite_id, name, experiment_type, variant, varied_path, varied_value_json, rank,
+           target_modules, quantization, model, dataset, config_json, config_hash, seed, status, created_at,
+           started_at, backend, device, package_versions_json, git_commit, hostname, pid, invocation_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         p.suiteId ?? null,
         p.name,
         p.experimentType,
         p.variant ?? null,
+        p.variedPath ?? null,
+        p.variedPath ? JSON.stringify(p.variedValue ?? null) : null,
         p.rank ?? null,
         p.targetModules ? p.targetModules.join(',') : null,
         p.quantization ?? null,

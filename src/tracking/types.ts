@@ -41,6 +41,10 @@ export interface StartRunParams extends RunEnvironment {
   seed?: number | null;
   /** Short label of the swept setting, e.g. `r=8`, `q_proj+v_proj`, `nf4`; seeds share it. */
   variant?: string | null;
+  /** The config path the study varies, e.g. `lora.r`, `lora.use_dora` (null for run-single). */
+  variedPath?: string | null;
+  /** The value at `variedPath` for this run (any JSON value); stored as JSON. */
+  variedValue?: unknown;
   /** LoRA rank r. */
   rank?: number | null;
   /** Target module names; stored comma-joined in the order given. */
@@ -108,6 +112,9 @@ export interface RunRecord {
   name: string;
   experimentType: string;
   variant: string | null;
+  variedPath: string | null;
+  /** JSON-decoded; null when the run records no varied path. */
+  variedValue: unknown;
   rank: number | null;
   targetModules: string[] | null;
   quantization: string | null;

@@ -31,6 +31,26 @@ describe('openTracker', () => {
     expect(() => openTracker(join(dir, 'nope.db'), { mustExist: true })).toThrow(LoraStudyError);
   });
 
+  it('upgrades a version-1 database in place: old runs keep their rows, new columns read as null', () => {
+    const path = freshPath();
+    openTracker(path).close();
+    const raw = new Database(path);
+    // back to what a version-1 database looked like: no varied_* columns
+    raw.exec('ALTER TABLE runs DROP COLUMN varied_path; ALTER TABLE runs DROP COLUMN varied_value_json');
+    raw.pragma('user_version = 1');
+    raw.prepare(
+      `INSERT INTO runs (name, experiment_type, variant, rank, config_json, config_hash, status, created_at)
+       VALUES ('old', 'rank', 'r=4', 4, '{}', 'h', 'completed', '2025-01-01T00:00:00.000Z')`,
+    ).run();
+    raw.close();
+    const t = openTracker(path);
+    expect(t.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(t.listRuns()[0]).toMatchObject({ name: 'old', rank: 4, variedPath: null, variedValue: null });
+    const id = t.startRun({ name: 'new', experimentType: 'method', config: {}, variedPath: 'lora.use_dora', variedValue: true });
+    expect(t.listRuns().find((r) => r.id === id)).toMatchObject({ variedPath: 'lora.use_dora', variedValue: true });
+    t.close();
+  });
+
   it('refuses a database from a newer schema', () => {
     const path = freshPath();
     openTracker(path).close();
@@ -53,6 +73,8 @@ describe('suites and runs', () => {
       config,
       seed: 1,
       variant: 'r=8',
+      variedPath: 'lora.r',
+      variedValue: 8,
       rank: 8,
       targetModules: ['q_proj', 'v_proj'],
       quantization: 'fp32',
@@ -76,6 +98,8 @@ describe('suites and runs', () => {
     expect(run).toMatchObject({
       suiteName: 'rank_sweep',
       status: 'completed',
+      variedPath: 'lora.r',
+      variedValue: 8,
       rank: 8,
       targetModules: ['q_proj', 'v_proj'],
       config,
