@@ -1,29 +1,7 @@
 import { DatasetParseError } from './errors.js';
-import { jsonErrorOffset } from './json-error-offset.js';
+import { cleanJsonMessage as cleanMessage, jsonErrorPosition as errorOffset, lineColumn } from '../util/text-file.js';
 
-/** 1-based line and column of a string offset. */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
-}
-
-/** Where JSON.parse failed: V8's "at position N" when it says so, else our own validator's answer. */
-function errorOffset(err: Error, text: string): number {
-  const m = /at position (\d+)/.exec(err.message);
-  return m ? Number(m[1]) : jsonErrorOffset(text);
-}
-
-function cleanMessage(err: Error): string {
-  // V8 quotes the surrounding text and repeats the position; keep the first clause.
-  return err.message.replace(/,? ?"(?:[^"\\]|\\.)*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '').trim();
-}
+export { lineColumn };
 
 /** Parses an Alpaca-style JSON array; errors carry the file, line and column. */
 export function parseJsonArray(file: string, text: string): unknown[] {

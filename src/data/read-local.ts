@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { readUtf8File } from '../util/text-file.js';
 import { DatasetNotFoundError } from './errors.js';
 import { parseJsonFile, parseJsonLines } from './read-json.js';
 import { readParquetRows } from './read-parquet.js';
@@ -35,10 +36,10 @@ export async function readDataFile(path: string): Promise<{ rows: unknown[]; inf
     rows = await readParquetRows(path);
     format = 'parquet';
   } else if (ext === '.jsonl' || ext === '.ndjson') {
-    rows = parseJsonLines(path, readFileSync(path, 'utf8').replace(/^\uFEFF/, ''));
+    rows = parseJsonLines(path, readUtf8File(path));
     format = 'jsonl';
   } else if (ext === '.json') {
-    ({ rows, format } = parseJsonFile(path, readFileSync(path, 'utf8')));
+    ({ rows, format } = parseJsonFile(path, readUtf8File(path)));
   } else {
     throw new DatasetNotFoundError(path, `unsupported file type "${ext || '(none)'}"`, `use one of: ${DATA_FILE_EXTENSIONS.join(', ')}`);
   }

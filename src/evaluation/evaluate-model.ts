@@ -1,4 +1,4 @@
-import { preparedTokenizerHash, readPreparedDataset } from '../data/read-prepared.js';
+import { checkPreparedIds, preparedTokenizerHash, readPreparedDataset } from '../data/read-prepared.js';
 import { quantizeBase } from '../experiments/quantize-base.js';
 import { loadAdapter } from '../lora/peft-adapter.js';
 import type { QuantFormat } from '../lora/quantize/types.js';
@@ -88,6 +88,7 @@ export async function evaluateModel(params: EvaluateModelParams): Promise<Evalua
       });
     }
     const { model, tokenizer } = loaded;
+    checkPreparedIds(data, model.config.vocabSize, params.model);
     quantizeBase(model, quantization);
     if (params.adapter) await loadAdapter(params.adapter, model);
     const padId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;

@@ -77,7 +77,7 @@ export abstract class BaseExperiment {
 
   protected async load(): Promise<void> {
     this.loaded = await loadModel(this.config.model, { logger: this.ctx.logger });
-    this.data = readPreparedDataset(this.config.dataset);
+    this.data = readPreparedDataset(this.config.dataset, { vocabSize: this.loaded.model.config.vocabSize, name: this.config.model });
     const want = preparedTokenizerHash(this.data.meta);
     if (want && want !== this.loaded.tokenizer.hash) {
       throw new ExperimentValidationError(`dataset ${this.config.dataset} was tokenized with a different tokenizer than ${this.config.model}`, {

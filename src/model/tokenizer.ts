@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { LoraStudyError } from '../util/errors.js';
+import { parseJsonText, readUtf8File } from '../util/text-file.js';
 
 // @huggingface/tokenizers 0.2.0 declares an ESM entry (dist/tokenizers.mjs) that its tarball does
 // not contain; its CommonJS build is complete, so load that one.
@@ -15,6 +16,12 @@ export class TokenizerLoadError extends LoraStudyError {
     super(`cannot load tokenizer ${path}: ${reason}`, {
       hint: 'a model folder needs a Hugging Face tokenizer.json (save it with tokenizer.save_pretrained(...) in Python)',
     });
+  }
+}
+
+export class TokenizerConfigError extends LoraStudyError {
+  constructor(readonly file: string, reason: string) {
+    super(`${file}: ${reason}`, { hint: CONFIG_HINT });
   }
 }
 
@@ -45,6 +52,27 @@ function tokenString(v: unknown): string | null {
   return null;
 }
 
+const CONFIG_HINT = 'tokenizer_config.json is the file tokenizer.save_pretrained(...) writes next to tokenizer.json; fix or re-download it (or delete it: tokenizer.json alone loads, with special tokens guessed)';
+
+/** tokenizer_config.json: a JSON object; encoding and syntax errors name the file and where. */
+function readTokenizerConfig(file: string): Record<string, unknown> {
+  const cfg = parseJsonText(file, readUtf8File(file), CONFIG_HINT);
+  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) {
+    throw new TokenizerConfigError(file, `must hold a JSON object, found ${Array.isArray(cfg) ? 'an array' : cfg === null ? 'null' : typeof cfg}`);
+  }
+  for (const key of ['eos_token', 'bos_token', 'pad_token', 'unk_token'] as const) {
+    const v = (cfg as Record<string, unknown>)[key];
+    if (v !== undefined && v !== null && tokenString(v) === null) {
+      throw new TokenizerConfigError(file, `field "${key}" must be a token string or {"content": "…"}, got ${JSON.stringify(v)}`);
+    }
+  }
+  const chat = (cfg as Record<string, unknown>).chat_template;
+  if (chat !== undefined && chat !== null && typeof chat !== 'string' && !Array.isArray(chat)) {
+    throw new TokenizerConfigError(file, `field "chat_template" must be a string (or a list of {name, template}), got ${typeof chat}`);
+  }
+  return cfg as Record<string, unknown>;
+}
+
 /**
  * Loads `tokenizer.json` (and `tokenizer_config.json` when present) from a model folder, or a
  * tokenizer.json path directly.
@@ -52,17 +80,13 @@ function tokenString(v: unknown): string | null {
 export function loadTokenizer(folderOrFile: string): TextTokenizer {
   const file = folderOrFile.endsWith('.json') ? folderOrFile : join(folderOrFile, 'tokenizer.json');
   if (!existsSync(file)) throw new TokenizerLoadError(file, 'file not found');
-  const text = readFileSync(file, 'utf8');
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    throw new TokenizerLoadError(file, `not valid JSON (${(err as Error).message})`);
+  const text = readUtf8File(file);
+  const json = parseJsonText(file, text, 'tokenizer.json is the file tokenizer.save_pretrained(...) writes; download or save it again');
+  if (json === null || typeof json !== 'object' || Array.isArray(json) || !('model' in json)) {
+    throw new TokenizerLoadError(file, 'not a Hugging Face tokenizer.json (no "model" object at the top level)');
   }
   const cfgFile = join(file, '..', 'tokenizer_config.json');
-  const config: Record<string, unknown> = existsSync(cfgFile)
-    ? (JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>)
-    : {};
+  const config = existsSync(cfgFile) ? readTokenizerConfig(cfgFile) : {};
   let tok: HfTokenizer;
   try {
     tok = new Tokenizer(json, config);

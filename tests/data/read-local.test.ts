@@ -63,3 +63,14 @@ describe('local data files', () => {
     expect(lineColumn('ab\ncd', 4)).toEqual({ line: 2, column: 2 });
   });
 });
+
+describe('encodings', () => {
+  test('a dataset file that is not UTF-8 is refused with its byte offset and line', async () => {
+    const file = join(tmpDir(), 'latin1.jsonl');
+    writeFileSync(file, Buffer.concat([Buffer.from('{"instruction": "a", "output": "b"}\n{"instruction": "Caf'), Buffer.from([0xe9]), Buffer.from('?", "output": "x"}\n')]));
+    await expect(readDataFile(file)).rejects.toThrow(`${file}: not UTF-8 text: byte 0xe9 is not valid UTF-8 at byte offset 56 (line 2)`);
+    const json = join(tmpDir(), 'latin1.json');
+    writeFileSync(json, Buffer.concat([Buffer.from('[{"instruction": "'), Buffer.from([0xfc]), Buffer.from('", "output": "x"}]')]));
+    await expect(readDataFile(json)).rejects.toThrow('at byte offset 18 (line 1)');
+  });
+});
