@@ -11,6 +11,7 @@ import { injectLora, type InjectedLora } from '../lora/inject.js';
 import { saveAdapter, ADAPTER_WEIGHTS } from '../lora/peft-adapter.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { hashConfig } from '../tracking/config-hash.js';
+import type { StartRunParams } from '../tracking/types.js';
 import { train, type TrainResult } from '../training/trainer.js';
 import { LoraStudyError } from '../util/errors.js';
 import { computeMfu } from './mfu.js';
@@ -188,34 +189,59 @@ export abstract class BaseExperiment {
     this.lora = null;
   }
 
-  /** Runs the whole lifecycle; never throws for a run-level failure (it is recorded instead). */
-  async execute(): Promise<RunOutcome> {
+  /**
+   * Records the run as failed. A tracker write that fails here (a lock held too long, a full
+   * disk) must neither escape — the suite would stop and mislabel itself — nor vanish: it is
+   * logged and returned, so the outcome and the suite's status say it.
+   */
+  private recordFailure(message: string, wallTimeS: number): string | undefined {
+    const { tracker, logger } = this.ctx;
+    if (!tracker || this.runId === null) return undefined;
+    try {
+      tracker.finishRun(this.runId, { status: 'failed', error: message, wallTimeS });
+      return undefined;
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      logger.error({ run: this.config.name, runId: this.runId, err: why }, 'the tracker could not record the run as failed; it stays `running` until the next run-suite marks it interrupted');
+      return why;
+    }
+  }
+
+  /** What the tracker records about this run when it starts. */
+  runParams(): StartRunParams {
+    const c = this.config;
+    return {
+      suiteId: this.ctx.suiteId ?? null,
+      name: c.name,
+      experimentType: this.experimentType,
+      config: c,
+      configHash: hashConfig(c),
+      seed: c.seed,
+      variant: this.variantLabel(),
+      rank: c.lora.r,
+      targetModules: c.lora.target_modules === undefined ? null : Array.isArray(c.lora.target_modules) ? c.lora.target_modules : [c.lora.target_modules],
+      quantization: c.quantization,
+      model: c.model,
+      dataset: c.dataset,
+      backend: this.ctx.engine.backend,
+      device: this.ctx.engine.device,
+      packageVersions: packageVersions(),
+      gitCommit: gitCommit(),
+      status: 'running',
+    };
+  }
+
+  /**
+   * Runs the whole lifecycle; never throws for a run-level failure (it is recorded instead).
+   * `claimed` is a run row the caller already claimed (tracker.claimRun); otherwise one is started.
+   */
+  async execute(claimed?: { runId: number }): Promise<RunOutcome> {
     const { tracker, logger } = this.ctx;
     const t0 = performance.now();
     const c = this.config;
     const phase = (p: Parameters<NonNullable<ExperimentContext['onPhase']>>[0]) => this.ctx.onPhase?.(p);
     const tensorsBefore = tf.memory().numTensors;
-    if (tracker) {
-      this.runId = tracker.startRun({
-        suiteId: this.ctx.suiteId ?? null,
-        name: c.name,
-        experimentType: this.experimentType,
-        config: c,
-        configHash: hashConfig(c),
-        seed: c.seed,
-        variant: this.variantLabel(),
-        rank: c.lora.r,
-        targetModules: c.lora.target_modules === undefined ? null : Array.isArray(c.lora.target_modules) ? c.lora.target_modules : [c.lora.target_modules],
-        quantization: c.quantization,
-        model: c.model,
-        dataset: c.dataset,
-        backend: this.ctx.engine.backend,
-        device: this.ctx.engine.device,
-        packageVersions: packageVersions(),
-        gitCommit: gitCommit(),
-        status: 'running',
-      });
-    }
+    if (tracker) this.runId = claimed?.runId ?? tracker.startRun(this.runParams());
     try {
       phase('validate');
       this.validate();
@@ -250,8 +276,12 @@ export abstract class BaseExperiment {
       const hint = err instanceof LoraStudyError && err.hint ? ` — ${err.hint}` : '';
       const message = `${err instanceof Error ? err.message : String(err)}${hint}`;
       logger.error({ run: c.name, err: message }, 'run failed');
-      if (tracker && this.runId !== null) tracker.finishRun(this.runId, { status: 'failed', error: message, wallTimeS: (performance.now() - t0) / 1000 });
-      return { name: c.name, status: 'failed', runId: this.runId, outputDir: this.outputDir, error: message };
+      const trackerError = this.recordFailure(message, (performance.now() - t0) / 1000);
+      return {
+        name: c.name, status: 'failed', runId: this.runId, outputDir: this.outputDir,
+        error: trackerError ? `${message}; and the tracker could not record it: ${trackerError}` : message,
+        ...(trackerError ? { trackerError } : {}),
+      };
     } finally {
       phase('release');
       this.release();

@@ -4,7 +4,6 @@ import { loadSuite, type PlannedRun } from '../config/expand-suite.js';
 import type { PrepareSpec } from '../config/suite-config.js';
 import { prepareDataset } from '../data/prepare.js';
 import type { EngineInfo } from '../engine/types.js';
-import { hashConfig } from '../tracking/config-hash.js';
 import type { Tracker } from '../tracking/tracker.js';
 import type { StepRecord } from '../training/trainer.js';
 import type { Logger } from '../util/logger.js';
@@ -72,9 +71,25 @@ export async function ensureDatasets(runs: PlannedRun[], prepare: PrepareSpec | 
 }
 
 /**
+ * The suite's final status, from its runs and whether the loop got through them: a loop that
+ * did not finish is `interrupted` when asked to stop and `failed` when an error escaped it; a
+ * finished loop is `failed` when a run failed or could not be recorded, `interrupted` when a run
+ * was, else `completed`.
+ */
+export function suiteStatus(out: SuiteOutcome, loop: 'finished' | 'stopped' | 'escaped'): 'completed' | 'failed' | 'interrupted' {
+  if (loop === 'escaped') return 'failed';
+  if (loop === 'stopped') return 'interrupted';
+  const trackerFailed = out.runs.some((r) => r.status !== 'skipped' && r.trackerError);
+  if (out.failed > 0 || trackerFailed) return 'failed';
+  return out.interrupted > 0 ? 'interrupted' : 'completed';
+}
+
+/**
  * Runs a suite one run after another. A failed run is recorded with its error and the suite
  * goes on; an interrupt stops after the current step and marks that run interrupted. With
- * `resume`, runs whose resolved config already completed are skipped.
+ * `resume`, each run is claimed atomically (tracker.claimRun): runs whose resolved config
+ * already completed, or is running in another live process, are skipped — so several
+ * `run-suite --resume` on one database split the suite between them.
  */
 export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
   const { suite, runs: all } = loadSuite(p.file);
@@ -84,20 +99,10 @@ export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
   await ensureDatasets(runs, suite.prepare, logger);
   const suiteId = tracker.createSuite({ name: suite.name, config: suite });
   const out: SuiteOutcome = { suite: suite.name, suiteId, runs: [], completed: 0, failed: 0, skipped: 0, interrupted: 0 };
+  let loop: 'finished' | 'stopped' | 'escaped' = 'escaped';
   try {
     for (const [i, run] of runs.entries()) {
       if (p.shouldStop?.()) break;
-      if (p.resume) {
-        const done = tracker.findCompletedRun(hashConfig(run.config));
-        if (done) {
-          const skipped: SuiteRunOutcome = { name: run.name, status: 'skipped', reason: `completed as run ${done.id}`, runId: done.id };
-          out.runs.push(skipped);
-          out.skipped++;
-          p.onRunEnd?.(skipped);
-          continue;
-        }
-      }
-      p.onRunStart?.(i, runs.length, run);
       const exp = createExperiment(suite.type, run.config, {
         runtime: { backend: p.runtime.backend, threads: p.runtime.threads, outputDir: join(p.runtime.outputRoot, 'runs', suite.name, run.name) },
         engine: p.engine,
@@ -108,16 +113,37 @@ export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
         onStep: p.onStep,
         shouldStop: p.shouldStop,
       });
-      const outcome = await exp.execute();
+      let claimed: { runId: number } | undefined;
+      if (p.resume) {
+        const claim = tracker.claimRun(exp.runParams());
+        if (!claim.claimed) {
+          const where = claim.reason === 'completed' ? `completed as run ${claim.run.id}` : `running as run ${claim.run.id} (${claim.run.hostname ?? '?'} pid ${claim.run.pid ?? '?'})`;
+          const skipped: SuiteRunOutcome = { name: run.name, status: 'skipped', reason: where, runId: claim.run.id };
+          out.runs.push(skipped);
+          out.skipped++;
+          p.onRunEnd?.(skipped);
+          continue;
+        }
+        claimed = { runId: claim.runId };
+      }
+      p.onRunStart?.(i, runs.length, run);
+      const outcome = await exp.execute(claimed);
       out.runs.push(outcome);
       if (outcome.status === 'completed') out.completed++;
       else if (outcome.status === 'failed') out.failed++;
       else out.interrupted++;
       p.onRunEnd?.(outcome);
     }
+    loop = p.shouldStop?.() ? 'stopped' : 'finished';
   } finally {
-    const stopped = p.shouldStop?.() || out.interrupted > 0;
-    tracker.finishSuite(suiteId, stopped ? 'interrupted' : out.failed > 0 ? 'failed' : 'completed');
+    try {
+      tracker.finishSuite(suiteId, suiteStatus(out, loop));
+    } catch (err) {
+      // Never hide the error that escaped the loop behind this one; when the loop finished, the
+      // suite row is left `running` (the next run-suite marks it interrupted) and the user is told.
+      logger.error({ suite: suite.name, suiteId, err: (err as Error).message }, 'the tracker could not record the suite\'s status');
+      if (loop !== 'escaped') throw err;
+    }
   }
   return out;
 }

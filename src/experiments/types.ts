@@ -65,5 +65,7 @@ export interface RunOutcome {
   runId: number | null;
   outputDir: string;
   error?: string;
+  /** Set when the tracker failed to record this outcome (the run row may still say `running`). */
+  trackerError?: string;
   summary?: RunSummary;
 }

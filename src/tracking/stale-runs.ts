@@ -2,11 +2,24 @@ import type Database from 'better-sqlite3';
 import { isPidAlive, type ProcessIdentity } from './process-info.js';
 import type { MarkStaleOptions } from './types.js';
 
-interface OwnerRow {
+export interface OwnerRow {
   id: number;
   hostname: string | null;
   pid: number | null;
   invocation_id: string | null;
+}
+
+/**
+ * Whether the process that owns a `running` row is gone: on this host, its pid is dead, or it
+ * is this very pid under an earlier invocation (a reused pid, or an earlier tracker opened in
+ * this process). Another host's row cannot be checked: it counts as gone only when
+ * `includeOtherHosts` says no other machine writes to this database.
+ */
+export function isOwnerGone(r: OwnerRow, me: ProcessIdentity, includeOtherHosts = false): boolean {
+  if (r.invocation_id === me.invocationId) return false;
+  if (r.hostname !== me.hostname) return includeOtherHosts;
+  if (r.pid === null) return true;
+  return r.pid === me.pid || !isPidAlive(r.pid);
 }
 
 /**
@@ -21,12 +34,7 @@ export function markStaleRunsInterrupted(
   me: ProcessIdentity,
   opts: MarkStaleOptions = {},
 ): number[] {
-  const isStale = (r: OwnerRow): boolean => {
-    if (r.invocation_id === me.invocationId) return false;
-    if (r.hostname !== me.hostname) return Boolean(opts.includeOtherHosts);
-    if (r.pid === null) return true;
-    return r.pid === me.pid || !isPidAlive(r.pid);
-  };
+  const isStale = (r: OwnerRow): boolean => isOwnerGone(r, me, Boolean(opts.includeOtherHosts));
   const bySuite = opts.suiteId === undefined ? '' : 'AND suite_id = ?';
   const suiteArgs = opts.suiteId === undefined ? [] : [opts.suiteId];
   const marked: number[] = [];

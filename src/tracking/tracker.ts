@@ -7,9 +7,10 @@ import { metricInfo } from './metric-names.js';
 import { currentIdentity, type ProcessIdentity } from './process-info.js';
 import { getMetrics, getRun, getRunRecord, listRuns } from './read-runs.js';
 import { finiteOrNull, RUN_SELECT, toRun, toSuite, type RunRow, type SuiteRow } from './rows.js';
-import { markStaleRunsInterrupted } from './stale-runs.js';
+import { isOwnerGone, markStaleRunsInterrupted, type OwnerRow } from './stale-runs.js';
 import { migrate } from './schema.js';
 import type {
+  ClaimResult,
   CreateSuiteParams,
   FinishRunParams,
   MarkStaleOptions,
@@ -124,6 +125,29 @@ export class Tracker {
   }
 
   // ── runs ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Claims a run for this process, atomically: in one IMMEDIATE transaction, looks for a run
+   * with the same config hash that is `completed`, or `running` under a live owner, and only
+   * when there is none records a new `running` run. N processes resuming one suite on one
+   * database therefore split its runs instead of each running all of them.
+   */
+  claimRun(p: StartRunParams): ClaimResult {
+    const hash = p.configHash ?? hashConfig(p.config);
+    const tx = this.db.transaction((): ClaimResult => {
+      const done = this.db
+        .prepare(`${RUN_SELECT} WHERE runs.config_hash = ? AND runs.status = 'completed' ORDER BY runs.id DESC LIMIT 1`)
+        .get(hash) as RunRow | undefined;
+      if (done) return { claimed: false, reason: 'completed', run: toRun(done) };
+      const running = this.db
+        .prepare(`SELECT id, hostname, pid, invocation_id FROM runs WHERE config_hash = ? AND status = 'running' ORDER BY id DESC`)
+        .all(hash) as OwnerRow[];
+      const live = running.find((r) => !isOwnerGone(r, this.identity));
+      if (live) return { claimed: false, reason: 'running', run: this.getRunRecord(live.id)! };
+      return { claimed: true, runId: this.startRun({ ...p, configHash: hash, status: 'running' }) };
+    });
+    return tx.immediate();
+  }
 
   /** Records a new run (status `running` unless `queued` is asked for) and returns its id. */
   startRun(p: StartRunParams): number {

@@ -183,3 +183,11 @@ export interface UpdateRunParams extends RunEnvironment {
   /** `running` moves a queued run to running, stamping started_at and this process as owner. */
   status?: 'running';
 }
+
+/**
+ * What `claimRun` found: the run is ours to execute (`runId`), or another row already stands
+ * for it — a completed run, or one running in a process that is still alive.
+ */
+export type ClaimResult =
+  | { claimed: true; runId: number }
+  | { claimed: false; reason: 'completed' | 'running'; run: RunRecord };

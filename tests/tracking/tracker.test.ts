@@ -229,6 +229,31 @@ describe('resume support', () => {
   });
 });
 
+describe('claimRun', () => {
+  it('claims only when no completed run and no live running run has the config hash', () => {
+    const t = openTracker(freshPath());
+    const params = { name: 'r', experimentType: 'rank', config: { c: 1 } };
+    const first = t.claimRun(params);
+    expect(first.claimed).toBe(true);
+    const id = (first as { runId: number }).runId;
+    expect(t.getRun(id)!.status).toBe('running');
+    // Our own live running row: a second claim in this process is refused too.
+    expect(t.claimRun(params)).toMatchObject({ claimed: false, reason: 'running', run: { id } });
+
+    // A running row whose owner is alive (our parent) blocks; one whose owner is gone does not.
+    t.db.prepare(`UPDATE runs SET pid = ?, invocation_id = 'other' WHERE id = ?`).run(process.ppid, id);
+    expect(t.claimRun(params)).toMatchObject({ claimed: false, reason: 'running' });
+    t.db.prepare(`UPDATE runs SET pid = 2147483646 WHERE id = ?`).run(id);
+    const retry = t.claimRun(params);
+    expect(retry.claimed).toBe(true);
+
+    t.finishRun((retry as { runId: number }).runId, { status: 'completed' });
+    expect(t.claimRun(params)).toMatchObject({ claimed: false, reason: 'completed', run: { id: (retry as { runId: number }).runId } });
+    expect(t.claimRun({ ...params, config: { c: 2 } }).claimed).toBe(true);
+    t.close();
+  });
+});
+
 describe('plain sqlite3 can read it', () => {
   it('json_extract works on config_json', () => {
     const path = freshPath();
