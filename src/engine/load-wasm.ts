@@ -80,6 +80,31 @@ export async function loadWasm(opts: { threads?: number; logger: Logger }): Prom
   return { ok: true, reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}`, device: describe(simd, threads), threads, simd };
 }
 
+/** How long the threaded build may take to start before the single-threaded one is used instead. */
+export const DEFAULT_THREAD_START_TIMEOUT_MS = 30_000;
+export const THREAD_START_TIMEOUT_ENV = 'LORA_STUDY_WASM_THREAD_START_TIMEOUT_MS';
+
+/** The threaded start's time limit: {@link THREAD_START_TIMEOUT_ENV} when set to a positive number. */
+export function threadStartTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[THREAD_START_TIMEOUT_ENV];
+  const ms = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+  return Number.isFinite(ms) && ms > 0 ? ms : DEFAULT_THREAD_START_TIMEOUT_MS;
+}
+
+/** Resolves with the promise's value, or with `onTimeout()` once `ms` have passed first. */
+export async function settleWithin<T>(promise: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  // A referenced timer also keeps Node alive while the start is stuck, instead of exiting 13.
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Returns null on success, else why the threaded build did not start. */
 async function initThreaded(wasm: WasmModule, threads: number): Promise<string | null> {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
@@ -89,17 +114,26 @@ async function initThreaded(wasm: WasmModule, threads: number): Promise<string |
   const originalWarn = console.warn;
   let shim: ThreadShim | null = null;
   let ok = false;
+  const limitMs = threadStartTimeoutMs();
   try {
     shim = installThreadShim(threads);
     console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(' '));
-    ok = await tf.setBackend('wasm');
+    ok = await settleWithin(tf.setBackend('wasm'), limitMs, () => {
+      // The next tf.setBackend('wasm') supersedes this pending init; its late result is ignored.
+      warnings.push(`did not start within ${limitMs} ms (${THREAD_START_TIMEOUT_ENV} sets the limit)`);
+      return false;
+    });
   } catch (err) {
     warnings.push((err as Error).message);
   } finally {
     console.warn = originalWarn;
     shim?.restore();
   }
-  if (!ok) return warnings.join('; ') || 'tf.setBackend("wasm") returned false';
+  if (!ok) {
+    // Workers of a failed or abandoned start would keep the process alive.
+    for (const w of shim?.workers ?? []) void w.terminate();
+    return warnings.join('; ') || 'tf.setBackend("wasm") returned false';
+  }
   unrefWorkers(backendInstance<{ wasm?: unknown }>('wasm')?.wasm);
   return null;
 }
