@@ -2,13 +2,14 @@ import type { Command } from 'commander';
 import { QUANT_FORMATS } from '../config/run-config.js';
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
-import { evaluateModel, type EvaluateModelResult } from '../evaluation/evaluate-model.js';
+import { evaluateModel, type EvaluateModelResult, type EvaluationMetrics } from '../evaluation/evaluate-model.js';
 import { EVALUATE_METRIC_PREFIX, findRunAdapter, recordEvaluation } from '../evaluation/evaluation-record.js';
 import type { QuantFormat } from '../lora/quantize/types.js';
 import { formatTextTable } from '../reporting/text-table.js';
+import { ReadOnlyDatabaseError } from '../tracking/db-errors.js';
 import { DEFAULT_DB_PATH, openTracker } from '../tracking/tracker.js';
 import { LoraStudyError } from '../util/errors.js';
-import { createLogger } from '../util/logger.js';
+import { createLogger, type Logger } from '../util/logger.js';
 import { printJson, runCommand } from './run-command.js';
 
 interface Opts {
@@ -58,6 +59,26 @@ export function formatEvaluation(r: EvaluateModelResult): string {
   return parts.join('\n');
 }
 
+/**
+ * Records the metrics into the run through a writable connection (the run was read through a
+ * read-only one). A read-only database is not an error: the evaluation is printed, and a warning
+ * says it was not recorded.
+ */
+function recordIntoRun(db: string, runId: number, metrics: EvaluationMetrics, prefix: string, logger: Logger): Record<string, number> | null {
+  try {
+    const tracker = openTracker(db, { mustExist: true });
+    try {
+      return recordEvaluation(tracker, runId, metrics, prefix);
+    } finally {
+      tracker.close();
+    }
+  } catch (err) {
+    if (!(err instanceof ReadOnlyDatabaseError)) throw err;
+    logger.warn(`metrics not recorded into run ${runId}: ${err.message}`);
+    return null;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('evaluate-model')
@@ -88,7 +109,7 @@ export function register(program: Command): void {
         if (opts.quantization !== undefined && !(QUANT_FORMATS as readonly string[]).includes(opts.quantization)) {
           throw new LoraStudyError(`--quantization "${opts.quantization}" is not a known format`, { hint: `use one of: ${QUANT_FORMATS.join(', ')}` });
         }
-        const tracker = opts.run !== undefined ? openTracker(opts.db, { mustExist: true }) : undefined;
+        const tracker = opts.run !== undefined ? openTracker(opts.db, { readonly: true }) : undefined;
         try {
           const fromRun = tracker ? findRunAdapter(tracker, opts.run!) : null;
           const model = opts.model ?? fromRun?.model ?? undefined;
@@ -111,7 +132,7 @@ export function register(program: Command): void {
             samples: opts.samples,
             logger,
           });
-          const recorded = tracker ? recordEvaluation(tracker, opts.run!, result.metrics, opts.metricPrefix) : null;
+          const recorded = tracker ? recordIntoRun(opts.db, opts.run!, result.metrics, opts.metricPrefix, logger) : null;
           if (opts.json) printJson({ ...result, engine, run: opts.run ?? null, recorded });
           else {
             process.stdout.write(`${formatEvaluation(result)}\n`);

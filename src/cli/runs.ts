@@ -24,7 +24,7 @@ function parseStatus(s: string | undefined): RunStatus | undefined {
 }
 
 function listRuns(opts: ListOptions): void {
-  const tracker = openTracker(opts.db, { mustExist: true });
+  const tracker = openTracker(opts.db, { readonly: true });
   try {
     const runs = tracker.listRuns({ suite: opts.suite, status: parseStatus(opts.status) });
     const withMetrics = runs.map((r) => ({ ...r, metrics: tracker.getMetrics(r.id) }));
@@ -55,7 +55,7 @@ function listRuns(opts: ListOptions): void {
 function showRun(idArg: string, opts: { db: string; json?: boolean }): void {
   const id = Number(idArg);
   if (!Number.isInteger(id) || id <= 0) throw new LoraStudyError(`run id must be a positive integer; got "${idArg}"`);
-  const tracker = openTracker(opts.db, { mustExist: true });
+  const tracker = openTracker(opts.db, { readonly: true });
   try {
     const run = tracker.getRun(id);
     if (!run) {

@@ -20,7 +20,7 @@ export interface StudyData {
  * LoraStudyError: an empty report would look like a result.
  */
 export function loadStudy(dbPath: string, suite?: string): StudyData {
-  const tracker = openTracker(dbPath, { mustExist: true });
+  const tracker = openTracker(dbPath, { readonly: true });
   try {
     const suites = tracker.listSuites(suite);
     if (suite !== undefined && suites.length === 0) {

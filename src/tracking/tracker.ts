@@ -1,8 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { assert, LoraStudyError } from '../util/errors.js';
+import { describeFsError } from '../util/fs-errors.js';
+import { assert } from '../util/errors.js';
 import { hashConfig } from './config-hash.js';
+import { databaseError, missingDatabaseError, refuseFolderAsDatabase, withDatabaseErrors } from './db-errors.js';
+import { openReadOnlyDatabase } from './open-read-only.js';
 import { metricInfo } from './metric-names.js';
 import { currentIdentity, type ProcessIdentity } from './process-info.js';
 import { getMetrics, getRun, getRunRecord, listRuns } from './read-runs.js';
@@ -32,6 +35,12 @@ export interface OpenTrackerOptions {
   mustExist?: boolean;
   /** How long a write waits for another process's lock before failing, in ms. Default 10 000. */
   busyTimeoutMs?: number;
+  /**
+   * Open for reading only (implies mustExist): no WAL switch, no migration written, no file
+   * created, so a read-only database (or folder) serves `runs`, `generate-report` and
+   * `evaluate-model --run`. Every write through this tracker fails.
+   */
+  readonly?: boolean;
 }
 
 const now = (): string => new Date().toISOString();
@@ -43,19 +52,31 @@ const now = (): string => new Date().toISOString();
  * lock instead of failing on a read-to-write upgrade.
  */
 export function openTracker(path: string = DEFAULT_DB_PATH, opts: OpenTrackerOptions = {}): Tracker {
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 10_000;
+  refuseFolderAsDatabase(path);
+  if (opts.readonly) {
+    return withDatabaseErrors(new Tracker(openReadOnlyDatabase(path, busyTimeoutMs), path, currentIdentity()), path);
+  }
   if (path !== ':memory:') {
     if (!existsSync(path)) {
       if (opts.mustExist) {
-        throw new LoraStudyError(`no tracking database at ${path}`, {
-          hint: 'run a suite first (lora-study run-suite …), or point --db at an existing experiments.db',
-        });
+        throw missingDatabaseError(path);
       }
-      mkdirSync(dirname(path), { recursive: true });
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (err) {
+        throw describeFsError(err, dirname(path), 'create the folder of the tracking database');
+      }
     }
   }
-  const db = new Database(path);
+  let db: Database.Database;
   try {
-    db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 10_000}`);
+    db = new Database(path);
+  } catch (err) {
+    throw databaseError(err, path);
+  }
+  try {
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     db.pragma('journal_mode = WAL');
     // WAL keeps committed transactions durable across a process crash at NORMAL; only an OS
     // crash can lose the last few, which a resumable study tolerates.
@@ -64,10 +85,9 @@ export function openTracker(path: string = DEFAULT_DB_PATH, opts: OpenTrackerOpt
     migrate(db, path);
   } catch (err) {
     db.close();
-    if (err instanceof LoraStudyError) throw err;
-    throw new LoraStudyError(`cannot open tracking database ${path}: ${(err as Error).message}`, { cause: err });
+    throw databaseError(err, path);
   }
-  return new Tracker(db, path, currentIdentity());
+  return withDatabaseErrors(new Tracker(db, path, currentIdentity()), path);
 }
 
 /** The experiment tracker. Every method is synchronous and returns plain objects. */

@@ -1,0 +1,74 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LoraStudyError } from './errors.js';
+
+/** The nearest existing ancestor of `path` (itself when it exists). */
+export function nearestExisting(path: string): string {
+  let p = path;
+  while (!existsSync(p)) {
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  return p;
+}
+
+/** Whether this process may write `path` (access(2) W_OK). */
+export function isWritable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Turns a Node file-system error met while trying to `action` at `path` into a LoraStudyError
+ * that names the path and says what to do. A read-only folder is reported as read-only even
+ * when the call that failed said ENOENT (a file that could not be created), and a full disk
+ * names the file being written (Node's ENOSPC from a write names none).
+ * Anything that is not an errno error passes through unchanged.
+ */
+export function describeFsError(err: unknown, path: string, action: string): Error {
+  if (err instanceof LoraStudyError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (!e || typeof e.code !== 'string') return err as Error;
+  const where = nearestExisting(path);
+  switch (e.code) {
+    case 'EROFS':
+      return new LoraStudyError(`cannot ${action}: ${where} is on a read-only file system (${path})`, {
+        hint: 'write somewhere writable: pass another output folder (e.g. --out-dir/-o), or remount it read-write',
+        cause: err,
+      });
+    case 'EACCES':
+    case 'EPERM':
+      return new LoraStudyError(`cannot ${action}: permission denied at ${where} (${e.code}, ${path})`, {
+        hint: 'make that folder writable for this user, or pass another output folder',
+        cause: err,
+      });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new LoraStudyError(`cannot ${action}: no space left on the device holding ${where} (${e.code}, writing ${path})`, {
+        hint: 'free disk space there (old adapters and merged models in results/ are the large files), or write elsewhere',
+        cause: err,
+      });
+    case 'ENOENT':
+      if (existsSync(where) && !isWritable(where)) {
+        return new LoraStudyError(`cannot ${action}: ${where} is not writable (${path})`, {
+          hint: 'make that folder writable for this user, or pass another output folder',
+          cause: err,
+        });
+      }
+      return new LoraStudyError(`cannot ${action}: ${path} does not exist (${e.message})`, { cause: err });
+    case 'EISDIR':
+      return new LoraStudyError(`cannot ${action}: ${path} is a folder, not a file`, {
+        hint: 'name the file inside it',
+        cause: err,
+      });
+    case 'ENOTDIR':
+      return new LoraStudyError(`cannot ${action}: a part of ${path} is a file, not a folder`, { cause: err });
+    default:
+      return new LoraStudyError(`cannot ${action}: ${path}: ${e.message}`, { cause: err });
+  }
+}
