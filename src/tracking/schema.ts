@@ -6,7 +6,7 @@ import { LoraStudyError } from '../util/errors.js';
  * Never edit a released migration: append a new one (ALTER TABLE …), so old databases upgrade
  * in place. docs/tracking-schema.md documents every column and must change with this file.
  */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   // 1: initial schema
   `
   CREATE TABLE IF NOT EXISTS suites (
