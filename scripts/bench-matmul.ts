@@ -31,7 +31,8 @@ const info = await initEngine({
   threads: values.threads === undefined ? undefined : Number(values.threads),
 });
 const iters = Number(values.iters);
-const rows = SHAPES.map((s) => ({ label: s.label, ...measureMatmulGflops({ ...s, iters, warmup: 3 }) }));
+const rows = [];
+for (const s of SHAPES) rows.push({ label: s.label, ...(await measureMatmulGflops({ ...s, iters, warmup: 3 })) });
 
 if (values.json) {
   process.stdout.write(`${JSON.stringify({ engine: info, loadavg: os.loadavg(), rows }, null, 2)}\n`);

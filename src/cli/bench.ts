@@ -53,7 +53,7 @@ export function register(program: Command): void {
   program
     .command('bench')
     .description('LoRA training and generation speed on fixed model shapes (tiny llama, GPT-2 small 124M) against the backend\'s matmul rate')
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', int)
     .option('--quick', `only the ${BENCH_SHAPES[0].name} shape and 3 matmul repetitions (seconds, not minutes)`)
     .option('--steps <n>', 'training steps per shape, at least 3 (int, default: per shape)', int)

@@ -7,7 +7,7 @@ import { printJson, runCommand } from './run-command.js';
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('check which tfjs backends work here, the GPU and CUDA libraries, and what to fix')
+    .description('check which tfjs backends work here, the GPU, WebGPU adapters and CUDA libraries, and what to fix')
     .option('--json', 'print one JSON document instead of the table (boolean, default: false)')
     .action(async (opts: { json?: boolean }) => {
       await runCommand('doctor', opts, async () => {

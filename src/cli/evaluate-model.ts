@@ -99,7 +99,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'sampling seed (int)', int, 0)
     .option('--samples <n>', 'print N generations beside their references (int)', int, 0)
     .option('--quantization <fmt>', `base-weight precision: ${QUANT_FORMATS.join('|')} (default: fp32, or the run's)`)
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu', 'auto')
+    .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', int)
     .option('--json', 'print one JSON document with the result')
     .action(async (opts: Opts) => {

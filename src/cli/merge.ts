@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .requiredOption('--adapter <dir>', 'adapter folder (adapter_config.json + adapter_model.safetensors)')
     .requiredOption('-o, --out <dir>', 'output model folder (replaced atomically)')
     .option('--dtype <dtype>', 'stored dtype: F32|F16|BF16 (default: F32)', 'F32')
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu (default: auto)', 'auto')
+    .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
     .option('--json', 'print one JSON document')
     .action(async (opts: { model: string; adapter: string; out: string; dtype: StoredDtype; backend: BackendRequest; json?: boolean }) => {
       await runCommand('merge', opts, async () => {

@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option('--eval-samples <n>', 'eval examples (int, default: 200)', int)
     .option('--no-generate', 'skip generation metrics (exact match, ROUGE-L)')
     .option('--seed <n>', 'seed (int, default: 42)', int)
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu (default: auto)', 'auto')
+    .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', int)
     .option('-o, --output <dir>', 'output folder for adapter and run.json (default: results/runs/<name>)')
     .option('--db <file>', 'SQLite tracker (default: results/experiments.db)', 'results/experiments.db')

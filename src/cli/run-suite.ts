@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--dry-run', 'validate everything and print the plan (params, memory, time); train nothing')
     .option('--resume', 'skip runs whose resolved config already completed; redo interrupted ones')
     .option('--filter <text>', 'only runs whose name contains <text> (or matches /regex/)')
-    .option('--backend <name>', 'auto|tensorflow|wasm|cpu (default: auto)', 'auto')
+    .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', int)
     .option('-o, --output <dir>', 'results folder: runs/<suite>/<run>/ adapters and run.json', 'results')
     .option('--db <file>', 'SQLite tracker', 'results/experiments.db')
@@ -97,7 +97,7 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   const runs = filterRuns(all, opts.filter);
   if (runs.length === 0) throw new LoraStudyError(`no run of suite ${suite.name} matches --filter ${opts.filter}`);
   const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
-  const gflops = matmulPeakGflops(engine.backend);
+  const gflops = await matmulPeakGflops(engine.backend);
   const tracker = opts.resume ? openTracker(opts.db) : null;
   const rows = runs.map((r) => {
     const row = planRun(r, { prepare: suite.prepare, matmulGflops: gflops });

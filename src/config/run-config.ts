@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loraConfigSchema } from '../lora/lora-config.js';
+import type { BackendRequest } from '../engine/types.js';
 
 /** Base-weight precisions (QLoRA-style quantization of the frozen weights; LoRA stays float32). */
 export const QUANT_FORMATS = ['fp32', 'int8', 'nf4', 'nf4-dq', 'fp4'] as const;
@@ -52,7 +53,7 @@ export type RunConfigInput = z.input<typeof runConfigSchema>;
 
 /** Where and how a run executes; never part of its identity. */
 export interface RuntimeSettings {
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: BackendRequest;
   threads?: number;
   outputDir: string;
   dbPath?: string;

@@ -5,6 +5,7 @@ import { loadCpu } from './load-cpu.js';
 import type { BackendLoad } from './load-result.js';
 import { loadTensorflow } from './load-tensorflow.js';
 import { loadWasm } from './load-wasm.js';
+import { loadWebgpu } from './load-webgpu.js';
 import {
   AUTO_ORDER,
   BACKEND_NAMES,
@@ -29,20 +30,26 @@ const HINTS: Record<BackendName, string> = {
   tensorflow:
     'install @tensorflow/tfjs-node-gpu (CUDA) or @tensorflow/tfjs-node (CPU) as the reason says, ' +
     'run `lora-study doctor` to check the machine, or use `--backend wasm` (works everywhere, offline)',
+  webgpu:
+    'run `lora-study doctor`: it lists every WebGPU adapter and what is missing (Vulkan loader, GPU driver, EGL), ' +
+    'set LORA_STUDY_WEBGPU=vulkan|opengles to force one Dawn backend, or use `--backend wasm`',
   wasm: 'reinstall the project (`npm install`) so @tensorflow/tfjs-backend-wasm and its .wasm files are complete, or use `--backend cpu`',
   cpu: 'reinstall the project (`npm install`) so @tensorflow/tfjs-backend-cpu is complete',
 };
 
-export type BackendLoader = (opts: { threads?: number; logger: Logger }) => Promise<BackendLoad>;
+/** `explicit`: the backend was named with `--backend` (webgpu then accepts a software adapter). */
+export type BackendLoader = (opts: { threads?: number; logger: Logger; explicit?: boolean }) => Promise<BackendLoad>;
 
 export const LOADERS: Record<BackendName, BackendLoader> = {
   tensorflow: loadTensorflow,
+  webgpu: loadWebgpu,
   wasm: loadWasm,
   cpu: loadCpu,
 };
 
 /**
- * Chooses and starts the tfjs backend. `auto` tries tensorflow, wasm, cpu in that order and
+ * Chooses and starts the tfjs backend. `auto` tries tensorflow, webgpu (hardware adapters only),
+ * wasm, cpu in that order and
  * keeps the first that loads and multiplies a test matrix correctly; a named backend that
  * fails throws {@link BackendUnavailableError}. Safe to call again: tfjs keeps one instance per
  * backend per process, so a repeat call switches to it (wasm keeps its first thread count).
@@ -59,7 +66,7 @@ export async function initEngine(opts: InitEngineOptions): Promise<EngineInfo> {
   for (const backend of order) {
     let result: BackendLoad;
     try {
-      result = await LOADERS[backend]({ threads: opts.threads, logger });
+      result = await LOADERS[backend]({ threads: opts.threads, logger, explicit: opts.backend !== 'auto' });
     } catch (err) {
       result = { ok: false, reason: (err as Error).message };
     }

@@ -5,9 +5,13 @@ import { LOADERS } from './backend.js';
 import { findCudaLibraries, type CudaLibReport, type CudaSearchOptions } from './cuda-libs.js';
 import { cpuModel } from './load-cpu.js';
 import { probePackage, TENSORFLOW_PACKAGES, type PackageProbe } from './load-tensorflow.js';
+import { activeWebgpuAdapter } from './load-webgpu.js';
 import { measureMatmulGflops } from './matmul-peak.js';
 import { queryGpus, runProgram, type GpuInfo, type RunProgram } from './nvidia-smi.js';
 import { AUTO_ORDER, type BackendName } from './types.js';
+import { adapterLabel } from './webgpu-adapters.js';
+import type { WebgpuProbeFacts } from './webgpu-diagnose.js';
+import { probeWebgpu, type WebgpuReport } from './webgpu-report.js';
 
 export interface BackendCheck {
   backend: BackendName;
@@ -19,6 +23,8 @@ export interface BackendCheck {
   simd?: boolean;
   /** Quick 256x256x256 matmul rate, a rough comparison between backends. */
   matmulGflops?: number;
+  /** webgpu on a CPU rasteriser (llvmpipe): works when named, never picked by `auto`. */
+  software?: boolean;
 }
 
 export interface DoctorReport {
@@ -31,6 +37,8 @@ export interface DoctorReport {
   /** null when nvidia-smi is absent or fails. */
   gpus: GpuInfo[] | null;
   cuda: CudaLibReport;
+  /** Every WebGPU adapter Dawn offers and what Dawn is missing here. */
+  webgpu: WebgpuReport;
   /** What `--backend auto` picks here. */
   auto: { backend: BackendName; device: string } | null;
   /** Things to do, most important first. */
@@ -44,6 +52,8 @@ export interface DoctorOptions {
   cuda?: CudaSearchOptions;
   /** Skip the quick matmul timing (tests). */
   skipTiming?: boolean;
+  /** Library/ICD facts for the WebGPU checks; default: this machine's. */
+  webgpuFacts?: WebgpuProbeFacts;
 }
 
 /**
@@ -57,22 +67,25 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   for (const backend of AUTO_ORDER) {
     let check: BackendCheck;
     try {
-      const r = await LOADERS[backend]({ logger });
+      // webgpu is tried as if named, so a software adapter is reported (and marked) too.
+      const r = await LOADERS[backend]({ logger, explicit: backend === 'webgpu' });
       check = r.ok
         ? { backend, ok: true, reason: r.reason, device: r.device, threads: r.threads, simd: r.simd }
         : { backend, ok: false, reason: r.reason };
+      if (r.ok && backend === 'webgpu') check.software = activeWebgpuAdapter()?.software ?? false;
     } catch (err) {
       check = { backend, ok: false, reason: (err as Error).message };
     }
     if (check.ok && !opts.skipTiming) {
-      check.matmulGflops = measureMatmulGflops({ m: 256, k: 256, n: 256, iters: 5, warmup: 2 }).gflops;
+      check.matmulGflops = (await measureMatmulGflops({ m: 256, k: 256, n: 256, iters: 5, warmup: 2 })).gflops;
     }
     backends.push(check);
   }
   const gpus = queryGpus(opts.run ?? runProgram);
   const cuda = findCudaLibraries(opts.cuda);
   const tensorflowPackages = TENSORFLOW_PACKAGES.map((p) => probePackage(p));
-  const first = backends.find((b) => b.ok);
+  const webgpu = await probeWebgpu({ nvidiaGpu: (gpus?.length ?? 0) > 0, facts: opts.webgpuFacts });
+  const first = backends.find((b) => b.ok && !b.software);
   const report: DoctorReport = {
     node: { version: process.version, platform: process.platform, arch: process.arch },
     cpu: { model: cpuModel(), logicalCores: os.cpus().length, availableParallelism: os.availableParallelism() },
@@ -82,6 +95,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     tensorflowPackages,
     gpus,
     cuda,
+    webgpu,
     auto: first ? { backend: first.backend, device: first.device! } : null,
     advice: [],
   };
@@ -120,11 +134,37 @@ function adviseFor(r: DoctorReport): string[] {
       'For faster CPU training, `npm install @tensorflow/tfjs-node` with network access (npm 11: `npm install-scripts approve @tensorflow/tfjs-node` first); wasm is the offline default',
     );
   }
+  advice.push(...adviseWebgpu(r, hasGpu));
   const wasm = r.backends.find((b) => b.backend === 'wasm');
   if (wasm?.ok && (wasm.threads ?? 1) < Math.min(8, r.cpu.availableParallelism)) {
     advice.push(
       `wasm runs ${wasm.threads} thread(s) on ${r.cpu.availableParallelism} cores; pass --threads to change it (max 8)`,
     );
+  }
+  return advice;
+}
+
+/** WebGPU advice: each missing piece with its fix where a GPU is present, or why only software runs. */
+function adviseWebgpu(r: DoctorReport, hasGpu: boolean): string[] {
+  const advice: string[] = [];
+  const w = r.webgpu;
+  if (!w.dawn.ok) {
+    advice.push(`WebGPU: ${w.dawn.reason}`);
+    return advice;
+  }
+  const hardware = w.adapters.filter((a) => !a.software);
+  const gpuExpected = hasGpu || w.deviceNodes.length > 0;
+  if (hardware.length === 0 && gpuExpected) {
+    const where = hasGpu ? r.gpus![0].name : w.deviceNodes.join(', ');
+    advice.push(`WebGPU: Dawn finds no hardware adapter for ${where}${w.adapters.length ? ` (only ${w.adapters.map(adapterLabel).join(', ')})` : ''}:`);
+    for (const req of w.requirements) if (!req.ok && req.fix) advice.push(`  ${req.name}: ${req.detail}; ${req.fix}`);
+  } else if (w.adapters.length === 0) {
+    advice.push('WebGPU: Dawn finds no adapter at all (not even Mesa\'s llvmpipe for tests):');
+    for (const req of w.requirements) if (!req.ok && req.fix) advice.push(`  ${req.name}: ${req.fix}`);
+  }
+  for (const a of hardware) {
+    const mib = a.limits.maxStorageBufferBindingSize / 2 ** 20;
+    if (mib < 1024) advice.push(`WebGPU: ${adapterLabel(a)} binds at most ${mib.toFixed(0)} MiB per tensor; larger embeddings and output heads are split by vocabulary`);
   }
   return advice;
 }

@@ -16,7 +16,7 @@ export async function loadCpu(): Promise<BackendLoad> {
   // advice with reasons, so the banner is switched off (a field of MathBackendCPU in 4.x).
   const backend = backendInstance<{ firstUse?: boolean }>('cpu');
   if (backend) backend.firstUse = false;
-  const bad = checkMatmul();
+  const bad = await checkMatmul();
   if (bad) return { ok: false, reason: bad };
   return { ok: true, reason: '@tensorflow/tfjs-backend-cpu', device: `CPU: ${cpuModel()}`, threads: 1, simd: false };
 }

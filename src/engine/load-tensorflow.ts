@@ -98,7 +98,7 @@ export async function loadTensorflow(opts: { logger: Logger }): Promise<BackendL
       reasons.push(`${pkg} ${probe.version} loaded but its backend failed to initialise`);
       continue;
     }
-    const bad = checkMatmul();
+    const bad = await checkMatmul();
     if (bad) {
       reasons.push(`${pkg} ${probe.version}: ${bad}`);
       continue;

@@ -74,7 +74,7 @@ export async function loadWasm(opts: { threads?: number; logger: Logger }): Prom
   if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tf.setBackend("wasm") returned false' };
   // Every x·Wᵀ and weight gradient is a transposed matmul, which wasm runs ~10× slower in place.
   installWasmTransposedMatmul();
-  const bad = checkMatmul();
+  const bad = await checkMatmul();
   if (bad) return { ok: false, reason: bad };
   const threads = wasm.getThreadsCount();
   return { ok: true, reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}`, device: describe(simd, threads), threads, simd };

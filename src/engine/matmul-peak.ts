@@ -31,11 +31,11 @@ function median(xs: number[]): number {
 }
 
 /**
- * Plain matmul throughput of the current backend. `dataSync` ends each repetition because
- * async backends (tensorflow on CUDA) return before the work is done; the read-back of the
+ * Plain matmul throughput of the current backend. A read-back (`await data()`) ends each repetition
+ * because async backends (tensorflow on CUDA, webgpu) return before the work is done; the read-back of the
  * `[m, n]` result is included, which is negligible for the shapes benchmarks use.
  */
-export function measureMatmulGflops(opts: MatmulPeakOptions): MatmulPeak {
+export async function measureMatmulGflops(opts: MatmulPeakOptions): Promise<MatmulPeak> {
   const { m, k, n } = opts;
   const iters = opts.iters ?? 10;
   const warmup = opts.warmup ?? 3;
@@ -47,7 +47,7 @@ export function measureMatmulGflops(opts: MatmulPeakOptions): MatmulPeak {
     for (let i = 0; i < warmup + iters; i++) {
       const t0 = performance.now();
       const c = tf.matMul(a, b); // [m, n]
-      c.dataSync();
+      await c.data();
       const dt = performance.now() - t0;
       c.dispose();
       if (i >= warmup) times.push(dt);

@@ -4,12 +4,15 @@ import type { Logger } from '../util/logger.js';
 export type BackendRequest = 'auto' | BackendName;
 
 /** A tfjs backend this project can run on. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
-/** `auto` takes the first of these that loads and computes a correct matmul. */
-export const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/**
+ * `auto` takes the first of these that loads and computes a correct matmul; `webgpu` counts only
+ * on a hardware adapter (a software one such as llvmpipe is used only when asked for by name).
+ */
+export const AUTO_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /** One try at bringing up a backend, kept so runs and `doctor` can say why others were skipped. */
 export interface BackendAttempt {
@@ -22,7 +25,7 @@ export interface BackendAttempt {
 /** The backend and device a process really runs on; every run records this. */
 export interface EngineInfo {
   backend: BackendName;
-  /** Human description of the hardware, e.g. `CUDA: NVIDIA H100 80GB HBM3`, `CPU: wasm SIMD+threads x2`. */
+  /** Human description of the hardware, e.g. `CUDA: NVIDIA H100 80GB HBM3`, `WebGPU: NVIDIA … (vulkan, core)`, `CPU: wasm SIMD+threads x2`. */
   device: string;
   /** Threads the backend computes with (1 where it is single-threaded). */
   threads: number;

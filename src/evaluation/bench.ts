@@ -165,7 +165,7 @@ export async function runBench(params: BenchParams): Promise<BenchReport> {
   const logger = params.logger ?? silentLogger;
   const t0 = performance.now();
   const loadAverage = os.loadavg()[0];
-  const matmul = measureMatmulGflops({ ...BENCH_MATMUL, iters: params.matmulIters ?? 10, warmup: Math.min(3, params.matmulIters ?? 3) });
+  const matmul = await measureMatmulGflops({ ...BENCH_MATMUL, iters: params.matmulIters ?? 10, warmup: Math.min(3, params.matmulIters ?? 3) });
   logger.info({ gflops: matmul.gflops }, 'bench: matmul');
   const shapes: BenchShapeResult[] = [];
   for (const shape of params.shapes ?? BENCH_SHAPES) shapes.push(await benchShape(shape, matmul.gflops, { steps: params.steps, logger }));

@@ -146,15 +146,15 @@ export abstract class BaseExperiment {
     return out;
   }
 
-  protected profilePhase(tr: TrainResult): Omit<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s' | 'wall_time_s'> {
+  protected async profilePhase(tr: TrainResult): Promise<Omit<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s' | 'wall_time_s'>> {
     const m = this.model.model;
     const params = countParameters(m.config);
     const linear = baseLinearBytes(m);
     const linearParams = linear.fp32 / 4;
     const trainable = this.lora!.trainableParams;
-    const gpu = this.ctx.engine.backend === 'tensorflow' ? queryGpuMemory() : null;
+    const gpu = this.ctx.engine.backend === 'tensorflow' || this.ctx.engine.backend === 'webgpu' ? queryGpuMemory() : null;
     const seqLen = tr.trainSamples > 0 ? tr.trainTokens / tr.trainSamples : this.config.training.max_seq_len;
-    const mfu = computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules }, seqLen, tr.tokensPerS, this.ctx.engine.backend);
+    const mfu = await computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules }, seqLen, tr.tokensPerS, this.ctx.engine.backend);
     return {
       trainable_params: trainable,
       total_params: params.total + trainable,
@@ -256,7 +256,7 @@ export abstract class BaseExperiment {
       phase('evaluate');
       const evalSummary = this.evaluatePhase();
       phase('profile');
-      const profile = this.profilePhase(this.trainResult);
+      const profile = await this.profilePhase(this.trainResult);
       phase('record');
       const adapterDir = join(this.outputDir, 'adapter');
       await saveAdapter(adapterDir, this.model.model, this.lora!, { baseModel: c.model });

@@ -5,18 +5,18 @@ import type { ModelConfig } from '../model/types.js';
 let peakCache: { backend: string; gflops: number } | null = null;
 
 /** The backend's plain matmul rate, measured once per process on a square 512 matmul. */
-export function matmulPeakGflops(backend: string): number {
+export async function matmulPeakGflops(backend: string): Promise<number> {
   if (peakCache?.backend !== backend) {
-    const r = measureMatmulGflops({ m: 512, k: 512, n: 512, iters: 5, warmup: 2 });
+    const r = await measureMatmulGflops({ m: 512, k: 512, n: 512, iters: 5, warmup: 2 });
     peakCache = { backend, gflops: r.gflops };
   }
   return peakCache.gflops;
 }
 
 /** Model FLOPs utilisation of LoRA training against the measured matmul peak. */
-export function computeMfu(config: ModelConfig, lora: { r: number; targetModules: string[] }, seqLen: number, tokensPerS: number, backend: string): { mfu?: number; matmul_peak_gflops?: number } {
+export async function computeMfu(config: ModelConfig, lora: { r: number; targetModules: string[] }, seqLen: number, tokensPerS: number, backend: string): Promise<{ mfu?: number; matmul_peak_gflops?: number }> {
   if (!(tokensPerS > 0)) return {};
   const perToken = trainingFlopsPerToken(config, { seqLen: Math.max(1, Math.round(seqLen)), method: { kind: 'lora', r: lora.r, targetModules: lora.targetModules } }).total;
-  const peak = matmulPeakGflops(backend);
+  const peak = await matmulPeakGflops(backend);
   return { mfu: mfu(achievedFlopsPerSecond(perToken, tokensPerS), peak * 1e9), matmul_peak_gflops: peak };
 }

@@ -1,3 +1,4 @@
+import type { BackendRequest } from '../engine/types.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadSuite, type PlannedRun } from '../config/expand-suite.js';
@@ -11,7 +12,7 @@ import { createExperiment } from './registry.js';
 import type { RunOutcome } from './types.js';
 
 export interface SuiteRuntime {
-  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+  backend: BackendRequest;
   threads?: number;
   /** Adapters and run.json go to `<outputRoot>/runs/<suite>/<run>`. */
   outputRoot: string;

@@ -44,8 +44,11 @@ describe('initEngine', () => {
     expect(info.backend).toBe('wasm');
     expect(info.attempts.map((a) => [a.backend, a.ok])).toEqual([
       ['tensorflow', false],
+      ['webgpu', false],
       ['wasm', true],
     ]);
+    // No hardware adapter on a test machine: auto never settles for llvmpipe.
+    expect(info.attempts[1].reason).toMatch(/no GPU device node|software|no WebGPU adapter|not installed/);
     expect(info.attempts[0].reason).toContain('@tensorflow/tfjs-node-gpu');
   });
 

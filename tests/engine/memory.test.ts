@@ -44,9 +44,9 @@ describe('memory helpers', () => {
 });
 
 describe('measureMatmulGflops', () => {
-  it('reports a median time and the matching rate without leaking tensors', () => {
+  it('reports a median time and the matching rate without leaking tensors', async () => {
     const before = tf.memory().numTensors;
-    const r = measureMatmulGflops({ m: 64, k: 32, n: 16, iters: 3, warmup: 1 });
+    const r = await measureMatmulGflops({ m: 64, k: 32, n: 16, iters: 3, warmup: 1 });
     expect(r).toMatchObject({ backend: 'wasm', m: 64, k: 32, n: 16, iters: 3 });
     expect(r.medianMs).toBeGreaterThan(0);
     expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
