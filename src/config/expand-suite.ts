@@ -1,13 +1,18 @@
 import { ConfigError, configErrorFrom, formatPath } from './config-errors.js';
 import { readYamlFile } from './load-yaml.js';
 import { runConfigSchema, type RunConfig } from './run-config.js';
+import { studyOf } from '../studies/registry.js';
+import type { StudyDefinition } from '../studies/types.js';
 import { setPath } from './set-path.js';
 import { SWEEP_ALIASES, suiteConfigSchema, type SuiteConfig } from './suite-config.js';
 
 /** One planned run of a suite. */
 export interface PlannedRun {
   name: string;
+  /** The variant's name in the suite (run names use it). */
   variant: string;
+  /** The study's label of the setting (`r=8`), recorded on the run; seeds share it. */
+  label: string;
   seed: number;
   config: RunConfig;
 }
@@ -15,6 +20,7 @@ export interface PlannedRun {
 export interface ExpandedSuite {
   file: string;
   suite: SuiteConfig;
+  study: StudyDefinition;
   runs: PlannedRun[];
 }
 
@@ -34,13 +40,13 @@ function label(value: unknown): string {
 }
 
 /** The variants of a suite as lists of overrides: the grid's cartesian product or the explicit list. */
-function variantOverrides(s: SuiteConfig): Array<{ name: string; overrides: Override[] }> {
+function variantOverrides(s: SuiteConfig, study: StudyDefinition): Array<{ name: string; explicit: boolean; overrides: Override[] }> {
   if (s.variants) {
     return s.variants.map((v, i) => {
       const { name, ...fields } = v as { name?: unknown } & Record<string, unknown>;
       const overrides = Object.entries(fields).map(([k, value]) => ({ target: resolveField(k), value, origin: `variants[${i}].${k}` }));
       const auto = overrides.map((o) => `${o.target.split('.').pop()}=${label(o.value)}`).join(',');
-      return { name: typeof name === 'string' ? name : auto || `v${i}`, overrides };
+      return { name: typeof name === 'string' ? name : auto || `v${i}`, explicit: typeof name === 'string', overrides };
     });
   }
   let combos: Array<{ name: string[]; overrides: Override[] }> = [{ name: [], overrides: [] }];
@@ -48,13 +54,17 @@ function variantOverrides(s: SuiteConfig): Array<{ name: string; overrides: Over
     const next: typeof combos = [];
     for (const c of combos) {
       values.forEach((value, i) => {
-        const short = key === 'rank' || key === 'r' || key === 'lora.r' ? `r${value}` : label(value);
+        // A value of the path the study varies is named as the study labels it (`r=8` → r8).
+        const target = resolveField(key);
+        const partial: Record<string, unknown> = {};
+        setPath(partial, target.split('.'), value);
+        const short = study.varies.includes(target) ? study.label(partial as RunConfig).replace(/=/g, '') : label(value);
         next.push({ name: [...c.name, short], overrides: [...c.overrides, { target: resolveField(key), value, origin: `sweep.${key}[${i}]` }] });
       });
     }
     combos = next;
   }
-  return combos.map((c) => ({ name: c.name.join('-') || 'base', overrides: c.overrides }));
+  return combos.map((c) => ({ name: c.name.join('-') || 'base', explicit: false, overrides: c.overrides }));
 }
 
 /** Validates a suite and expands it into fully resolved run configs, one per variant × seed. */
@@ -62,12 +72,14 @@ export function expandSuite(raw: unknown, file: string): ExpandedSuite {
   const parsed = suiteConfigSchema.safeParse(raw);
   if (!parsed.success) throw configErrorFrom(file, parsed.error);
   const suite = parsed.data;
+  const study = studyOf(suite.type)!; // the schema's enum is the registry
   const runs: PlannedRun[] = [];
   const names = new Set<string>();
-  for (const v of variantOverrides(suite)) {
+  for (const v of variantOverrides(suite, study)) {
     for (const seed of suite.seeds) {
       const cfg = structuredClone(suite.base) as Record<string, unknown>;
       for (const o of v.overrides) setPath(cfg, o.target.split('.'), o.value);
+      study.derive?.(cfg);
       const safeVariant = v.name.replace(/[^A-Za-z0-9_.+=-]+/g, '_');
       const name = `${suite.name}-${safeVariant}-s${seed}`;
       cfg.seed = seed;
@@ -87,10 +99,12 @@ export function expandSuite(raw: unknown, file: string): ExpandedSuite {
       }
       if (names.has(name)) throw new ConfigError(file, [{ path: 'variants', message: `two variants are both named "${v.name}"` }]);
       names.add(name);
-      runs.push({ name, variant: v.name, seed, config: res.data });
+      runs.push({ name, variant: v.name, label: study.label(res.data, v.explicit ? v.name : undefined), seed, config: res.data });
     }
   }
-  return { file, suite, runs };
+  const issues = study.validateSuite?.(runs.map((r) => ({ name: r.variant, config: r.config }))) ?? [];
+  if (issues.length) throw new ConfigError(file, issues);
+  return { file, suite, study, runs };
 }
 
 export function loadSuite(file: string): ExpandedSuite {

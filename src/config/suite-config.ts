@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STUDY_TYPES } from '../studies/registry.js';
 
 /**
  * Short names a sweep may use for run-config fields; any dotted path of the run config
@@ -34,7 +35,9 @@ export const prepareSpecSchema = z
 export const suiteConfigSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only (it names folders)').describe('Suite name; run names are <suite>-<variant>-s<seed>.'),
-    type: z.string().min(1).describe('Experiment type: rank, module, quantization, single.'),
+    type: z
+      .enum(STUDY_TYPES, { error: (iss) => `unknown study type ${JSON.stringify(iss.input)}: use one of ${STUDY_TYPES.join(', ')}` })
+      .describe(`The study (src/studies): ${STUDY_TYPES.join(', ')}.`),
     description: z.string().optional().describe('Free text shown in the report.'),
     base: z.record(z.string(), z.unknown()).describe('The run config every variant starts from (same fields as run-single).'),
     sweep: z

@@ -10,6 +10,8 @@ import { countParameters } from '../evaluation/param-count.js';
 import { injectLora, type InjectedLora } from '../lora/inject.js';
 import { saveAdapter, ADAPTER_WEIGHTS } from '../lora/peft-adapter.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
+import { variedOf } from '../studies/config-path.js';
+import type { StudyDefinition } from '../studies/types.js';
 import { hashConfig } from '../tracking/config-hash.js';
 import type { StartRunParams } from '../tracking/types.js';
 import { train, type TrainResult } from '../training/trainer.js';
@@ -23,15 +25,12 @@ import type { ExperimentContext, RunOutcome, RunSummary } from './types.js';
 export class ExperimentValidationError extends LoraStudyError {}
 
 /**
- * The lifecycle every experiment shares: validate → load model and data → build adapter →
- * train → evaluate → profile → record → release. Subclasses override the hooks that differ
- * (what they check, how the base model is prepared, what they record as the varied setting);
- * the order matters: quantization must happen before the adapter is attached, and memory is
- * released even when a phase fails.
+ * The lifecycle every run shares: validate → load model and data → build adapter → train →
+ * evaluate → profile → record → release. What differs per study is data (src/studies): its
+ * label, its checks, the config path it varies. The order matters: quantization must happen
+ * before the adapter is attached, and memory is released even when a phase fails.
  */
-export abstract class BaseExperiment {
-  /** `type:` in a suite YAML. */
-  static readonly type: string;
+export class BaseExperiment {
   protected loaded: LoadedModel | null = null;
   protected data: PreparedDataset | null = null;
   protected lora: InjectedLora | null = null;
@@ -39,16 +38,22 @@ export abstract class BaseExperiment {
   protected runId: number | null = null;
   readonly outputDir: string;
 
-  constructor(readonly config: RunConfig, protected readonly ctx: ExperimentContext) {
+  constructor(
+    readonly study: StudyDefinition,
+    readonly config: RunConfig,
+    protected readonly ctx: ExperimentContext,
+  ) {
     this.outputDir = resolve(ctx.runtime.outputDir);
   }
 
-  /** The experiment type recorded in the tracker. */
-  abstract get experimentType(): string;
+  /** The experiment type recorded in the tracker: the study's `type`. */
+  get experimentType(): string {
+    return this.study.type;
+  }
 
-  /** Label of the setting this experiment varies, e.g. `r=8`. */
+  /** Label of the setting this run's study varies, e.g. `r=8`. */
   variantLabel(): string {
-    return this.ctx.variant ?? this.config.name;
+    return this.ctx.variant ?? this.study.label(this.config);
   }
 
   /** Cheap checks that need no model load (dry-run uses them too). */
@@ -64,6 +69,8 @@ export abstract class BaseExperiment {
         hint: `run \`lora-study prepare-dataset --dataset builtin:mix --name <name> --model ${c.model}\` and point \`dataset:\` at data/<name>`,
       });
     }
+    // Not wrong, but they confound the study: say so instead of silently mixing effects.
+    for (const warning of this.study.validate?.(c) ?? []) this.ctx.logger.warn({ run: c.name }, warning);
   }
 
   /** Hook: change the frozen base before the adapter is attached (quantization). */
@@ -218,6 +225,7 @@ export abstract class BaseExperiment {
       configHash: hashConfig(c),
       seed: c.seed,
       variant: this.variantLabel(),
+      ...variedOf(c, this.study.varies),
       rank: c.lora.r,
       targetModules: c.lora.target_modules === undefined ? null : Array.isArray(c.lora.target_modules) ? c.lora.target_modules : [c.lora.target_modules],
       quantization: c.quantization,

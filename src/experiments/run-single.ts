@@ -4,7 +4,8 @@ import type { EngineInfo } from '../engine/types.js';
 import type { Tracker } from '../tracking/tracker.js';
 import type { StepRecord } from '../training/trainer.js';
 import type { Logger } from '../util/logger.js';
-import { createExperiment } from './registry.js';
+import { singleStudy } from '../studies/single.js';
+import { BaseExperiment } from './base-experiment.js';
 import type { RunOutcome } from './types.js';
 
 export interface RunSingleParams {
@@ -19,7 +20,7 @@ export interface RunSingleParams {
 
 /** Trains, evaluates and records one run; the adapter and run.json land in runtime.outputDir. */
 export async function runSingle(p: RunSingleParams): Promise<RunOutcome> {
-  const exp = createExperiment('single', p.config, {
+  const exp = new BaseExperiment(singleStudy, p.config, {
     runtime: { ...p.runtime, outputDir: resolve(p.runtime.outputDir) },
     engine: p.engine,
     logger: p.logger,

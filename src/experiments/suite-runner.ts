@@ -8,7 +8,7 @@ import type { EngineInfo } from '../engine/types.js';
 import type { Tracker } from '../tracking/tracker.js';
 import type { StepRecord } from '../training/trainer.js';
 import type { Logger } from '../util/logger.js';
-import { createExperiment } from './registry.js';
+import { BaseExperiment } from './base-experiment.js';
 import type { RunOutcome } from './types.js';
 
 export interface SuiteRuntime {
@@ -93,7 +93,7 @@ export function suiteStatus(out: SuiteOutcome, loop: 'finished' | 'stopped' | 'e
  * `run-suite --resume` on one database split the suite between them.
  */
 export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
-  const { suite, runs: all } = loadSuite(p.file);
+  const { suite, study, runs: all } = loadSuite(p.file);
   const runs = filterRuns(all, p.filter);
   const { tracker, logger } = p;
   tracker.markStaleRunsInterrupted();
@@ -104,13 +104,13 @@ export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
   try {
     for (const [i, run] of runs.entries()) {
       if (p.shouldStop?.()) break;
-      const exp = createExperiment(suite.type, run.config, {
+      const exp = new BaseExperiment(study, run.config, {
         runtime: { backend: p.runtime.backend, threads: p.runtime.threads, outputDir: join(p.runtime.outputRoot, 'runs', suite.name, run.name) },
         engine: p.engine,
         logger,
         tracker,
         suiteId,
-        variant: run.variant,
+        variant: run.label,
         onStep: p.onStep,
         shouldStop: p.shouldStop,
       });

@@ -1,4 +1,7 @@
+import { getPath } from '../studies/config-path.js';
+import { studyIndex, studyOf } from '../studies/registry.js';
 import { metricInfo, type RunDetail } from '../tracking/index.js';
+import { spreadOf, type Spread } from './noise.js';
 
 /** Mean and spread of one metric over the seeds of a setting. */
 export interface Stat {
@@ -16,12 +19,16 @@ export interface Variant {
   key: string;
   study: string;
   label: string;
+  /** What the study varied (the tracker's varied value, else read from the run's config). */
+  value: unknown;
   rank: number | null;
   targetModules: string[] | null;
   quantization: string | null;
   runs: RunDetail[];
   seeds: number[];
   stats: Record<string, Stat>;
+  /** Per-step training time (ms) pooled over the seeds' logged steps, warm-up steps left out. */
+  stepMs: Spread | null;
 }
 
 export function stat(values: readonly number[]): Stat | null {
@@ -32,14 +39,34 @@ export function stat(values: readonly number[]): Stat | null {
   return { mean, min: Math.min(...xs), max: Math.max(...xs), std: Math.sqrt(variance), n: xs.length };
 }
 
-/** The label of a run's setting: the recorded variant, else one derived from what was swept. */
+/** The label of a run's setting: the recorded variant, else the study's label of its config. */
 export function variantLabel(run: RunDetail): string {
   if (run.variant) return run.variant;
-  if (run.experimentType === 'rank' && run.rank !== null) return `r=${run.rank}`;
-  if (run.experimentType === 'module' && run.targetModules) return run.targetModules.join('+');
-  if (run.experimentType === 'quantization' && run.quantization) return run.quantization;
+  const study = studyOf(run.experimentType);
+  if (study && study.varies.length && study.varies.every((p) => getPath(run.config, p) !== undefined)) {
+    return study.label(run.config as Parameters<typeof study.label>[0]);
+  }
   // A run name like `suite/r8/seed1`: drop the seed part so seeds group together.
   return run.name.replace(/[/_-]?seed[-_=]?\d+$/i, '') || run.name;
+}
+
+/** What the run's study varied: the tracker's record, else read from the config. */
+function variedValue(run: RunDetail): unknown {
+  if (run.variedPath !== null) return run.variedValue;
+  const paths = studyOf(run.experimentType)?.varies ?? [];
+  if (paths.length === 1) return getPath(run.config, paths[0]);
+  return Object.fromEntries(paths.map((p) => [p, getPath(run.config, p)]));
+}
+
+/** Steps left out of timing: the first ones include kernel compilation and warm-up. */
+const WARMUP_STEPS = 2;
+
+/** One run's per-step training times (ms) from its logged steps. */
+export function stepTimesMs(run: RunDetail): number[] {
+  return run.steps
+    .slice(run.steps.length > 2 * WARMUP_STEPS ? WARMUP_STEPS : 0)
+    .map((s) => (s.extra?.ms_fwd_bwd ?? Number.NaN) + (s.extra?.ms_optimizer ?? 0))
+    .filter(Number.isFinite);
 }
 
 /** A metric's value in a run, or NaN when the run did not record it. */
@@ -66,33 +93,29 @@ export function groupVariants(runs: readonly RunDetail[]): Variant[] {
       key,
       study: first.experimentType,
       label: variantLabel(first),
+      value: variedValue(first),
       rank: first.rank,
       targetModules: first.targetModules,
       quantization: first.quantization,
       runs: rs,
       seeds: rs.map((r) => r.seed).filter((s): s is number => s !== null),
       stats,
+      stepMs: spreadOf(rs.flatMap(stepTimesMs)),
     };
   });
   return variants.sort(compareVariants);
 }
 
-const QUANT_ORDER = ['fp32', 'bf16', 'fp16', 'int8', 'nf4', 'nf4-dq', 'fp4'];
-
-/** Studies in a fixed order; within one, by rank, by trainable params, or by precision. */
+/** Studies in registry order (unknown ones last, by name); within one, the study's own order. */
 function compareVariants(a: Variant, b: Variant): number {
-  const studyOrder = ['rank', 'module', 'quantization'];
-  const sa = studyOrder.indexOf(a.study) === -1 ? 99 : studyOrder.indexOf(a.study);
-  const sb = studyOrder.indexOf(b.study) === -1 ? 99 : studyOrder.indexOf(b.study);
+  const sa = studyIndex(a.study);
+  const sb = studyIndex(b.study);
   if (sa !== sb || a.study !== b.study) return sa - sb || a.study.localeCompare(b.study);
-  if (a.rank !== null && b.rank !== null && a.rank !== b.rank) return a.rank - b.rank;
-  if (a.study === 'quantization') {
-    const qa = QUANT_ORDER.indexOf(a.quantization ?? a.label);
-    const qb = QUANT_ORDER.indexOf(b.quantization ?? b.label);
-    if (qa !== qb) return (qa === -1 ? 99 : qa) - (qb === -1 ? 99 : qb);
-  }
-  const pa = a.stats.trainable_params?.mean ?? 0;
-  const pb = b.stats.trainable_params?.mean ?? 0;
+  const own = studyOf(a.study)?.compare?.(a, b) ?? 0;
+  if (own !== 0) return own;
+  const cost = studyOf(a.study)?.costMetric ?? 'trainable_params';
+  const pa = a.stats[cost]?.mean ?? 0;
+  const pb = b.stats[cost]?.mean ?? 0;
   return pa - pb || a.label.localeCompare(b.label);
 }
 

@@ -2,14 +2,9 @@ import type { QualityMetric, Variant } from './aggregate.js';
 import type { Chart } from './charts/chart.js';
 import type { Block } from './document.js';
 import type { StudyData } from './load-study.js';
+import { studyOf } from '../studies/registry.js';
 import { environmentTable, failedTable, runsTable, settingsTable } from './report-tables.js';
 
-const STUDY_TITLES: Record<string, string> = {
-  rank: 'Rank study',
-  module: 'Target-module study',
-  quantization: 'Base-weight quantization study',
-  single: 'Single runs',
-};
 
 const table = (t: { headers: string[]; rows: string[][] }): Block => ({ kind: 'table', ...t });
 
@@ -48,8 +43,10 @@ export function buildDocument(p: {
 
   for (const study of studies) {
     const vs = variants.filter((v) => v.study === study);
-    blocks.push({ kind: 'heading', level: 2, text: STUDY_TITLES[study] ?? `${study} study` });
-    blocks.push(...chart(`${study}_quality`), ...(study === 'quantization' ? chart('quantization_memory_quality') : []));
+    const def = studyOf(study);
+    blocks.push({ kind: 'heading', level: 2, text: def?.title ?? `${study} study` });
+    if (def) blocks.push({ kind: 'paragraph', text: `${def.question}${def.varies.length ? ` Varies \`${def.varies.join('`, `')}\`.` : ''}` });
+    for (const c of def?.charts?.(vs, quality) ?? []) if (c) blocks.push(...chart(c.name));
     blocks.push(table(settingsTable(vs, quality)));
     blocks.push(...chart(`loss_curves_${study}`));
   }

@@ -1,121 +1,76 @@
-import { atLeastAsGood, type QualityMetric, type Variant } from './aggregate.js';
-import { MIB } from './charts/chart.js';
+import { studyOf } from '../studies/registry.js';
+import type { QualityMetric, Variant } from './aggregate.js';
 import { paretoRows } from './charts/cost-charts.js';
-import { formatBytes, formatCount, formatNumber, formatPercent } from './format.js';
+import { bold, costPhrase, fmt, meanOf, metricName, seedCount, statText, timeText, verdict } from './finding-text.js';
+import { formatNumber } from './format.js';
 import type { StudyData } from './load-study.js';
+import { compareTimes } from './noise.js';
 
-/** How close to the reference a cheaper setting must come to count as "reaching" it. */
-export const REACH_FRACTION = 0.95;
-
-const name = (m: string): string => m.replace(/_/g, ' ');
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
-const mean = (v: Variant, m: string): number => v.stats[m]?.mean ?? Number.NaN;
-const fmt = (x: number): string => formatNumber(x, 3);
+const titleOf = (study: string): string => studyOf(study)?.title ?? `${study} study`;
+const list = (vs: readonly Variant[]): string => vs.map(bold).join(', ');
 
 /**
- * "`cheap` reaches 98% of `ref`'s exact match with 6% of its trainable parameters": for a
- * lower-is-better metric, "is within 2% of". Null when the numbers are missing.
+ * The ranking of one study's settings on a metric, under the seed-spread rule: the best mean, the
+ * settings within noise of it, and those worse beyond the spread. With one seed nothing is ranked.
  */
-function reachSentence(cheap: Variant, ref: Variant, q: QualityMetric, cost = 'trainable_params'): string | null {
-  const a = mean(cheap, q.name);
-  const b = mean(ref, q.name);
-  const ca = mean(cheap, cost);
-  const cb = mean(ref, cost);
-  if (![a, b, ca, cb].every(Number.isFinite) || b === 0 || cb === 0) return null;
-  const costName = cost === 'trainable_params' ? 'trainable parameters' : name(cost).replace(/ bytes$/, '');
-  const costPart = `with ${formatPercent(ca / cb, ca / cb < 0.1 ? 1 : 0)} of its ${costName}`;
-  if (q.better === 'higher') {
-    return `**${cheap.label}** reaches ${formatPercent(a / b, 0)} of **${ref.label}**'s ${name(q.name)} (${fmt(a)} vs ${fmt(b)}) ${costPart}.`;
+export function rankingFinding(study: string, vs: readonly Variant[], q: QualityMetric): string[] {
+  const ok = vs.filter((v) => Number.isFinite(meanOf(v, q.name)));
+  if (ok.length < 2) return [];
+  const sorted = [...ok].sort((a, b) => (q.better === 'higher' ? meanOf(b, q.name) - meanOf(a, q.name) : meanOf(a, q.name) - meanOf(b, q.name)));
+  const n = seedCount(sorted);
+  const head = `${titleOf(study)}, ${metricName(q.name)} (${q.better} is better)`;
+  if (n < 2) {
+    return [
+      `${head}, one seed per setting: ${sorted.map((v) => `${bold(v)} ${fmt(meanOf(v, q.name))}`).join(', ')}. With one seed the spread is unknown, so no setting is called better than another; run at least 2 seeds.`,
+    ];
   }
-  const rel = (a - b) / Math.abs(b);
-  const dir = rel <= 0 ? `is ${formatPercent(-rel)} better than` : `is within ${formatPercent(rel)} of`;
-  return `**${cheap.label}**'s ${name(q.name)} ${dir} **${ref.label}**'s (${fmt(a)} vs ${fmt(b)}) ${costPart}.`;
-}
-
-function reaches(v: Variant, ref: Variant, q: QualityMetric): boolean {
-  const a = mean(v, q.name);
-  const b = mean(ref, q.name);
-  return q.better === 'higher' ? a >= REACH_FRACTION * b : a <= b + (1 - REACH_FRACTION) * Math.abs(b);
-}
-
-function bestOf(vs: readonly Variant[], q: QualityMetric): Variant | null {
-  const ok = vs.filter((v) => Number.isFinite(mean(v, q.name)));
-  if (ok.length === 0) return null;
-  return ok.reduce((best, v) => (atLeastAsGood(mean(v, q.name), mean(best, q.name), q.better) && mean(v, q.name) !== mean(best, q.name) ? v : best));
-}
-
-const seedsNote = (v: Variant): string => (v.runs.length > 1 ? ` over ${v.runs.length} seeds` : '');
-
-/** ", but r=16's range overlaps it": settings whose seed ranges overlap the best one cannot be told apart from it. */
-function withinNoise(best: Variant, vs: readonly Variant[], q: QualityMetric): string {
-  const b = best.stats[q.name];
-  if (!b || b.n < 2) return '';
-  const overlapping = vs.filter((v) => {
-    const s = v.stats[q.name];
-    return v !== best && s && s.n > 1 && s.max >= b.min && s.min <= b.max;
-  });
-  if (overlapping.length === 0) return '';
-  return `, but the seed ranges of ${overlapping.map((v) => `**${v.label}**`).join(', ')} overlap it: not a clear difference`;
-}
-
-function rankFindings(vs: readonly Variant[], q: QualityMetric): string[] {
-  const out: string[] = [];
-  const ranked = vs.filter((v) => v.rank !== null).sort((a, b) => a.rank! - b.rank!);
-  if (ranked.length < 2) return out;
-  const best = bestOf(ranked, q);
-  if (best) out.push(`Rank study: the best ${name(q.name)} is **${best.label}** (mean ${fmt(mean(best, q.name))}${seedsNote(best)})${withinNoise(best, ranked, q)}.`);
-  const largest = ranked[ranked.length - 1];
-  const cheapest = ranked.find((v) => reaches(v, largest, q));
-  if (cheapest && cheapest !== largest) {
-    const s = reachSentence(cheapest, largest, q);
-    if (s) out.push(s);
-  } else if (Number.isFinite(mean(largest, q.name))) {
-    out.push(`No rank below **${largest.label}** comes within ${formatPercent(1 - REACH_FRACTION, 0)} of its ${name(q.name)}.`);
+  const best = sorted[0];
+  const tied = sorted.slice(1).filter((v) => verdict(v, best, q) === 'within noise');
+  const worse = sorted.slice(1).filter((v) => verdict(v, best, q) === 'worse');
+  const values = `mean ± sd over ${n === Math.max(...sorted.map((v) => v.runs.length)) ? n : `≥ ${n}`} seeds: ${sorted.map((v) => `${bold(v)} ${statText(v.stats[q.name])}`).join(', ')}`;
+  if (worse.length === 0) {
+    return [`${head}, ${values}. The best mean, ${bold(best)}, is within the seed spread of every other setting: no ranking is claimed (within noise).`];
   }
-  if (q.name !== 'eval_loss') {
-    const bestLoss = bestOf(ranked, { name: 'eval_loss', better: 'lower' });
-    if (bestLoss) out.push(`Lowest eval loss in the rank study: **${bestLoss.label}** (${fmt(mean(bestLoss, 'eval_loss'))}).`);
-  }
-  return out;
-}
-
-function moduleFindings(vs: readonly Variant[], q: QualityMetric): string[] {
-  const best = bestOf(vs, q);
-  if (!best || vs.length < 2) return [];
-  const out = [
-    `Module study: the best ${name(q.name)} is **${best.label}** (mean ${fmt(mean(best, q.name))}${seedsNote(best)}, ${formatCount(mean(best, 'trainable_params'))} trainable parameters)${withinNoise(best, vs, q)}.`,
+  return [
+    `${head}, ${values}. ${bold(best)} has the best mean` +
+      (tied.length ? `; within noise of it: ${list(tied)}` : '') +
+      `; worse beyond the seed spread: ${list(worse)}.`,
   ];
-  const cheaper = vs
-    .filter((v) => v !== best && reaches(v, best, q) && mean(v, 'trainable_params') < mean(best, 'trainable_params'))
-    .sort((a, b) => mean(a, 'trainable_params') - mean(b, 'trainable_params'))[0];
-  if (cheaper) {
-    const s = reachSentence(cheaper, best, q);
-    if (s) out.push(s);
-  }
-  return out;
 }
 
-function quantizationFindings(vs: readonly Variant[], q: QualityMetric): string[] {
-  const withBytes = vs.filter((v) => Number.isFinite(mean(v, 'base_weight_bytes')));
-  if (withBytes.length < 2) return [];
-  const ref = withBytes.find((v) => (v.quantization ?? v.label) === 'fp32') ?? withBytes.reduce((a, b) => (mean(a, 'base_weight_bytes') >= mean(b, 'base_weight_bytes') ? a : b));
-  const out: string[] = [];
-  for (const v of withBytes) {
-    if (v === ref) continue;
-    const ratio = mean(v, 'base_weight_bytes') / mean(ref, 'base_weight_bytes');
-    const qa = mean(v, q.name);
-    const qb = mean(ref, q.name);
-    let cost = '';
-    if (Number.isFinite(qa) && Number.isFinite(qb)) {
-      const delta = qa - qb;
-      const rel = qb !== 0 ? ` (${delta >= 0 ? '+' : ''}${formatPercent(delta / Math.abs(qb))})` : '';
-      cost = ` at ${name(q.name)} ${fmt(qa)} vs ${fmt(qb)}${rel}`;
-    }
-    out.push(
-      `**${v.label}** holds the base weights in ${formatPercent(ratio, 0)} of ${ref.label}'s memory (${formatBytes(mean(v, 'base_weight_bytes'))} vs ${formatBytes(mean(ref, 'base_weight_bytes'))})${cost}.`,
-    );
+/** The cheapest setting whose quality is within noise of the best mean (or better), when it is cheaper. */
+export function cheapestFinding(study: string, vs: readonly Variant[], q: QualityMetric): string[] {
+  const cost = studyOf(study)?.costMetric ?? 'trainable_params';
+  const ok = vs.filter((v) => Number.isFinite(meanOf(v, q.name)) && Number.isFinite(meanOf(v, cost)));
+  if (ok.length < 2 || seedCount(ok) < 2) return [];
+  const best = ok.reduce((b, v) => ((q.better === 'higher' ? meanOf(v, q.name) > meanOf(b, q.name) : meanOf(v, q.name) < meanOf(b, q.name)) ? v : b));
+  const cheapest = ok
+    .filter((v) => v !== best && verdict(v, best, q) === 'within noise' && meanOf(v, cost) < meanOf(best, cost))
+    .sort((a, b) => meanOf(a, cost) - meanOf(b, cost))[0];
+  if (!cheapest) return [];
+  return [
+    `${bold(cheapest)} is the cheapest setting within the seed spread of the best mean ${metricName(q.name)} (${bold(best)}: ${statText(cheapest.stats[q.name])} vs ${statText(best.stats[q.name])})${costPhrase(cheapest, best, cost)}.`,
+  ];
+}
+
+/** Fastest against slowest per-step time, claimed only beyond the timing spread (interquartile ranges). */
+export function timingFinding(study: string, vs: readonly Variant[]): string[] {
+  const timed = vs.filter((v) => v.stepMs !== null).sort((a, b) => a.stepMs!.median - b.stepMs!.median);
+  if (timed.length < 2) return [];
+  const fast = timed[0];
+  const slow = timed[timed.length - 1];
+  const head = `${titleOf(study)}, time per step (median and interquartile range of every logged step, warm-up left out)`;
+  if (compareTimes(fast.stepMs, slow.stepMs) !== 'faster') {
+    return [
+      `${head}: from ${timeText(fast.stepMs!)} (${bold(fast)}) to ${timeText(slow.stepMs!)} (${bold(slow)}); the ranges overlap, so no setting is called faster (within timing noise).`,
+    ];
   }
-  return out;
+  const tied = timed.slice(1).filter((v) => compareTimes(fast.stepMs, v.stepMs) !== 'faster');
+  return [
+    `${head}: ${bold(fast)} ${timeText(fast.stepMs!)} is faster than ${bold(slow)} ${timeText(slow.stepMs!)}, ${formatNumber(slow.stepMs!.median / fast.stepMs!.median, 3)}× beyond the timing spread` +
+      (tied.length ? `; within the timing spread of ${bold(fast)}: ${list(tied)}.` : '.'),
+  ];
 }
 
 function seedNoiseFinding(vs: readonly Variant[], q: QualityMetric): string[] {
@@ -125,11 +80,14 @@ function seedNoiseFinding(vs: readonly Variant[], q: QualityMetric): string[] {
     .sort((a, b) => b.range - a.range)[0];
   if (!spread) return [];
   return [
-    `Seed noise: ${name(q.name)} varies by up to ${fmt(spread.range)} between seeds of one setting (**${spread.v.study} · ${spread.v.label}**); differences between settings smaller than that are within noise.`,
+    `Seed noise: ${metricName(q.name)} varies by up to ${fmt(spread.range)} between seeds of one setting (**${spread.v.study} · ${spread.v.label}**); differences between settings smaller than that are within noise.`,
   ];
 }
 
-function paretoFindings(vs: readonly Variant[], q: QualityMetric): string[] {
+/** Pareto statements over the settings with a seed spread (dominance uses it); one-seed settings are left out. */
+function paretoFindings(all: readonly Variant[], q: QualityMetric): string[] {
+  const vs = all.filter((v) => v.runs.length > 1);
+  if (vs.length < 2) return [];
   const out: string[] = [];
   for (const [metric, what] of [
     ['trainable_params', 'trainable parameters'],
@@ -140,49 +98,28 @@ function paretoFindings(vs: readonly Variant[], q: QualityMetric): string[] {
     const optimal = rows.filter((r) => r.status === 'Pareto-optimal').map((r) => r.setting);
     const dominated = rows.filter((r) => r.status === 'dominated');
     out.push(
-      `${capitalize(name(q.name))} vs ${what}: Pareto-optimal settings are ${optimal.map((s) => `**${s}**`).join(', ')}` +
+      `${capitalize(metricName(q.name))} vs ${what}: Pareto-optimal settings are ${optimal.map((s) => `**${s}**`).join(', ')}` +
         (dominated.length
-          ? `; dominated: ${dominated.map((r) => `${r.setting} (by ${r.dominated_by})`).join(', ')}.`
+          ? `; dominated (another setting is no worse beyond the seed spread, at no more cost): ${dominated.map((r) => `${r.setting} (by ${r.dominated_by})`).join(', ')}.`
           : '; no setting is dominated.'),
     );
   }
   return out;
 }
 
-function efficiencyFindings(vs: readonly Variant[], q: QualityMetric): string[] {
-  if (q.better !== 'higher') return [];
-  const out: string[] = [];
-  const perMib = vs
-    .filter((v) => Number.isFinite(mean(v, q.name)) && mean(v, 'peak_tfjs_bytes') > 0)
-    .map((v) => ({ v, x: mean(v, q.name) / (mean(v, 'peak_tfjs_bytes') / MIB) }))
-    .sort((a, b) => b.x - a.x)[0];
-  if (perMib) {
-    out.push(
-      `Most ${name(q.name)} per MiB of peak memory: **${perMib.v.study} · ${perMib.v.label}** (${fmt(mean(perMib.v, q.name))} at ${formatBytes(mean(perMib.v, 'peak_tfjs_bytes'))}).`,
-    );
-  }
-  return out;
-}
-
-function speedFindings(vs: readonly Variant[]): string[] {
-  const ok = vs.filter((v) => Number.isFinite(mean(v, 'train_tokens_per_s'))).sort((a, b) => mean(b, 'train_tokens_per_s') - mean(a, 'train_tokens_per_s'));
-  if (ok.length < 2) return [];
-  const fast = ok[0];
-  const slow = ok[ok.length - 1];
-  return [
-    `Fastest training: **${fast.study} · ${fast.label}** at ${formatNumber(mean(fast, 'train_tokens_per_s'), 3)} tokens/s; slowest: **${slow.study} · ${slow.label}** at ${formatNumber(mean(slow, 'train_tokens_per_s'), 3)} tokens/s (${formatNumber(mean(fast, 'train_tokens_per_s') / mean(slow, 'train_tokens_per_s'), 2)}× slower).`,
-  ];
-}
-
-/** Findings computed from the data, as Markdown sentences, in report order. */
+/** Findings computed from the data, as Markdown sentences, in report order: per study, then across studies. */
 export function computeFindings(data: StudyData, variants: readonly Variant[], q: QualityMetric | null): string[] {
-  const of = (study: string): Variant[] => variants.filter((v) => v.study === study);
   const out: string[] = [];
-  if (q) {
-    out.push(...rankFindings(of('rank'), q), ...moduleFindings(of('module'), q), ...quantizationFindings(of('quantization'), q));
-    out.push(...seedNoiseFinding(variants, q), ...paretoFindings(variants, q), ...efficiencyFindings(variants, q));
+  const studies = [...new Set(variants.map((v) => v.study))];
+  for (const study of studies) {
+    const vs = variants.filter((v) => v.study === study);
+    if (q) {
+      out.push(...rankingFinding(study, vs, q), ...cheapestFinding(study, vs, q));
+      if (q.name !== 'eval_loss') out.push(...rankingFinding(study, vs, { name: 'eval_loss', better: 'lower' }));
+    }
+    out.push(...(studyOf(study)?.findings?.(vs, q) ?? []), ...timingFinding(study, vs));
   }
-  out.push(...speedFindings(variants));
+  if (q) out.push(...seedNoiseFinding(variants, q), ...paretoFindings(variants, q));
   if (data.failed.length) {
     const n = data.failed.length;
     out.push(`${n} run${n === 1 ? '' : 's'} did not complete (${data.failed.map((r) => `${r.name}: ${r.status}`).join('; ')}); see *Failed runs*.`);

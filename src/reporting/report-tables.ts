@@ -34,14 +34,20 @@ const SETTING_COLUMNS: { metric: string; header: string; f: Fmt }[] = [
   { metric: 'ms_per_step', header: 'ms/step', f: (x) => formatNumber(x, 3) },
 ];
 
-/** One row per setting of a study: mean (min–max) over seeds of every key figure. */
+/**
+ * One row per setting of a study: mean (min–max) over seeds of every key figure, and the median
+ * (interquartile range) of its per-step times, the spread the findings' speed claims use.
+ */
 export function settingsTable(variants: readonly Variant[], quality: QualityMetric | null): Table {
   const cols = SETTING_COLUMNS.filter((c) => variants.some((v) => v.stats[c.metric]));
-  const headers = ['setting', 'seeds', ...cols.map((c) => (c.metric === quality?.name ? `**${c.header}**` : c.header)), 'wall time'];
+  const timed = variants.some((v) => v.stepMs);
+  const f3 = (x: number): string => formatNumber(x, 3);
+  const headers = ['setting', 'seeds', ...cols.map((c) => (c.metric === quality?.name ? `**${c.header}**` : c.header)), ...(timed ? ['step ms: median (IQR)'] : []), 'wall time'];
   const rows = variants.map((v) => [
     v.label,
     String(v.runs.length),
     ...cols.map((c) => meanRange(v.stats[c.metric], c.f)),
+    ...(timed ? [v.stepMs ? `${f3(v.stepMs.median)} (${f3(v.stepMs.p25)}–${f3(v.stepMs.p75)})` : '–'] : []),
     formatDuration(v.runs.reduce((a, r) => a + (r.wallTimeS ?? 0), 0) / v.runs.length),
   ]);
   return { headers, rows };

@@ -101,6 +101,12 @@ describe('running suites', () => {
     const runs = tracker.listRuns({});
     expect(runs.map((r) => r.status).sort()).toEqual(['completed', 'completed', 'failed']);
     expect(runs.find((r) => r.status === 'failed')?.error).toMatch(/no_such_module/);
+    // The study's varied path and value are recorded generically, beside the convenience copies.
+    expect(runs.map((r) => [r.experimentType, r.variant, r.variedPath, r.variedValue])).toEqual([
+      ['module', 'q', 'lora.target_modules', ['q_proj']],
+      ['module', 'broken', 'lora.target_modules', ['no_such_module']],
+      ['module', 'v', 'lora.target_modules', ['v_proj']],
+    ]);
     tracker.close();
   });
 

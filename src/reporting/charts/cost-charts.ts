@@ -61,7 +61,7 @@ export interface ParetoRow {
 export function paretoRows(variants: readonly Variant[], quality: QualityMetric, costMetric: string, costScale = 1): ParetoRow[] {
   const usable = variants.filter((v) => v.stats[quality.name] && v.stats[costMetric]);
   const by = dominatedBy(
-    usable.map((v) => ({ quality: v.stats[quality.name].mean, cost: v.stats[costMetric].mean })),
+    usable.map((v) => ({ quality: v.stats[quality.name].mean, qualityMin: v.stats[quality.name].min, qualityMax: v.stats[quality.name].max, cost: v.stats[costMetric].mean })),
     quality.better,
   );
   return usable.map((v, i) => ({

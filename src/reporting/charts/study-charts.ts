@@ -33,13 +33,17 @@ export function rankChart(variants: readonly Variant[], quality: QualityMetric |
   };
 }
 
-/** Module study: one bar per target-module set, seeds as points, min–max rules. */
-export function moduleChart(variants: readonly Variant[], quality: QualityMetric | null): Chart | null {
+/** One bar per setting (module sets, methods, …), seeds as points, min–max rules. */
+export function settingsBarChart(
+  variants: readonly Variant[],
+  quality: QualityMetric | null,
+  o: { name: string; title: string; axisTitle: string; caption: string },
+): Chart | null {
   const panels = qualityPanels(quality, variants);
   if (panels.length === 0) return null;
   const values = runRows(variants.flatMap((v) => v.runs), ['trainable_params', ...panels]);
   const order = variants.map((v) => v.label);
-  const x = { field: 'variant', type: 'nominal', sort: order, title: 'target modules (by trainable parameters)', axis: { labelAngle: -30, labelLimit: 180 } };
+  const x = { field: 'variant', type: 'nominal', sort: order, title: o.axisTitle, axis: { labelAngle: -30, labelLimit: 180 } };
   const panel = (m: string): VlSpec => ({
     width: Math.max(200, 48 * order.length),
     height: 240,
@@ -56,10 +60,10 @@ export function moduleChart(variants: readonly Variant[], quality: QualityMetric
     ],
   });
   return {
-    name: 'module_quality',
-    title: 'Target modules compared',
-    caption: 'Bars are means over seeds, rules the min–max across seeds, dots the individual seeds; module sets are ordered by trainable parameters.',
-    spec: topLevel('Target modules: quality per module set', values, { hconcat: panels.map(panel), resolve: { scale: { y: 'independent' } } }),
+    name: o.name,
+    title: o.title,
+    caption: `Bars are means over seeds, rules the min–max across seeds, dots the individual seeds; ${o.caption}`,
+    spec: topLevel(o.title, values, { hconcat: panels.map(panel), resolve: { scale: { y: 'independent' } } }),
   };
 }
 
