@@ -1,9 +1,7 @@
 import { buildModel } from '../model/build-model.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { parseModelConfig } from '../model/config.js';
-import { initLlamaWeights } from '../model/init-weights.js';
-import type { HostTensor, ModelConfig } from '../model/types.js';
-import { Rng } from '../util/random.js';
+import { randomWeights } from '../model/random-weights.js';
 
 /** One benchmark case: a model shape, its LoRA, and the batch it trains and generates on. */
 export interface BenchShape {
@@ -53,42 +51,8 @@ export const BENCH_SHAPES: readonly BenchShape[] = [
   },
 ];
 
-/** GPT-2 parameter names and stored shapes (Conv1D weights `[in, out]`). */
-function gpt2Shapes(c: ModelConfig): Array<[string, number[]]> {
-  const C = c.hiddenSize;
-  const I = c.intermediateSize;
-  const out: Array<[string, number[]]> = [['transformer.wte.weight', [c.vocabSize, C]], ['transformer.wpe.weight', [c.maxPositionEmbeddings, C]]];
-  for (let i = 0; i < c.numLayers; i++) {
-    const p = `transformer.h.${i}`;
-    out.push(
-      [`${p}.ln_1.weight`, [C]], [`${p}.ln_1.bias`, [C]],
-      [`${p}.attn.c_attn.weight`, [C, 3 * C]], [`${p}.attn.c_attn.bias`, [3 * C]],
-      [`${p}.attn.c_proj.weight`, [C, C]], [`${p}.attn.c_proj.bias`, [C]],
-      [`${p}.ln_2.weight`, [C]], [`${p}.ln_2.bias`, [C]],
-      [`${p}.mlp.c_fc.weight`, [C, I]], [`${p}.mlp.c_fc.bias`, [I]],
-      [`${p}.mlp.c_proj.weight`, [I, C]], [`${p}.mlp.c_proj.bias`, [C]],
-    );
-  }
-  out.push(['transformer.ln_f.weight', [C]], ['transformer.ln_f.bias', [C]]);
-  return out;
-}
-
-function randomGpt2Weights(c: ModelConfig, seed: number): Map<string, HostTensor> {
-  const rng = new Rng(seed);
-  const tensors = new Map<string, HostTensor>();
-  for (const [name, shape] of gpt2Shapes(c)) {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    // Uniform with σ = 0.02 (GPT-2's init range); LayerNorm gains around 1.
-    const isGain = shape.length === 1 && name.endsWith('.weight');
-    for (let i = 0; i < data.length; i++) data[i] = (isGain ? 1 : 0) + 0.0346 * (rng.next() - 0.5) * 2;
-    tensors.set(name, { shape, data });
-  }
-  return tensors;
-}
-
 /** A model of the shape's architecture with random weights, built in memory (no files). */
 export function buildRandomModel(shape: BenchShape, seed = 0): CausalLM {
   const config = parseModelConfig(shape.config, `<bench shape ${shape.name}>`);
-  const tensors = config.family === 'gpt2' ? randomGpt2Weights(config, seed) : initLlamaWeights(config, { seed });
-  return buildModel({ config, tensors });
+  return buildModel({ config, tensors: randomWeights(config, { seed }) });
 }

@@ -1,5 +1,5 @@
 import { checkPreparedIds, preparedTokenizerHash, readPreparedDataset } from '../data/read-prepared.js';
-import { quantizeBase } from '../experiments/quantize-base.js';
+import { quantizeBase } from '../lora/quantize/quantize-base.js';
 import { loadAdapter } from '../lora/peft-adapter.js';
 import type { QuantFormat } from '../lora/quantize/types.js';
 import { loadModel } from '../model/load-model.js';

@@ -1,14 +1,14 @@
+import { parameterSpecs } from '../model/model-shapes.js';
 import type { ModelConfig } from '../model/types.js';
-import { blockLinearModules } from './param-count-modules.js';
 
 /**
  * Parameter counts of a base model from its config alone, so that a dry run can size a plan
- * without reading weights. They count what `sum(p.numel() for p in model.parameters())` counts
- * in transformers: a tied LM head is one tensor and counts once; buffers (GPT-2's causal mask,
- * RoPE frequencies) are not parameters.
+ * without reading weights. They sum the architecture spec's parameter list, i.e. what
+ * `sum(p.numel() for p in model.parameters())` counts in transformers: a tied LM head is one
+ * tensor and counts once; buffers (GPT-2's causal mask, RoPE frequencies) are not parameters.
  *
  * Checked against the released checkpoints (see tests/evaluation/param-count.test.ts):
- * GPT-2 small 124,439,808; TinyLlama-1.1B 1,100,048,384; Qwen2.5-0.5B 494,032,768.
+ * GPT-2 small 124,439,808; TinyLlama-1.1B 1,100,048,384; Qwen2.5-0.5B 494,032,768; Phi-2 2,779,683,840.
  */
 export interface ParameterBreakdown {
   /** Token embedding matrix, `vocabSize · hiddenSize`. */
@@ -21,38 +21,25 @@ export interface ParameterBreakdown {
   layers: number;
   /** The norm after the last block. */
   finalNorm: number;
-  /** Untied output projection, `vocabSize · hiddenSize`; 0 when tied to the embedding. */
+  /** Untied output projection (weight and bias, if any); 0 when tied to the embedding. */
   lmHead: number;
   total: number;
   /** `total` minus embeddings and an untied head (Kaplan et al. 2020's N). */
   nonEmbedding: number;
 }
 
-/** RMSNorm has a weight only; LayerNorm has weight and bias. */
-function normParams(config: ModelConfig): number {
-  return config.family === 'llama' ? config.hiddenSize : 2 * config.hiddenSize;
-}
-
 export function countParameters(config: ModelConfig): ParameterBreakdown {
-  const C = config.hiddenSize;
-  let perLayer = 2 * normParams(config); // input/post-attention norms (llama); ln_1, ln_2 (gpt2)
-  for (const m of blockLinearModules(config)) {
-    perLayer += m.inFeatures * m.outFeatures + (m.bias ? m.outFeatures : 0);
-  }
-  const embedding = config.vocabSize * C;
-  const positionEmbedding = config.family === 'gpt2' ? config.maxPositionEmbeddings * C : 0;
-  const layers = perLayer * config.numLayers;
-  const finalNorm = normParams(config);
-  const lmHead = config.tieWordEmbeddings ? 0 : config.vocabSize * C;
-  const total = embedding + positionEmbedding + layers + finalNorm + lmHead;
+  const by = { embedding: 0, position: 0, block: 0, final_norm: 0, head: 0 };
+  for (const p of parameterSpecs(config)) by[p.role] += p.shape.reduce((a, b) => a * b, 1);
+  const total = by.embedding + by.position + by.block + by.final_norm + by.head;
   return {
-    embedding,
-    positionEmbedding,
-    perLayer,
-    layers,
-    finalNorm,
-    lmHead,
+    embedding: by.embedding,
+    positionEmbedding: by.position,
+    perLayer: config.numLayers > 0 ? by.block / config.numLayers : 0,
+    layers: by.block,
+    finalNorm: by.final_norm,
+    lmHead: by.head,
     total,
-    nonEmbedding: total - embedding - positionEmbedding - lmHead,
+    nonEmbedding: total - by.embedding - by.position - by.head,
   };
 }

@@ -18,7 +18,7 @@ import { train, type TrainResult } from '../training/trainer.js';
 import { LoraStudyError } from '../util/errors.js';
 import { computeMfu } from './mfu.js';
 import { gitCommit, packageVersions } from './provenance.js';
-import { baseLinearBytes, quantizeBase } from './quantize-base.js';
+import { baseLinearBytes, quantizeBase } from '../lora/quantize/quantize-base.js';
 import { writeRunJson } from './run-json.js';
 import type { ExperimentContext, RunOutcome, RunSummary } from './types.js';
 

@@ -4,11 +4,10 @@ import type { PlannedRun } from '../config/expand-suite.js';
 import type { PrepareSpec } from '../config/suite-config.js';
 import { trainingFlopsPerToken } from '../evaluation/flops.js';
 import { countParameters } from '../evaluation/param-count.js';
-import { blockLinearModules, blockPrefix } from '../evaluation/param-count-modules.js';
-import { defaultTargetModules } from '../lora/lora-config.js';
+import { planLora } from '../lora/lora-plan.js';
 import { quantizedBytes } from '../lora/quantize/quantized-bytes.js';
-import { selectTargetModules } from '../lora/target-modules.js';
 import { parseModelConfig } from '../model/config.js';
+import { linearModules } from '../model/model-shapes.js';
 import type { ModelConfig } from '../model/types.js';
 
 /**
@@ -76,39 +75,26 @@ export function planRun(run: PlannedRun, opts: { prepare?: PrepareSpec; matmulGf
     if (!existsSync(join(c.dataset, 'meta.json')) && !opts.prepare) {
       throw new Error(`dataset ${c.dataset} is not prepared and the suite has no prepare: block`);
     }
-    const specs = blockLinearModules(mc);
-    const names: string[] = [];
-    for (let i = 0; i < mc.numLayers; i++) for (const s of specs) names.push(`${blockPrefix(mc.family, i)}.${s.path}`);
-    names.push('lm_head');
-    const target = c.lora.target_modules ?? defaultTargetModules(mc.modelType);
-    const chosen = selectTargetModules(names, target, 'lm_head');
-    const shapeOf = (n: string) => {
-      if (n === 'lm_head') return { inFeatures: mc.hiddenSize, outFeatures: mc.vocabSize };
-      const spec = specs.find((s) => n.endsWith(`.${s.path}`));
-      if (!spec) throw new Error(`internal: no shape for ${n}`);
-      return spec;
-    };
-    const trainable = chosen.reduce((s, n) => {
-      const sh = shapeOf(n);
-      return s + c.lora.r * (sh.inFeatures + sh.outFeatures);
-    }, 0);
+    const linears = linearModules(mc);
+    const lora = planLora(linears, c.lora, mc.modelType);
+    const trainable = lora.trainableParams;
     const params = countParameters(mc);
+    // QLoRA quantizes every block linear; embeddings, norms, biases and the head stay float32.
     let linearParams = 0;
     let linearBytes = 0;
-    for (let i = 0; i < mc.numLayers; i++) {
-      for (const s of specs) {
-        linearParams += s.inFeatures * s.outFeatures;
-        linearBytes += quantizedBytes([s.outFeatures, s.inFeatures], c.quantization);
-      }
+    for (const m of linears) {
+      if (m.layer === null) continue;
+      linearParams += m.inFeatures * m.outFeatures;
+      linearBytes += quantizedBytes([m.outFeatures, m.inFeatures], c.quantization);
     }
     const baseBytes = linearBytes + (params.total - linearParams) * 4;
     const t = c.training;
     const seqLen = meanTokens(c.dataset, t.max_seq_len);
     const tokensPerStep = t.batch_size * seqLen; // one micro-batch is live at a time
     const trainTokens = t.max_steps * t.batch_size * t.gradient_accumulation_steps * seqLen;
-    const flops = trainingFlopsPerToken(mc, { seqLen: Math.round(seqLen), method: { kind: 'lora', r: c.lora.r, targetModules: chosen } }).total;
+    const flops = trainingFlopsPerToken(mc, { seqLen: Math.round(seqLen), method: { kind: 'lora', r: c.lora.r, targetModules: lora.modules } }).total;
     Object.assign(row, {
-      modules: chosen.length,
+      modules: lora.modules.length,
       trainable_params: trainable,
       trainable_pct: (100 * trainable) / (params.total + trainable),
       base_weight_bytes: baseBytes,

@@ -4,8 +4,8 @@ import type { Linear } from '../model/layers/linear.js';
 import type { HostTensor } from '../model/types.js';
 import { LoraStudyError } from '../util/errors.js';
 import { gaussianA, kaimingUniformA, zerosB } from './init.js';
-import { defaultTargetModules, loraScale, type LoraConfig } from './lora-config.js';
-import { selectTargetModules } from './target-modules.js';
+import { loraScale, type LoraConfig } from './lora-config.js';
+import { loraModuleParams, planLora } from './lora-plan.js';
 
 export interface InjectedLora {
   modules: string[];
@@ -13,10 +13,6 @@ export interface InjectedLora {
   variables: tf.Variable[];
   trainableParams: number;
   config: LoraConfig;
-}
-
-export function resolveTargets(model: CausalLM, cfg: LoraConfig): string | string[] {
-  return cfg.target_modules ?? defaultTargetModules(model.config.modelType);
 }
 
 /**
@@ -29,8 +25,9 @@ export function injectLora(
   cfg: LoraConfig,
   opts: { seed: number; initial?: Map<string, { A: HostTensor; B: HostTensor }> },
 ): InjectedLora {
-  const target = resolveTargets(model, cfg);
-  const names = opts.initial ? [...opts.initial.keys()] : selectTargetModules([...model.linears.keys()], target, model.outputHeadName);
+  const names = opts.initial
+    ? [...opts.initial.keys()]
+    : planLora([...model.linears.values()], cfg, model.config.modelType, model.outputHeadName).modules;
   const variables: tf.Variable[] = [];
   let trainableParams = 0;
   const scale = loraScale(cfg);
@@ -46,7 +43,7 @@ export function injectLora(
     const B = variableFrom(bData, [layer.outFeatures, r]);
     layer.lora = { A, B, r, scale, dropout: cfg.lora_dropout };
     variables.push(A, B);
-    trainableParams += r * (layer.inFeatures + layer.outFeatures);
+    trainableParams += loraModuleParams(layer, r);
   }
   return { modules: names, variables, trainableParams, config: cfg };
 }

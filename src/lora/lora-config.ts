@@ -12,7 +12,7 @@ export const loraConfigSchema = z
     target_modules: z
       .union([z.array(z.string().min(1)).min(1), z.string().min(1)])
       .optional()
-      .describe('Modules to adapt: a list of name suffixes ([q_proj, v_proj]), a regex matched against the full module name, or "all-linear" (every linear but the output head). Default: the architecture\'s PEFT default (q_proj+v_proj; c_attn for gpt2).'),
+      .describe('Modules to adapt: a list of name suffixes ([q_proj, v_proj]), a regex matched against the full module name, or "all-linear" (every linear but the output head). Default: the architecture\'s PEFT default (q_proj+v_proj; c_attn for gpt2; q_proj+v_proj+fc1+fc2 for phi; phi3 has none, name them).'),
     use_rslora: z.boolean().default(false).describe('Rank-stabilised LoRA (Kalajdzievski 2023): scale alpha/√r instead of alpha/r.'),
     init_lora_weights: z
       .union([z.literal(true), z.literal('gaussian')])
@@ -22,19 +22,6 @@ export const loraConfigSchema = z
   .strict();
 
 export type LoraConfig = z.infer<typeof loraConfigSchema>;
-
-/** PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the supported model types. */
-export const DEFAULT_TARGET_MODULES: Record<string, string[]> = {
-  llama: ['q_proj', 'v_proj'],
-  mistral: ['q_proj', 'v_proj'],
-  qwen2: ['q_proj', 'v_proj'],
-  gpt2: ['c_attn'],
-};
-
-/** target_modules when a config names none: PEFT's default for the model type. */
-export function defaultTargetModules(modelType: string): string[] {
-  return DEFAULT_TARGET_MODULES[modelType] ?? ['q_proj', 'v_proj'];
-}
 
 export function loraScale(cfg: Pick<LoraConfig, 'r' | 'lora_alpha' | 'use_rslora'>): number {
   return cfg.use_rslora ? cfg.lora_alpha / Math.sqrt(cfg.r) : cfg.lora_alpha / cfg.r;

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { isConv1dName } from '../model/architectures/gpt2.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import type { HostTensor } from '../model/types.js';
 
@@ -17,7 +16,7 @@ export function mergedTensors(model: CausalLM): Map<string, HostTensor> {
     if (!base) throw new Error(`internal: exported tensors lack ${key}`);
     const delta = tf.tidy(() => {
       const d = tf.mul(tf.matMul(layer.lora!.B, layer.lora!.A), layer.lora!.scale); // [out, in]
-      return isConv1dName(name) ? tf.transpose(d) : d; // stored [in, out] for Conv1D
+      return layer.layout === 'in_out' ? tf.transpose(d) : d; // stored [in, out] for Conv1D
     });
     const dd = delta.dataSync() as Float32Array;
     const merged = new Float32Array(base.data.length);

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import type { CausalLM } from '../model/causal-lm.js';
-import { isConv1dName } from '../model/architectures/gpt2.js';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import type { HostTensor } from '../model/types.js';
 import { writeDirAtomic } from '../util/atomic-write.js';
@@ -77,7 +76,7 @@ export async function saveAdapter(
     auto_mapping: null,
     base_model_name_or_path: opts.baseModel,
     bias: 'none',
-    fan_in_fan_out: model.config.family === 'gpt2' && lora.modules.every(isConv1dName),
+    fan_in_fan_out: lora.modules.every((m) => model.linears.get(m)?.layout === 'in_out'),
     inference_mode: true,
     init_lora_weights: cfg.init_lora_weights,
     layers_pattern: null,

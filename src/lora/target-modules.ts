@@ -1,3 +1,4 @@
+import { architectureFor } from '../model/architectures/registry.js';
 import { LoraStudyError } from '../util/errors.js';
 
 export class TargetModulesError extends LoraStudyError {
@@ -43,4 +44,24 @@ export function selectTargetModules(linearNames: string[], target: string | stri
   const chosen = linearNames.filter((n) => matchesTarget(n, target, outputHeadName));
   if (chosen.length === 0) throw new TargetModulesError(target, moduleSuffixes(linearNames));
   return chosen;
+}
+
+/** A config names no target_modules and PEFT has no default for the model type. */
+export class NoDefaultTargetsError extends LoraStudyError {
+  constructor(readonly modelType: string, readonly available: string[]) {
+    super(`target_modules is not set and PEFT has no default target modules for model_type ${modelType}`, {
+      hint: `name them in lora.target_modules, e.g. [${available.slice(0, 2).join(', ')}] (this model has ${available.join(', ')}), or "all-linear"`,
+    });
+  }
+}
+
+/**
+ * target_modules when a config names none: PEFT's default for the model type
+ * (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING, kept in each ArchitectureSpec); an error
+ * where PEFT has none, as PEFT raises one.
+ */
+export function defaultTargetModules(modelType: string, linearNames: string[] = []): string[] {
+  const targets = architectureFor(modelType)?.defaultTargets(modelType);
+  if (!targets) throw new NoDefaultTargetsError(modelType, moduleSuffixes(linearNames.filter((n) => n !== 'lm_head')));
+  return targets;
 }

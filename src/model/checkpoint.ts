@@ -8,6 +8,7 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDirAtomic } from '../util/atomic-write.js';
 import { LoraStudyError } from '../util/errors.js';
+import { specOf } from './architectures/registry.js';
 import { parseModelConfig } from './config.js';
 import { encodeSafetensors, readSafetensors, storedBytes, tensorEntries, type TensorSet } from './safetensors.js';
 import type { HostTensor, ModelConfig, StoredDtype } from './types.js';
@@ -82,23 +83,15 @@ export interface LoadedCheckpoint {
 }
 
 /**
- * Buffers that some checkpoints store but that are not parameters: GPT-2's causal-mask
- * `attn.bias` / `attn.masked_bias` and old Llama checkpoints' `rotary_emb.inv_freq`.
- */
-const NON_PARAMETER = /(^|\.)attn\.(bias|masked_bias)$|\.rotary_emb\.inv_freq$/;
-export const isNonParameterBuffer = (name: string): boolean => NON_PARAMETER.test(name);
-
-/**
  * A checkpoint of the bare base model (GPT2Model, LlamaModel; e.g. the `gpt2` repo on the Hub)
  * names tensors without the `transformer.` / `model.` prefix; transformers adds it on load
  * (base_model_prefix), and so do we, so the architectures see one naming.
  */
 function addBasePrefix(config: ModelConfig, tensors: Map<string, HostTensor>): Map<string, HostTensor> {
-  const prefix = config.family === 'gpt2' ? 'transformer.' : 'model.';
-  const probe = config.family === 'gpt2' ? 'wte.weight' : 'embed_tokens.weight';
-  if (!tensors.has(probe)) return tensors;
+  const spec = specOf(config);
+  if (!tensors.has(spec.bareProbe)) return tensors;
   const out = new Map<string, HostTensor>();
-  for (const [name, t] of tensors) out.set(name === 'lm_head.weight' ? name : prefix + name, t);
+  for (const [name, t] of tensors) out.set(name.startsWith('lm_head.') ? name : spec.basePrefix + name, t);
   return out;
 }
 
@@ -110,7 +103,7 @@ async function readJson(path: string, onError: (reason: string) => Error): Promi
   }
 }
 
-async function loadSharded(dir: string, tensors: Map<string, HostTensor>): Promise<string[]> {
+async function loadSharded(dir: string, tensors: Map<string, HostTensor>, isBuffer: (name: string) => boolean): Promise<string[]> {
   const index = (await readJson(join(dir, WEIGHTS_INDEX_FILE), (r) => new CheckpointIndexError(dir, r))) as {
     weight_map?: unknown;
   };
@@ -127,7 +120,7 @@ async function loadSharded(dir: string, tensors: Map<string, HostTensor>): Promi
   }
   const origin = new Map<string, string>();
   for (const shard of shards) {
-    const part = await readSafetensors(join(dir, shard), { skip: isNonParameterBuffer });
+    const part = await readSafetensors(join(dir, shard), { skip: isBuffer });
     for (const [name, t] of part) {
       const seen = origin.get(name);
       if (seen !== undefined) throw new DuplicateTensorError(dir, name, [seen, shard]);
@@ -135,7 +128,7 @@ async function loadSharded(dir: string, tensors: Map<string, HostTensor>): Promi
       tensors.set(name, t);
     }
     for (const name of byShard.get(shard)!) {
-      if (!part.has(name) && !isNonParameterBuffer(name)) throw new CheckpointIndexError(dir, `lists "${name}" in ${shard}, which does not hold it`);
+      if (!part.has(name) && !isBuffer(name)) throw new CheckpointIndexError(dir, `lists "${name}" in ${shard}, which does not hold it`);
     }
   }
   return shards;
@@ -150,12 +143,16 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     await readJson(configPath, (r) => new CheckpointError(dir, `config.json is ${r}`, 'save config.json again with model.config.save_pretrained(dir)')),
     configPath,
   );
+  // Buffers that some checkpoints store but that are not parameters (GPT-2's causal-mask
+  // attn.bias, old checkpoints' rotary_emb.inv_freq) are not read at all.
+  const buffers = specOf(config).knownBuffers;
+  const isBuffer = (name: string): boolean => buffers.test(name);
   let tensors = new Map<string, HostTensor>();
   let files: string[];
   if (existsSync(join(dir, WEIGHTS_INDEX_FILE))) {
-    files = await loadSharded(dir, tensors);
+    files = await loadSharded(dir, tensors, isBuffer);
   } else if (existsSync(join(dir, WEIGHTS_FILE))) {
-    tensors = await readSafetensors(join(dir, WEIGHTS_FILE), { skip: isNonParameterBuffer });
+    tensors = await readSafetensors(join(dir, WEIGHTS_FILE), { skip: isBuffer });
     files = [WEIGHTS_FILE];
   } else {
     throw new NoWeightsError(dir, readdirSync(dir).sort());

@@ -5,16 +5,14 @@
  * transposed back on export, so that LoRA, quantization and merging see one layout.
  */
 
-/** Architecture family implemented by `src/model/architectures`. */
-export type ArchitectureFamily = 'llama' | 'gpt2';
-
-/** `model_type` values of config.json that this project can load. */
-export const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'gpt2'] as const;
-export type SupportedModelType = (typeof SUPPORTED_MODEL_TYPES)[number];
+/** Name of an architecture in src/model/architectures/registry.ts (`llama`, `gpt2`, `phi`, …). */
+export type ArchitectureFamily = string;
 
 /** A normalised view of config.json; `raw` keeps the file's own fields for export. */
 export interface ModelConfig {
-  modelType: SupportedModelType;
+  /** config.json `model_type` (llama, mistral, qwen2, gpt2, phi, phi3, gemma). */
+  modelType: string;
+  /** The architecture that implements it (one model_type per architecture but llama, mistral, qwen2 share `llama`). */
   family: ArchitectureFamily;
   vocabSize: number;
   hiddenSize: number;
@@ -29,6 +27,15 @@ export interface ModelConfig {
   normEps: number;
   /** RoPE base; unused by gpt2. */
   ropeTheta: number;
+  /**
+   * Leading dimensions of each head that RoPE rotates (phi: int(partial_rotary_factor · headDim));
+   * headDim when absent; 0 for learned absolute positions.
+   */
+  rotaryDim?: number;
+  /** Phi: LayerNorm over each query and key head before RoPE. */
+  qkLayernorm?: boolean;
+  /** Phi: the lm_head carries a bias. */
+  lmHeadBias?: boolean;
   /** q/k/v projections carry biases (qwen2: true; llama: `attention_bias`). */
   attentionBias: boolean;
   /** o_proj bias (llama `attention_bias` applies to it too; qwen2 has none). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, expect, test } from 'vitest';
-import { baseLinearBytes, quantizeBase } from '../../src/experiments/quantize-base.js';
+import { baseLinearBytes, quantizeBase } from '../../src/lora/quantize/quantize-base.js';
 import { injectLora } from '../../src/lora/inject.js';
 import { loraConfigSchema } from '../../src/lora/lora-config.js';
 import type { QuantFormat } from '../../src/lora/quantize/types.js';

@@ -4,9 +4,9 @@ import {
   blockLinearModules,
   matchesTargetModule,
   resolveTargetModules,
-  TARGET_MODULE_NAMES,
   UnknownTargetModuleError,
 } from '../../src/evaluation/param-count-modules.js';
+import { targetModuleNames } from '../../src/model/model-shapes.js';
 import { GPT2_SMALL, QWEN2_5_0_5B, TINYLLAMA_1_1B, TINY_LLAMA } from './model-configs.js';
 
 describe('LoRA trainable parameters: r · (in + out) per targeted module', () => {
@@ -31,7 +31,7 @@ describe('LoRA trainable parameters: r · (in + out) per targeted module', () =>
   });
 
   test('Qwen2.5-0.5B r=16 on all seven projections: PEFT prints 8,798,208 of 502,830,976', () => {
-    const c = countLoraParameters(QWEN2_5_0_5B, { r: 16, targetModules: TARGET_MODULE_NAMES.llama });
+    const c = countLoraParameters(QWEN2_5_0_5B, { r: 16, targetModules: targetModuleNames(QWEN2_5_0_5B) });
     expect(c.trainable).toBe(8_798_208);
     expect(c.total).toBe(502_830_976);
     expect(c.trainablePercent).toBeCloseTo(1.7497, 4);

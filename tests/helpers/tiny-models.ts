@@ -6,6 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveCheckpoint } from '../../src/model/checkpoint.js';
+import { parseModelConfig } from '../../src/model/config.js';
+import { parameterSpecs } from '../../src/model/model-shapes.js';
 import { roundToDtype } from '../../src/model/half-float.js';
 import type { HostTensor, StoredDtype } from '../../src/model/types.js';
 import { makeTinyTokenizerConfig, makeTinyTokenizerJson } from './tiny-tokenizer.js';
@@ -22,7 +24,7 @@ export interface TinyModelOptions {
   numKvHeads?: number;
   /** MLP width for the llama family; for gpt2 it becomes n_inner (default 4·hidden). */
   intermediateSize?: number;
-  /** Tie lm_head to the embeddings (llama family; gpt2 is always tied). */
+  /** Tie lm_head to the embeddings (llama family default: untied; gpt2 default: tied). */
   tie?: boolean;
   dtype?: StoredDtype;
   /** Shard the weights into files of at most this many bytes (plus an index). */
@@ -91,58 +93,6 @@ function configFor(o: Resolved, vocabSize: number, eos: number): Record<string, 
   return { ...llama, max_window_layers: o.numLayers, rope_scaling: null, sliding_window: null, use_sliding_window: false, ...tail };
 }
 
-/** [name, shape, kind] in the order the PRNG fills them; kind picks the distribution. */
-type Spec = [string, number[], 'w' | 'norm' | 'bias'];
-
-function llamaSpecs(o: Resolved, C: number, V: number): Spec[] {
-  const H = o.numHeads;
-  const KV = o.numKvHeads;
-  const D = C / H;
-  const I = o.intermediateSize ?? 64;
-  const specs: Spec[] = [['model.embed_tokens.weight', [V, C], 'w']];
-  for (let i = 0; i < o.numLayers; i++) {
-    const p = `model.layers.${i}`;
-    specs.push(
-      [`${p}.input_layernorm.weight`, [C], 'norm'],
-      [`${p}.self_attn.q_proj.weight`, [H * D, C], 'w'],
-      [`${p}.self_attn.k_proj.weight`, [KV * D, C], 'w'],
-      [`${p}.self_attn.v_proj.weight`, [KV * D, C], 'w'],
-    );
-    if (o.modelType === 'qwen2') {
-      specs.push([`${p}.self_attn.q_proj.bias`, [H * D], 'bias'], [`${p}.self_attn.k_proj.bias`, [KV * D], 'bias'], [`${p}.self_attn.v_proj.bias`, [KV * D], 'bias']);
-    }
-    specs.push(
-      [`${p}.self_attn.o_proj.weight`, [C, H * D], 'w'],
-      [`${p}.post_attention_layernorm.weight`, [C], 'norm'],
-      [`${p}.mlp.gate_proj.weight`, [I, C], 'w'],
-      [`${p}.mlp.up_proj.weight`, [I, C], 'w'],
-      [`${p}.mlp.down_proj.weight`, [C, I], 'w'],
-    );
-  }
-  specs.push(['model.norm.weight', [C], 'norm']);
-  if (!o.tie) specs.push(['lm_head.weight', [V, C], 'w']);
-  return specs;
-}
-
-function gpt2Specs(o: Resolved, C: number, V: number, P: number): Spec[] {
-  const I = o.intermediateSize ?? 4 * C;
-  const specs: Spec[] = [['transformer.wte.weight', [V, C], 'w'], ['transformer.wpe.weight', [P, C], 'w']];
-  for (let i = 0; i < o.numLayers; i++) {
-    const p = `transformer.h.${i}`;
-    // Conv1D stores weights [in, out], the transpose of nn.Linear.
-    specs.push(
-      [`${p}.ln_1.weight`, [C], 'norm'], [`${p}.ln_1.bias`, [C], 'bias'],
-      [`${p}.attn.c_attn.weight`, [C, 3 * C], 'w'], [`${p}.attn.c_attn.bias`, [3 * C], 'bias'],
-      [`${p}.attn.c_proj.weight`, [C, C], 'w'], [`${p}.attn.c_proj.bias`, [C], 'bias'],
-      [`${p}.ln_2.weight`, [C], 'norm'], [`${p}.ln_2.bias`, [C], 'bias'],
-      [`${p}.mlp.c_fc.weight`, [C, I], 'w'], [`${p}.mlp.c_fc.bias`, [I], 'bias'],
-      [`${p}.mlp.c_proj.weight`, [I, C], 'w'], [`${p}.mlp.c_proj.bias`, [C], 'bias'],
-    );
-  }
-  specs.push(['transformer.ln_f.weight', [C], 'norm'], ['transformer.ln_f.bias', [C], 'bias']);
-  return specs;
-}
-
 /** Writes the model folder `dir` (replacing it) and returns what a loader should find there. */
 export async function writeTinyModel(dir: string, opts: TinyModelOptions): Promise<TinyModel> {
   const o: Resolved = {
@@ -156,15 +106,17 @@ export async function writeTinyModel(dir: string, opts: TinyModelOptions): Promi
   const vocabSize = Object.keys(vocab).length;
   const eos = vocab['<|endoftext|>'];
   const config = configFor(o, vocabSize, eos);
+  // GPT-2 is tied by default (GPT2Config); `tie: false` gives it its own lm_head.weight.
+  if (o.modelType === 'gpt2' && opts.tie === false) config.tie_word_embeddings = false;
 
   const normal = gaussian(mulberry32(o.seed));
   // Std 0.1 rather than the 0.02 of real initialisation, so that tiny models give logits that
   // are far from flat and numerical comparisons are meaningful.
-  const draw = { w: () => 0.1 * normal(), norm: () => 1 + 0.1 * normal(), bias: () => 0.05 * normal() };
-  const specs =
-    o.modelType === 'gpt2' ? gpt2Specs(o, o.hiddenSize, vocabSize, o.maxPositions) : llamaSpecs(o, o.hiddenSize, vocabSize);
+  const draw = { weight: () => 0.1 * normal(), norm: () => 1 + 0.1 * normal(), bias: () => 0.05 * normal() };
+  // The parameter list, names, stored shapes and order come from the architecture's spec.
+  const specs = parameterSpecs(parseModelConfig(config, `<tiny ${o.modelType}>`));
   const tensors = new Map<string, HostTensor>();
-  for (const [name, shape, kind] of specs) {
+  for (const { name, shape, kind } of specs) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     for (let i = 0; i < data.length; i++) data[i] = draw[kind]();
     tensors.set(name, { shape, data: roundToDtype(data, o.dtype), storedDtype: o.dtype });

@@ -59,7 +59,9 @@ describe('gpt2', () => {
       maxPositionEmbeddings: 1024, normEps: 1e-5, hiddenAct: 'gelu_new', tieWordEmbeddings: true,
       attentionBias: true, outputBias: true, mlpBias: true, eosTokenId: 50256,
     });
-    expect(parseModelConfig(gpt2({ n_inner: 1000, tie_word_embeddings: false }), FILE)).toMatchObject({ intermediateSize: 1000, tieWordEmbeddings: true });
+    expect(parseModelConfig(gpt2({ n_inner: 1000 }), FILE)).toMatchObject({ intermediateSize: 1000 });
+    // transformers ties GPT-2's head only when tie_word_embeddings is true (its default).
+    expect(parseModelConfig(gpt2({ tie_word_embeddings: false }), FILE)).toMatchObject({ tieWordEmbeddings: false });
   });
 
   test('unsupported attention variants are refused', () => {

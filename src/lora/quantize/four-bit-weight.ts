@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FP4_CODE, NF4_CODE } from './code-tables.js';
 import { halfWordTable4Bit, pack4BitHalves } from './pack.js';
 import type { ScaleStore } from './scale-stores.js';
+import { quantizedLinear } from './quantized-linear.js';
 import type { QuantizedWeight } from './types.js';
 import { unpackHalfWords } from './unpack.js';
 
@@ -62,6 +63,10 @@ export class FourBitWeight implements QuantizedWeight {
       if (flat.size !== rows * cols) flat = tf.slice(flat, 0, rows * cols); // drop the padding
       return tf.reshape(flat, [rows, cols]);
     });
+  }
+
+  matMulTransposed(x: tf.Tensor2D): tf.Tensor2D {
+    return quantizedLinear(x, this) as tf.Tensor2D;
   }
 
   dispose(): void {

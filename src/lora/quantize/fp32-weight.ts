@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { quantizedLinear } from './quantized-linear.js';
 import type { QuantizedWeight } from './types.js';
 
 /** The float32 baseline behind the same interface as the quantized formats. */
@@ -19,6 +20,10 @@ export class Fp32Weight implements QuantizedWeight {
   /** A clone shares the stored data (no copy), so disposing it never frees the weight. */
   dequantize(): tf.Tensor2D {
     return tf.clone(this.weight);
+  }
+
+  matMulTransposed(x: tf.Tensor2D): tf.Tensor2D {
+    return quantizedLinear(x, this) as tf.Tensor2D;
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RowsInt8 } from './blockwise.js';
 import { halfWordTableInt8, pack8BitHalves } from './pack.js';
+import { quantizedLinear } from './quantized-linear.js';
 import type { QuantizedWeight } from './types.js';
 import { unpackHalfWords } from './unpack.js';
 
@@ -42,6 +43,10 @@ export class Int8Weight implements QuantizedWeight {
       tf.dispose([codes, flat, byRow]);
       return tf.reshape(scaled, [rows, cols]);
     });
+  }
+
+  matMulTransposed(x: tf.Tensor2D): tf.Tensor2D {
+    return quantizedLinear(x, this) as tf.Tensor2D;
   }
 
   dispose(): void {

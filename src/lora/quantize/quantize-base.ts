@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CausalLM } from '../model/causal-lm.js';
-import { quantizeWeight } from '../lora/quantize/index.js';
-import type { QuantFormat } from '../lora/quantize/types.js';
+import type { CausalLM } from '../../model/causal-lm.js';
+import { quantizeWeight } from './quantize-weight.js';
+import type { QuantFormat } from './types.js';
 
 /**
  * Replaces the frozen weight of every linear layer but the output head by its quantized form,
@@ -25,8 +25,8 @@ export function quantizeBase(model: CausalLM, format: QuantFormat): number {
 export function baseLinearBytes(model: CausalLM): { actual: number; fp32: number } {
   let actual = 0;
   let fp32 = 0;
-  for (const [name, layer] of model.linears) {
-    if (name === model.outputHeadName && model.config.tieWordEmbeddings) continue;
+  for (const layer of model.linears.values()) {
+    if (layer.tied) continue;
     const w = layer.weight;
     fp32 += layer.inFeatures * layer.outFeatures * 4;
     actual += w instanceof tf.Tensor ? w.size * 4 : w.residentBytes();

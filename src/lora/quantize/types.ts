@@ -40,5 +40,7 @@ export interface QuantizedWeight {
    * No data leaves the backend; gradients never flow into the codes.
    */
   dequantize(): tf.Tensor2D;
+  /** `x · Wᵀ`, `x` `[N, in]` → `[N, out]`; the backward pass dequantizes again (see quantized-linear.ts). */
+  matMulTransposed(x: tf.Tensor2D): tf.Tensor2D;
   dispose(): void;
 }

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
-import { quantizedLinear } from '../../lora/quantize/quantized-linear.js';
-import type { QuantizedWeight } from '../../lora/quantize/types.js';
+import type { StoredLayout } from '../architectures/spec.js';
 
 /**
  * A base weight held in a compressed form (int8, NF4, FP4: see src/lora/quantize). It is
@@ -13,6 +12,8 @@ export interface DequantizableWeight {
   readonly shape: [number, number];
   residentBytes(): number;
   dequantize(): tf.Tensor2D;
+  /** `x · Wᵀ` for `x` `[N, in]` → `[N, out]`, without keeping a float32 copy of W for the backward pass. */
+  matMulTransposed(x: tf.Tensor2D): tf.Tensor2D;
   dispose(): void;
 }
 
@@ -36,12 +37,21 @@ export interface ForwardContext {
   dropoutSeed?: number;
 }
 
+export interface LinearOptions {
+  /** Layout of the weight in the checkpoint (GPT-2 Conv1D: `in_out`); memory is always `[out, in]`. */
+  layout?: StoredLayout;
+  /** The weight is another parameter (a head tied to the embedding): not exported, trained or disposed here. */
+  tied?: boolean;
+}
+
 /**
  * A linear layer in the PyTorch layout: weight `[out, in]`, `y = x·Wᵀ + b`.
- * GPT-2's Conv1D layers are transposed to this layout on load (see architectures/gpt2.ts).
+ * GPT-2's Conv1D layers are transposed to this layout on load and back on export.
  */
 export class Linear {
   lora: LoraWeights | null = null;
+  readonly layout: StoredLayout;
+  readonly tied: boolean;
 
   constructor(
     /** Hugging Face module name, e.g. `model.layers.0.self_attn.q_proj`. */
@@ -52,7 +62,11 @@ export class Linear {
     public bias: tf.Tensor1D | null,
     /** Index used to derive distinct dropout seeds per layer. */
     readonly index: number,
-  ) {}
+    opts: LinearOptions = {},
+  ) {
+    this.layout = opts.layout ?? 'out_in';
+    this.tied = opts.tied ?? false;
+  }
 
   get quantized(): boolean {
     return !(this.weight instanceof tf.Tensor);
@@ -61,12 +75,12 @@ export class Linear {
   apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
     const lead = x.shape.slice(0, -1);
     const x2 = x.reshape([-1, this.inFeatures]) as tf.Tensor2D; // [N, in]
-    // A quantized weight goes through quantizedLinear, whose backward pass dequantizes again
-    // rather than keeping the float32 copy alive until backprop (as bitsandbytes does).
+    // A quantized weight multiplies itself: its backward pass dequantizes again rather than
+    // keeping the float32 copy alive until backprop (as bitsandbytes does).
     let y: tf.Tensor2D =
       this.weight instanceof tf.Tensor
         ? tf.matMul(x2, this.weight, false, true) // [N, out]
-        : (quantizedLinear(x2, this.weight as QuantizedWeight) as tf.Tensor2D);
+        : this.weight.matMulTransposed(x2);
     if (this.bias) y = tf.add(y, this.bias);
     if (this.lora) {
       const { A, B, scale, dropout } = this.lora;
@@ -81,7 +95,7 @@ export class Linear {
   }
 
   dispose(): void {
-    this.weight.dispose();
+    if (!this.tied) this.weight.dispose();
     this.bias?.dispose();
     this.lora?.A.dispose();
     this.lora?.B.dispose();

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '../../util/tfjs-setup.js';
+import '../../../util/tfjs-setup.js';
 
 /**
  * Token embedding lookup. A frozen table uses gather; a trained one uses one-hot · E, because

@@ -1,0 +1,105 @@
+/**
+ * The parameters of one model as its architecture takes them from a checkpoint: plain tensors
+ * (embeddings, norms) and linear layers built from the spec's LinearSpecs. Export, trainable
+ * variables and disposal are the same for every architecture and live here.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '../../../util/tfjs-setup.js';
+import { LoraStudyError } from '../../../util/errors.js';
+import { Linear } from '../../layers/linear.js';
+import { denseWeightToHost, toHost, type WeightReader } from '../../layers/weights.js';
+import type { HostTensor, ModelConfig } from '../../types.js';
+import { HEAD_NAME, type LinearSpec } from '../spec.js';
+
+/** config.json says the head is tied, but the checkpoint's lm_head.weight is not the embedding. */
+export class TiedHeadMismatchError extends LoraStudyError {
+  constructor(readonly tensorName: string, readonly embeddingName: string) {
+    super(`config.json has tie_word_embeddings true, but the checkpoint's "${tensorName}" differs from "${embeddingName}"`, {
+      hint: 'set "tie_word_embeddings": false in config.json if the model was trained with its own head',
+    });
+  }
+}
+
+export class ModelParameters {
+  readonly linears = new Map<string, Linear>();
+  private readonly plain = new Map<string, tf.Tensor>();
+  private index = 0;
+
+  constructor(private readonly reader: WeightReader, private readonly trainable: boolean) {}
+
+  /** A non-linear parameter (embedding, norm gain or bias), stored and held in the same layout. */
+  tensor(name: string, shape: number[]): tf.Tensor {
+    const t = this.reader.take(name, shape);
+    this.plain.set(name, t);
+    return t;
+  }
+
+  /** A linear layer `name` (its `.weight` and, when `spec.bias`, `.bias`). */
+  linear(name: string, spec: Omit<LinearSpec, 'path'>): Linear {
+    const w =
+      spec.layout === 'in_out'
+        ? this.reader.takeTransposed(`${name}.weight`, [spec.inFeatures, spec.outFeatures])
+        : (this.reader.take(`${name}.weight`, [spec.outFeatures, spec.inFeatures]) as tf.Tensor2D);
+    const b = spec.bias ? (this.reader.take(`${name}.bias`, [spec.outFeatures]) as tf.Tensor1D) : null;
+    const l = new Linear(name, spec.inFeatures, spec.outFeatures, w, b, this.index++, { layout: spec.layout });
+    this.linears.set(name, l);
+    return l;
+  }
+
+  /** Every linear of one block as the spec lists them, keyed by their path inside the block. */
+  block(prefix: string, specs: LinearSpec[]): Record<string, Linear> {
+    const out: Record<string, Linear> = {};
+    for (const s of specs) out[s.path] = this.linear(`${prefix}.${s.path}`, s);
+    return out;
+  }
+
+  /**
+   * The output head, by transformers' rule: tied to the embedding (the same tensor) when
+   * tie_word_embeddings is true, else its own `lm_head.weight` (and `lm_head.bias` for phi).
+   */
+  head(config: ModelConfig, embedding: tf.Tensor2D, embeddingName: string): Linear {
+    const [V, C] = [config.vocabSize, config.hiddenSize];
+    if (!config.tieWordEmbeddings) {
+      return this.linear(HEAD_NAME, { inFeatures: C, outFeatures: V, bias: config.lmHeadBias ?? false, layout: 'out_in' });
+    }
+    const stored = `${HEAD_NAME}.weight`;
+    if (this.reader.has(stored)) {
+      // Some tied checkpoints store the shared tensor twice; accept it only when it is the same.
+      const head = this.reader.host(stored, [V, C]).data;
+      const emb = this.reader.host(embeddingName, [V, C]).data;
+      for (let i = 0; i < head.length; i++) if (head[i] !== emb[i]) throw new TiedHeadMismatchError(stored, embeddingName);
+    }
+    const l = new Linear(HEAD_NAME, C, V, embedding, null, this.index++, { tied: true });
+    this.linears.set(HEAD_NAME, l);
+    return l;
+  }
+
+  /** Every parameter in the checkpoint's names and layouts (a tied head is the embedding, not exported). */
+  exportTensors(): Map<string, HostTensor> {
+    const out = new Map<string, HostTensor>();
+    for (const [name, t] of this.plain) out.set(name, toHost(t));
+    for (const [name, l] of this.linears) {
+      if (l.tied) continue;
+      out.set(`${name}.weight`, denseWeightToHost(l.weight, l.layout === 'in_out'));
+      if (l.bias) out.set(`${name}.bias`, toHost(l.bias));
+    }
+    return out;
+  }
+
+  /** Base tensors that are trainable variables (full fine-tuning only; empty for LoRA). */
+  baseVariables(): tf.Variable[] {
+    if (!this.trainable) return [];
+    const all: tf.Tensor[] = [...this.plain.values()];
+    for (const l of this.linears.values()) {
+      if (l.tied) continue;
+      all.push(l.weight as tf.Tensor);
+      if (l.bias) all.push(l.bias);
+    }
+    return all as tf.Variable[];
+  }
+
+  dispose(): void {
+    for (const l of this.linears.values()) l.dispose();
+    for (const t of this.plain.values()) t.dispose();
+  }
+}

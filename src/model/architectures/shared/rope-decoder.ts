@@ -1,0 +1,146 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '../../../util/tfjs-setup.js';
+import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
+import { activation } from '../../layers/activations.js';
+import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
+import type { ForwardContext, Linear } from '../../layers/linear.js';
+import { rmsNorm, rmsNormOffset } from '../../layers/norms.js';
+import { applyRope, ropeCosSin } from '../../layers/rope.js';
+import type { WeightReader } from '../../layers/weights.js';
+import type { HostTensor, ModelConfig } from '../../types.js';
+import { HEAD_NAME, type BuildOptions, type LinearSpec } from '../spec.js';
+import { defaultPositions, embed } from './embedding.js';
+import { ModelParameters } from './parameters.js';
+
+/** What distinguishes the pre-norm RoPE decoders that share this code. */
+export interface RopeDecoderVariant {
+  /** Gemma stores RMSNorm gains as offsets from 1: `x·(1 + w)`. */
+  normOffset?: boolean;
+  /** Gemma multiplies the embeddings by √hidden (rounded to the float32 the model runs in). */
+  scaleEmbeddings?: boolean;
+  /** Activation of the gated MLP (default: config.hiddenAct). */
+  activation?: string;
+}
+
+interface Block {
+  inputNorm: tf.Tensor1D;
+  postNorm: tf.Tensor1D;
+  linears: Record<string, Linear>;
+}
+
+/**
+ * The Llama-style decoder (llama, mistral, qwen2; phi3 and gemma with their variants), following
+ * HF LlamaForCausalLM: x = x + attn(norm(x)); x = x + mlp(norm(x)); mlp = down(act(gate(x)) · up(x)).
+ * Attention projections are q_proj/k_proj/v_proj or one fused qkv_proj (phi3, split q|k|v);
+ * the MLP's gate and up are gate_proj/up_proj or one fused gate_up_proj (phi3, split gate|up).
+ */
+export class RopeDecoder implements CausalLM {
+  readonly outputHeadName = HEAD_NAME;
+  private readonly params: ModelParameters;
+  private readonly embedTokens: tf.Tensor2D;
+  private readonly blocks: Block[] = [];
+  private readonly finalNorm: tf.Tensor1D;
+  private readonly lmHead: Linear;
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+  private readonly norm: (x: tf.Tensor, w: tf.Tensor1D, eps: number) => tf.Tensor;
+  private readonly embedScale: number;
+  private readonly trainable: boolean;
+
+  constructor(
+    readonly config: ModelConfig,
+    reader: WeightReader,
+    opts: BuildOptions,
+    blockLinears: LinearSpec[],
+    blockPrefix: (layer: number) => string,
+    private readonly variant: RopeDecoderVariant = {},
+  ) {
+    const c = config;
+    this.trainable = opts.trainable;
+    this.params = new ModelParameters(reader, opts.trainable);
+    this.act = activation(variant.activation ?? c.hiddenAct);
+    this.norm = variant.normOffset ? rmsNormOffset : rmsNorm;
+    this.embedScale = variant.scaleEmbeddings ? Math.fround(Math.sqrt(c.hiddenSize)) : 1;
+    const C = c.hiddenSize;
+    const embName = 'model.embed_tokens.weight';
+    this.embedTokens = this.params.tensor(embName, [c.vocabSize, C]) as tf.Tensor2D;
+    for (let i = 0; i < c.numLayers; i++) {
+      const p = blockPrefix(i);
+      const inputNorm = this.params.tensor(`${p}.input_layernorm.weight`, [C]) as tf.Tensor1D;
+      const linears = this.params.block(p, blockLinears);
+      const postNorm = this.params.tensor(`${p}.post_attention_layernorm.weight`, [C]) as tf.Tensor1D;
+      this.blocks.push({ inputNorm, postNorm, linears });
+    }
+    this.finalNorm = this.params.tensor('model.norm.weight', [C]) as tf.Tensor1D;
+    this.lmHead = this.params.head(c, this.embedTokens, embName);
+  }
+
+  get linears(): Map<string, Linear> {
+    return this.params.linears;
+  }
+
+  private qkv(l: Record<string, Linear>, h: tf.Tensor, ctx: ForwardContext): [tf.Tensor, tf.Tensor, tf.Tensor] {
+    const c = this.config;
+    const fused = l['self_attn.qkv_proj'];
+    if (fused) {
+      const kv = c.numKvHeads * c.headDim;
+      return tf.split(fused.apply(h, ctx), [c.numHeads * c.headDim, kv, kv], -1) as [tf.Tensor, tf.Tensor, tf.Tensor];
+    }
+    return [l['self_attn.q_proj'].apply(h, ctx), l['self_attn.k_proj'].apply(h, ctx), l['self_attn.v_proj'].apply(h, ctx)];
+  }
+
+  private gateUp(l: Record<string, Linear>, h: tf.Tensor, ctx: ForwardContext): [tf.Tensor, tf.Tensor] {
+    const fused = l['mlp.gate_up_proj'];
+    if (fused) {
+      const I = this.config.intermediateSize;
+      return tf.split(fused.apply(h, ctx), [I, I], -1) as [tf.Tensor, tf.Tensor];
+    }
+    return [l['mlp.gate_proj'].apply(h, ctx), l['mlp.up_proj'].apply(h, ctx)];
+  }
+
+  forward(input: ForwardInput): ForwardOutput {
+    const c = this.config;
+    const [B, T] = input.inputIds.shape;
+    const past = input.cache?.length ?? 0;
+    const ctx: ForwardContext = { training: input.training ?? false, dropoutSeed: input.dropoutSeed };
+    const positions = input.positionIds ?? defaultPositions(B, T, past);
+    const { cos, sin } = ropeCosSin(positions, c.rotaryDim ?? c.headDim, c.ropeTheta);
+    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past);
+    const newCache: KvCache | undefined = input.useCache ? { layers: [], length: past + T } : undefined;
+
+    let x: tf.Tensor = embed(this.embedTokens, input.inputIds, this.trainable); // [B, T, C]
+    if (this.embedScale !== 1) x = tf.mul(x, this.embedScale);
+    this.blocks.forEach((blk, i) => {
+      const l = blk.linears;
+      const h = this.norm(x, blk.inputNorm, c.normEps);
+      const [q0, k0, v0] = this.qkv(l, h, ctx);
+      const q = applyRope(splitHeads(q0, c.numHeads, c.headDim), cos, sin); // [B, H, T, d]
+      let k = applyRope(splitHeads(k0, c.numKvHeads, c.headDim), cos, sin); // [B, Hkv, T, d]
+      let v = splitHeads(v0, c.numKvHeads, c.headDim); // [B, Hkv, T, d]
+      const cached = input.cache?.layers[i];
+      if (cached) {
+        k = tf.concat([cached.k, k], 2); // [B, Hkv, S, d]
+        v = tf.concat([cached.v, v], 2);
+      }
+      if (newCache) newCache.layers.push({ k, v });
+      const attn = scaledDotProductAttention(q, k, v, mask); // [B, H, T, d]
+      x = tf.add(x, l['self_attn.o_proj'].apply(mergeHeads(attn), ctx));
+      const h2 = this.norm(x, blk.postNorm, c.normEps);
+      const [gate, up] = this.gateUp(l, h2, ctx);
+      x = tf.add(x, l['mlp.down_proj'].apply(tf.mul(this.act(gate), up), ctx));
+    });
+    const logits = this.lmHead.apply(this.norm(x, this.finalNorm, c.normEps), ctx) as tf.Tensor3D; // [B, T, V]
+    return { logits, cache: newCache };
+  }
+
+  exportTensors(): Map<string, HostTensor> {
+    return this.params.exportTensors();
+  }
+
+  baseVariables(): tf.Variable[] {
+    return this.params.baseVariables();
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
