@@ -93,21 +93,31 @@ function configFor(o: Resolved, vocabSize: number, eos: number): Record<string, 
   return { ...llama, max_window_layers: o.numLayers, rope_scaling: null, sliding_window: null, use_sliding_window: false, ...tail };
 }
 
-/** Writes the model folder `dir` (replacing it) and returns what a loader should find there. */
-export async function writeTinyModel(dir: string, opts: TinyModelOptions): Promise<TinyModel> {
+function resolve(opts: TinyModelOptions): Resolved {
   const o: Resolved = {
     hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, tie: false, dtype: 'F32', maxPositions: 64,
     // Options passed as undefined keep their defaults.
     ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as TinyModelOptions),
   };
   if (o.modelType === 'gpt2') o.numKvHeads = o.numHeads;
-  const tokJson = makeTinyTokenizerJson();
-  const vocab = (tokJson.model as { vocab: Record<string, number> }).vocab;
-  const vocabSize = Object.keys(vocab).length;
-  const eos = vocab['<|endoftext|>'];
-  const config = configFor(o, vocabSize, eos);
+  return o;
+}
+
+/** config.json of a tiny model (vocabulary of the tiny tokenizer), as transformers writes it. */
+export function tinyConfig(opts: TinyModelOptions): Record<string, unknown> {
+  const o = resolve(opts);
+  const vocab = (makeTinyTokenizerJson().model as { vocab: Record<string, number> }).vocab;
+  const config = configFor(o, Object.keys(vocab).length, vocab['<|endoftext|>']);
   // GPT-2 is tied by default (GPT2Config); `tie: false` gives it its own lm_head.weight.
   if (o.modelType === 'gpt2' && opts.tie === false) config.tie_word_embeddings = false;
+  return config;
+}
+
+/** Writes the model folder `dir` (replacing it) and returns what a loader should find there. */
+export async function writeTinyModel(dir: string, opts: TinyModelOptions): Promise<TinyModel> {
+  const o = resolve(opts);
+  const tokJson = makeTinyTokenizerJson();
+  const config = tinyConfig(opts);
 
   const normal = gaussian(mulberry32(o.seed));
   // Std 0.1 rather than the 0.02 of real initialisation, so that tiny models give logits that
