@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .option('--eval-samples <n>', 'rows for the eval split (conflicts with --eval-fraction)', int('--eval-samples'))
     .option('--eval-fraction <f>', `fraction of kept rows for the eval split (default ${DEFAULT_EVAL_FRACTION})`, float('--eval-fraction'))
     .option('--seed <n>', 'seeds sampling, the split and built-in generation', int('--seed'), DEFAULT_SEED)
-    .option('--max-seq-len <n>', 'longest example in tokens (prompt + response + EOS)', int('--max-seq-len'), DEFAULT_MAX_SEQ_LEN)
+    .option('--max-seq-len <n>', `longest example in tokens (prompt + response + EOS); default ${DEFAULT_MAX_SEQ_LEN}, and never more than the model's positions (a longer value is clipped, with a warning)`, int('--max-seq-len'))
     .addOption(new Option('--overflow <policy>', 'longer examples: drop them, or truncate their tail').choices(['drop', 'truncate']).default('drop'))
     .option('--train-on-inputs', 'compute the loss on prompt tokens too (default: response tokens only)')
     .option('--strict', 'fail instead of dropping any row')

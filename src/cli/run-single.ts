@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--lr <x>', 'peak learning rate (number, default: 2e-4)', Number)
     .option('--batch <n>', 'micro-batch size (int, default: 8)', int)
     .option('--grad-accum <n>', 'gradient accumulation steps (int, default: 1)', int)
-    .option('--seq-len <n>', 'max sequence length (int, default: 256)', int)
+    .option('--seq-len <n>', 'max sequence length (int, default: 256; clipped to the model\'s positions, with a warning)', int)
     .option('--warmup <n>', 'warmup steps (int, default: 0)', int)
     .option('--eval-samples <n>', 'eval examples (int, default: 200)', int)
     .option('--no-generate', 'skip generation metrics (exact match, ROUGE-L)')

@@ -11,7 +11,7 @@ export const trainingSchema = z
     learning_rate: z.number().positive().default(2e-4).describe('Peak learning rate (after warmup).'),
     batch_size: z.number().int().positive().default(8).describe('Examples per micro-batch (one forward/backward).'),
     gradient_accumulation_steps: z.number().int().positive().default(1).describe('Micro-batches summed per optimizer step; effective batch = batch_size × this.'),
-    max_seq_len: z.number().int().min(2).default(256).describe('Examples are truncated to this many tokens; batches pad only to their longest member.'),
+    max_seq_len: z.number().int().min(2).default(256).describe("Examples are truncated to this many tokens; batches pad only to their longest member. Never more than the model's positions: a longer value is clipped, with a warning."),
     warmup_steps: z.number().int().min(0).default(0).describe('Linear warmup steps from 0 to learning_rate.'),
     lr_scheduler: z.enum(['cosine', 'linear', 'constant']).default('cosine').describe('Decay after warmup, to 0 at max_steps (constant: none).'),
     weight_decay: z.number().min(0).default(0).describe('AdamW decoupled weight decay λ (applied as p ← p − lr·λ·p).'),

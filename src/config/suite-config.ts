@@ -27,7 +27,7 @@ export const prepareSpecSchema = z
     template: z.string().default('plain').describe('Prompt template: plain, alpaca, chatml, model.'),
     num_samples: z.number().int().positive().optional().describe('Rows to keep (train + eval).'),
     eval_samples: z.number().int().positive().optional().describe('Rows held out for eval.'),
-    max_seq_len: z.number().int().positive().optional().describe('Longest example in tokens.'),
+    max_seq_len: z.number().int().positive().optional().describe("Longest example in tokens (default 512, clipped to the model's positions)."),
     seed: z.number().int().min(0).optional().describe('Seed of sampling and split.'),
   })
   .strict();

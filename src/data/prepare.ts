@@ -7,6 +7,7 @@ import { encodeExample, fitToLength, type OverflowPolicy } from './encode.js';
 import { PrepareOptionError } from './errors.js';
 import type { FieldMap } from './fields.js';
 import { loadSource } from './load-source.js';
+import { clipToPositions, modelMaxPositions } from './seq-len.js';
 import { formatSourceSpec, parseSourceSpec } from './source-spec.js';
 import { assertTemplateName, renderPrompt, type TemplateName } from './templates.js';
 import { type PreparedRow, writePreparedDataset } from './write-prepared.js';
@@ -30,7 +31,7 @@ export interface PrepareParams {
   evalFraction?: number;
   /** Seeds the reading order (hence sample and split) and the built-in generator; default 42. */
   seed?: number;
-  /** Longest example in tokens, prompt + response + EOS; default 512. */
+  /** Longest example in tokens, prompt + response + EOS; default 512; never more than the model's positions (clipped, with a warning). */
   maxSeqLen?: number;
   /** What to do with longer examples; default `drop`. */
   overflow?: OverflowPolicy;
@@ -112,11 +113,13 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
   validate(params);
   const template = assertTemplateName(params.template);
   const seed = params.seed ?? DEFAULT_SEED;
-  const maxSeqLen = params.maxSeqLen ?? DEFAULT_MAX_SEQ_LEN;
   const overflow = params.overflow ?? 'drop';
   const trainOnInputs = params.trainOnInputs ?? false;
   const spec = parseSourceSpec(params.source);
   const tokenizer = loadTokenizer(params.modelDir);
+  // Never longer than the model's positions: the default silently, an explicit value with a warning.
+  const positions = modelMaxPositions(params.modelDir);
+  const maxSeqLen = params.maxSeqLen === undefined ? Math.min(DEFAULT_MAX_SEQ_LEN, positions ?? Infinity) : clipToPositions(params.maxSeqLen, positions, 'max-seq-len', logger);
   // Fail on a missing chat template before any download or parsing.
   if (template === 'model') renderPrompt(template, { instruction: 'x', response: '' }, tokenizer);
 
@@ -181,6 +184,7 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
     tokenizer: { path: tokenizer.source, sha256: tokenizer.hash, vocab_size: tokenizer.vocabSize, eos_token_id: tokenizer.eosTokenId },
     seed,
     max_seq_len: maxSeqLen,
+    model_max_positions: positions,
     overflow,
     train_on_inputs: trainOnInputs,
     num_samples: numSamples ?? null,

@@ -1,6 +1,7 @@
 import type { PreparedRow } from '../data/write-prepared.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import type { TextTokenizer } from '../model/tokenizer.js';
+import { type Logger, silentLogger } from '../util/logger.js';
 import { generate } from './generate.js';
 import { scoreGenerations, type CorpusGenerationScores } from './metrics-aggregate.js';
 
@@ -14,6 +15,8 @@ export interface EvaluateGenerationOptions {
   topP?: number;
   padTokenId: number;
   seed?: number;
+  /** Where the one notice about prompts cut to fit the model's positions goes. */
+  logger?: Logger;
 }
 
 /** One generation beside its reference, decoded and trimmed as it was scored. */
@@ -31,6 +34,8 @@ export interface GenerationEvaluation {
   tokens: number;
   /** Generated tokens per second of generation wall time, all batches together. */
   tokensPerS: number;
+  /** Prompts cut from the left so that prompt + new tokens fit the model's positions. */
+  truncatedPrompts: number;
 }
 
 /**
@@ -42,6 +47,8 @@ export function evaluateGeneration(model: CausalLM, tokenizer: TextTokenizer, ro
   const samples: GenerationSample[] = [];
   let tokens = 0;
   let seconds = 0;
+  let truncatedPrompts = 0;
+  let maxNewTokens = opts.maxNewTokens;
   for (let i = 0; i < rows.length; i += opts.batchSize) {
     const batch = rows.slice(i, i + opts.batchSize);
     const t0 = performance.now();
@@ -55,6 +62,8 @@ export function evaluateGeneration(model: CausalLM, tokenizer: TextTokenizer, ro
       seed: (opts.seed ?? 0) + i,
     });
     seconds += (performance.now() - t0) / 1000;
+    truncatedPrompts += res.truncatedPrompts;
+    maxNewTokens = res.maxNewTokens;
     res.tokens.forEach((ids, j) => {
       tokens += ids.length;
       // A generation that stops at once (EOS first) is the empty answer; the tokenizer refuses to decode [].
@@ -62,5 +71,12 @@ export function evaluateGeneration(model: CausalLM, tokenizer: TextTokenizer, ro
       samples.push({ prompt: batch[j].prompt, prediction, reference: batch[j].response.trim() });
     });
   }
-  return { scores: scoreGenerations(samples), samples, tokens, tokensPerS: seconds > 0 ? tokens / seconds : 0 };
+  if (truncatedPrompts > 0 || maxNewTokens < opts.maxNewTokens) {
+    const positions = model.config.maxPositionEmbeddings;
+    (opts.logger ?? silentLogger).warn(
+      { truncated_prompts: truncatedPrompts, rows: rows.length, max_positions: positions, max_new_tokens: maxNewTokens },
+      `generation: prompt + new tokens must fit the model's ${positions} positions: ${truncatedPrompts} of ${rows.length} prompts were cut from the left${maxNewTokens < opts.maxNewTokens ? `, and new tokens were capped at ${maxNewTokens}` : ''}`,
+    );
+  }
+  return { scores: scoreGenerations(samples), samples, tokens, tokensPerS: seconds > 0 ? tokens / seconds : 0, truncatedPrompts };
 }

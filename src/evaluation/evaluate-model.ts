@@ -1,3 +1,4 @@
+import { clipToPositions } from '../data/seq-len.js';
 import { checkPreparedIds, preparedTokenizerHash, readPreparedDataset } from '../data/read-prepared.js';
 import { quantizeBase } from '../lora/quantize/quantize-base.js';
 import { loadAdapter } from '../lora/peft-adapter.js';
@@ -92,7 +93,7 @@ export async function evaluateModel(params: EvaluateModelParams): Promise<Evalua
     quantizeBase(model, quantization);
     if (params.adapter) await loadAdapter(params.adapter, model);
     const padId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
-    const maxSeqLen = params.maxSeqLen ?? Math.max(...rows.map((r) => r.input_ids.length));
+    const maxSeqLen = clipToPositions(params.maxSeqLen ?? Math.max(...rows.map((r) => r.input_ids.length)), model.config.maxPositionEmbeddings, 'max_seq_len', logger);
     logger.info({ rows: rows.length, adapter: params.adapter ?? null, quantization }, 'evaluating loss');
     const loss = evaluateLoss(model, rows, { batchSize, maxSeqLen, padId });
     const metrics: EvaluationMetrics = {
@@ -107,7 +108,7 @@ export async function evaluateModel(params: EvaluateModelParams): Promise<Evalua
     let samples: GenerationSample[] = [];
     if (generation) {
       logger.info({ rows: rows.length, ...generation }, 'generating');
-      const gen = evaluateGeneration(model, tokenizer, rows, { batchSize, padTokenId: padId, seed: params.seed, ...generation });
+      const gen = evaluateGeneration(model, tokenizer, rows, { batchSize, padTokenId: padId, seed: params.seed, logger, ...generation });
       if (gen.scores) {
         metrics.exact_match = gen.scores.exactMatch;
         metrics.exact_match_strict = gen.scores.exactMatchStrict;

@@ -13,6 +13,8 @@ export interface GenerateOptions {
   /** Reuse keys/values of earlier positions (default true); false recomputes the whole prefix each step. */
   useCache?: boolean;
   seed?: number;
+  /** Positions the model has (default its max_position_embeddings / n_positions); see `fitToPositions`. */
+  maxPositions?: number;
 }
 
 export interface GenerateResult {
@@ -20,6 +22,28 @@ export interface GenerateResult {
   tokens: number[][];
   /** Tokens generated per second of wall time, over all prompts. */
   tokensPerS: number;
+  /** How many prompts lost tokens on the left to fit the model's positions. */
+  truncatedPrompts: number;
+  /** The new-token limit actually used (below maxNewTokens when the model has fewer positions). */
+  maxNewTokens: number;
+}
+
+/**
+ * Never runs past the model's positions: a row's prompt plus its new tokens fit in `maxPositions`.
+ * New tokens are capped at maxPositions − 1 (one prompt token must remain), then prompts longer
+ * than what is left keep their last tokens (cut from the left, as the end of a prompt is what
+ * the answer follows).
+ */
+export function fitToPositions(prompts: number[][], maxNewTokens: number, maxPositions: number): { prompts: number[][]; maxNewTokens: number; truncated: number } {
+  const newTokens = Math.max(0, Math.min(maxNewTokens, maxPositions - 1));
+  const keep = maxPositions - newTokens;
+  let truncated = 0;
+  const fitted = prompts.map((p) => {
+    if (p.length <= keep) return p;
+    truncated++;
+    return p.slice(p.length - keep);
+  });
+  return { prompts: fitted, maxNewTokens: newTokens, truncated };
 }
 
 function pickToken(logits: Float32Array, opts: GenerateOptions, rng: Rng): number {
@@ -76,10 +100,13 @@ function disposeCache(c: KvCache | null): void {
  * masked, and positions count from each prompt's first real token (as HF computes them from the
  * attention mask), so a batch generates the same tokens as each prompt alone. With the KV cache
  * every step feeds one token per row; without it the whole sequence is recomputed (same result).
+ * Prompt + new tokens never exceed the model's positions (`fitToPositions`).
  */
-export function generate(model: CausalLM, prompts: number[][], opts: GenerateOptions): GenerateResult {
+export function generate(model: CausalLM, rawPrompts: number[][], opts: GenerateOptions): GenerateResult {
+  const fit = fitToPositions(rawPrompts, opts.maxNewTokens, opts.maxPositions ?? model.config.maxPositionEmbeddings);
+  const prompts = fit.prompts;
   const B = prompts.length;
-  if (B === 0) return { tokens: [], tokensPerS: 0 };
+  if (B === 0) return { tokens: [], tokensPerS: 0, truncatedPrompts: 0, maxNewTokens: fit.maxNewTokens };
   const useCache = opts.useCache ?? true;
   const rng = new Rng(opts.seed ?? 0);
   const P = Math.max(...prompts.map((p) => p.length));
@@ -90,7 +117,7 @@ export function generate(model: CausalLM, prompts: number[][], opts: GenerateOpt
   let cache: KvCache | null = null;
   const t0 = performance.now();
   let generated = 0;
-  for (let step = 0; step < opts.maxNewTokens && done.some((d) => !d); step++) {
+  for (let step = 0; step < fit.maxNewTokens && done.some((d) => !d); step++) {
     const S = seqs[0].length;
     const feedFrom: number = useCache && cache ? S - 1 : 0;
     const T: number = S - feedFrom;
@@ -138,5 +165,5 @@ export function generate(model: CausalLM, prompts: number[][], opts: GenerateOpt
   }
   disposeCache(cache);
   const seconds = (performance.now() - t0) / 1000;
-  return { tokens: out, tokensPerS: seconds > 0 ? generated / seconds : 0 };
+  return { tokens: out, tokensPerS: seconds > 0 ? generated / seconds : 0, truncatedPrompts: fit.truncated, maxNewTokens: fit.maxNewTokens };
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../config/run-config.js';
 import { readPreparedDataset, preparedTokenizerHash, type PreparedDataset } from '../data/read-prepared.js';
+import { clipToPositions } from '../data/seq-len.js';
 import { peakRssBytes, queryGpuMemory } from '../engine/memory.js';
 import { evaluateLoss } from '../evaluation/evaluate-loss.js';
 import { evaluateGeneration } from '../evaluation/evaluate-generation.js';
@@ -92,7 +93,11 @@ export class BaseExperiment {
         hint: 'prepare the dataset again with --model pointing at this model folder',
       });
     }
+    this.seqLen = clipToPositions(this.config.training.max_seq_len, this.loaded.model.config.maxPositionEmbeddings, 'training.max_seq_len', this.ctx.logger);
   }
+
+  /** training.max_seq_len, clipped to the model's positions (warned once, at load). */
+  protected seqLen = 0;
 
   protected buildAdapter(): void {
     this.lora = injectLora(this.model.model, this.config.lora, { seed: this.config.seed });
@@ -118,7 +123,7 @@ export class BaseExperiment {
         learningRate: t.learning_rate,
         microBatchSize: t.batch_size,
         gradientAccumulationSteps: t.gradient_accumulation_steps,
-        maxSeqLen: t.max_seq_len,
+        maxSeqLen: this.seqLen,
         warmupSteps: t.warmup_steps,
         scheduler: t.lr_scheduler,
         weightDecay: t.weight_decay,
@@ -139,10 +144,10 @@ export class BaseExperiment {
     const e = this.config.eval;
     const rows = this.data!.eval.slice(0, e.max_samples);
     if (rows.length === 0) throw new ExperimentValidationError(`dataset ${this.config.dataset} has an empty eval split`);
-    const loss = evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.config.training.max_seq_len, padId: this.padId() });
+    const loss = evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.seqLen, padId: this.padId() });
     const out: ReturnType<BaseExperiment['evaluatePhase']> = { eval_loss: loss.meanLoss, perplexity: loss.perplexity, token_accuracy: loss.accuracy, eval_tokens: loss.tokens };
     if (e.generate) {
-      const gen = evaluateGeneration(this.model.model, this.model.tokenizer, rows, { batchSize: e.batch_size, maxNewTokens: e.max_new_tokens, padTokenId: this.padId() });
+      const gen = evaluateGeneration(this.model.model, this.model.tokenizer, rows, { batchSize: e.batch_size, maxNewTokens: e.max_new_tokens, padTokenId: this.padId(), logger: this.ctx.logger });
       if (gen.scores) {
         out.exact_match = gen.scores.exactMatch;
         out.exact_match_strict = gen.scores.exactMatchStrict;

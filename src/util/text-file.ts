@@ -89,7 +89,7 @@ export function jsonErrorPosition(err: Error, text: string): number {
 
 /** V8's JSON.parse message without the quoted text and position it repeats. */
 export function cleanJsonMessage(err: Error): string {
-  return err.message.replace(/,? ?"(?:[^"\\]|\\.)*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '').trim();
+  return err.message.replace(/,? ?(?:\.\.\.)?"[\s\S]*" is not valid JSON$/, '').replace(/ in JSON at position \d+.*$/, '').trim();
 }
 
 /** Parses JSON text; a syntax error becomes a JsonFileError naming `file`, line and column. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { evaluateLoss } from '../../src/evaluation/evaluate-loss.js';
-import { generate } from '../../src/evaluation/generate.js';
+import { fitToPositions, generate } from '../../src/evaluation/generate.js';
 import { lossStatsFromLogits } from '../../src/evaluation/metrics-loss-reference.js';
 import { collate } from '../../src/training/batching.js';
 import { useCpuBackend } from '../helpers/tf-setup.js';
@@ -46,6 +46,27 @@ describe.each(['llama', 'gpt2'] as const)('%s', (modelType) => {
     }
     expect(got.tokens).toBe(tokens);
     expect(got.meanLoss).toBeCloseTo(sum / tokens, 5);
+    model.dispose();
+  });
+});
+
+describe('positions', () => {
+  test('fitToPositions caps new tokens at positions − 1 and cuts prompts from the left', () => {
+    expect(fitToPositions([[1, 2, 3], [1, 2, 3, 4, 5, 6]], 4, 8)).toEqual({ prompts: [[1, 2, 3], [3, 4, 5, 6]], maxNewTokens: 4, truncated: 1 });
+    expect(fitToPositions([[1, 2, 3]], 20, 8)).toEqual({ prompts: [[3]], maxNewTokens: 7, truncated: 1 });
+    expect(fitToPositions([[1, 2]], 6, 8)).toEqual({ prompts: [[1, 2]], maxNewTokens: 6, truncated: 0 });
+  });
+
+  test.each(['gpt2', 'llama'] as const)('%s: generation never runs past the positions; a cut prompt generates as its last tokens alone', async (modelType) => {
+    const { model } = await tinyLm({ modelType, maxPositions: 16 });
+    const long = [5, 17, 99, 3, 7, 7, 1, 250, 42, 64, 200, 13, 2, 9];
+    const opts = { maxNewTokens: 8, eosTokenId: null, padTokenId: 0 };
+    const res = generate(model, [long, [7, 7, 1]], opts);
+    expect(res.truncatedPrompts).toBe(1);
+    expect(res.tokens[0]).toHaveLength(8);
+    expect(res.tokens[0]).toEqual(generate(model, [long.slice(-8)], opts).tokens[0]);
+    expect(res.tokens[1]).toEqual(generate(model, [[7, 7, 1]], opts).tokens[0]);
+    expect(generate(model, [[1, 2]], { ...opts, maxNewTokens: 40 }).tokens[0]).toHaveLength(15);
     model.dispose();
   });
 });
