@@ -31,6 +31,7 @@ interface Options {
   strict?: boolean;
   fields?: string;
   cacheDir?: string;
+  overwrite?: boolean;
   json?: boolean;
 }
 
@@ -89,6 +90,7 @@ export function register(program: Command): void {
     .option('--train-on-inputs', 'compute the loss on prompt tokens too (default: response tokens only)')
     .option('--strict', 'fail instead of dropping any row')
     .option('--fields <map>', 'column mapping, e.g. prompt=question,response=answer[,input=context][,system=sys] or messages=conversation')
+    .option('--overwrite', 'replace <out-dir>/<name> even when it exists and is not a prepared dataset (no meta.json); its contents are deleted')
     .option('--cache-dir <dir>', 'Hub download cache (default $LORA_STUDY_CACHE/hub or ~/.cache/lora-study/hub)')
     .option('--json', 'print the summary as one JSON document on stdout')
     .action((opts: Options) =>
@@ -111,6 +113,7 @@ export function register(program: Command): void {
             strict: opts.strict,
             fields: opts.fields,
             cacheDir: opts.cacheDir,
+            overwrite: opts.overwrite,
           },
           logger,
         );

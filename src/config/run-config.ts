@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loraConfigSchema } from '../lora/lora-config.js';
 import type { BackendRequest } from '../engine/types.js';
+import { pathSegmentSchema } from '../util/path-segment.js';
 
 /** Base-weight precisions (QLoRA-style quantization of the frozen weights; LoRA stays float32). */
 export const QUANT_FORMATS = ['fp32', 'int8', 'nf4', 'nf4-dq', 'fp4'] as const;
@@ -37,7 +38,7 @@ export const evalSchema = z
  */
 export const runConfigSchema = z
   .object({
-    name: z.string().min(1).default('run').describe('Run name (unique within a suite; used in folder names).'),
+    name: pathSegmentSchema().default('run').describe('Run name (unique within a suite); it names the run\'s folder, so it must be one folder name: no / \\ or :, and not ".." or ".".'),
     model: z.string().min(1).describe('Hugging Face model folder: config.json, model.safetensors, tokenizer.json.'),
     dataset: z.string().min(1).describe('Prepared dataset folder (data/<name>, from prepare-dataset).'),
     seed: z.number().int().min(0).default(42).describe('Seeds LoRA init, data order and dropout.'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STUDY_TYPES } from '../studies/registry.js';
+import { pathSegmentSchema } from '../util/path-segment.js';
 
 /**
  * Short names a sweep may use for run-config fields; any dotted path of the run config
@@ -34,7 +35,7 @@ export const prepareSpecSchema = z
 
 export const suiteConfigSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only (it names folders)').describe('Suite name; run names are <suite>-<variant>-s<seed>.'),
+    name: pathSegmentSchema().describe('Suite name (one folder name, as for a run name); run names are <suite>-<variant>-s<seed>.'),
     type: z
       .enum(STUDY_TYPES, { error: (iss) => `unknown study type ${JSON.stringify(iss.input)}: use one of ${STUDY_TYPES.join(', ')}` })
       .describe(`The study (src/studies): ${STUDY_TYPES.join(', ')}.`),

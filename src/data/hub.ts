@@ -5,6 +5,7 @@ import { downloadFile, HubApiError, listFiles } from '@huggingface/hub';
 import type { Logger } from '../util/logger.js';
 import { LoraStudyError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { assertRelativePath } from '../util/path-segment.js';
 import { DATA_FILE_EXTENSIONS } from './read-local.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
@@ -122,6 +123,7 @@ export async function fetchHubDataset(params: HubDatasetParams, logger: Logger):
 
   if (existsSync(manifestPath)) {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    for (const f of manifest.files) assertRelativePath(f.path, `file listed in ${manifestPath}`);
     const files = manifest.files.map((f) => join(root, f.path));
     if (manifest.files.every((f, i) => existsSync(files[i]) && statSync(files[i]).size === f.size)) {
       logger.info({ repo: params.repo, split, cache: root }, 'using cached Hub dataset');
@@ -148,6 +150,7 @@ export async function fetchHubDataset(params: HubDatasetParams, logger: Logger):
   } catch (err) {
     fail(err);
   }
+  for (const path of sizes.keys()) assertRelativePath(path, `file listed by ${endpoint} for ${params.repo}`);
   const repoFiles = selectSplitFiles([...sizes.keys()], split);
   if (repoFiles.length === 0) {
     const dataFiles = [...sizes.keys()].filter((p) => DATA_FILE_EXTENSIONS.some((e) => p.toLowerCase().endsWith(e)));

@@ -10,13 +10,17 @@ import { loadSource } from './load-source.js';
 import { clipToPositions, modelMaxPositions } from './seq-len.js';
 import { formatSourceSpec, parseSourceSpec } from './source-spec.js';
 import { assertTemplateName, renderPrompt, type TemplateName } from './templates.js';
-import { type PreparedRow, writePreparedDataset } from './write-prepared.js';
+import { type PreparedRow, preparedDatasetOwnership, writePreparedDataset } from './write-prepared.js';
+import { assertNotOverInputs, assertReplaceableDir } from '../util/owned-dir.js';
+import { PATH_SEGMENT_RULE, pathSegmentProblem } from '../util/path-segment.js';
 
 export interface PrepareParams {
   /** `builtin:<task>`, `hf:<owner>/<name>[@<rev>][:<split>]`, `alpaca`, or a file/folder path. */
   source: string;
   /** Output folder name: the dataset is written to `<outDir>/<name>/`. */
   name: string;
+  /** Replace an existing non-empty `<outDir>/<name>` even when it is not a prepared dataset (no meta.json). */
+  overwrite?: boolean;
   /** Default `data`. */
   outDir?: string;
   /** Model folder whose tokenizer.json (and tokenizer_config.json) tokenizes the rows. */
@@ -93,7 +97,8 @@ function tokenStats(rows: PreparedRow[]): TokenStats {
 
 function validate(p: PrepareParams): void {
   const isInt = (v: number | undefined, min: number) => v === undefined || (Number.isInteger(v) && v >= min);
-  if (!/^[\w.-]+$/.test(p.name) || p.name === '.' || p.name === '..') throw new PrepareOptionError(['name'], `"${p.name}" must be a plain folder name (letters, digits, . _ -)`);
+  const nameProblem = pathSegmentProblem(p.name);
+  if (nameProblem) throw new PrepareOptionError(['name'], `${JSON.stringify(p.name)} ${nameProblem}; it must be ${PATH_SEGMENT_RULE}`);
   if (p.evalSamples !== undefined && p.evalFraction !== undefined) throw new PrepareOptionError(['eval-samples', 'eval-fraction'], 'give one or the other, not both');
   if (!isInt(p.evalSamples, 0)) throw new PrepareOptionError(['eval-samples'], `must be a whole number ≥ 0, got ${p.evalSamples}`);
   if (p.evalFraction !== undefined && !(p.evalFraction >= 0 && p.evalFraction < 1)) throw new PrepareOptionError(['eval-fraction'], `must be in [0, 1), got ${p.evalFraction}`);
@@ -116,6 +121,13 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
   const overflow = params.overflow ?? 'drop';
   const trainOnInputs = params.trainOnInputs ?? false;
   const spec = parseSourceSpec(params.source);
+  const dir = resolve(params.outDir ?? 'data', params.name);
+  // Refuse before any download or tokenizing: never replace what the tool did not write.
+  assertNotOverInputs(dir, 'the output folder', [
+    { flag: '--model', path: params.modelDir },
+    ...(spec.kind === 'file' ? [{ flag: '--dataset', path: spec.path }] : []),
+  ]);
+  assertReplaceableDir(dir, preparedDatasetOwnership(params.overwrite));
   const tokenizer = loadTokenizer(params.modelDir);
   // Never longer than the model's positions: the default silently, an explicit value with a warning.
   const positions = modelMaxPositions(params.modelDir);
@@ -194,8 +206,7 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
     drops: drops.toJSON(),
     tokens: { train: tokenStats(train), eval: tokenStats(evalRows) },
   };
-  const dir = resolve(params.outDir ?? 'data', params.name);
-  await writePreparedDataset(dir, train, evalRows, meta);
+  await writePreparedDataset(dir, train, evalRows, meta, params.overwrite);
   logger.info({ dir, train: train.length, eval: evalRows.length, dropped: drops.total }, 'prepared dataset written');
   return { path: dir, files: { train: join(dir, 'train.jsonl'), eval: join(dir, 'eval.jsonl'), meta: join(dir, 'meta.json') }, ...meta };
 }

@@ -1,4 +1,5 @@
 import { LoraStudyError } from '../util/errors.js';
+import { PATH_SEGMENT_RULE, pathSegmentProblem } from '../util/path-segment.js';
 import { BUILTIN_DATASET_NAMES, UnknownBuiltinTaskError } from './builtin/registry.js';
 
 /** Where rows come from, parsed from `--dataset`. */
@@ -32,6 +33,13 @@ export function parseSourceSpec(spec: string): SourceSpec {
     const [repo, revision = 'main', ...rest2] = repoRev.split('@');
     if (rest.length || rest2.length || !/^[\w.-]+(\/[\w.-]+)?$/.test(repo) || !split || !revision) {
       throw new SourceSpecError(spec, 'not a valid Hub dataset name');
+    }
+    // The repo and revision become cache folders (<cache>/datasets/<owner>/<name>/<revision>).
+    for (const [what, value] of [['repo', repo], ['revision', revision]] as const) {
+      for (const part of value.split('/')) {
+        const problem = pathSegmentProblem(part);
+        if (problem) throw new SourceSpecError(spec, `the ${what} part ${JSON.stringify(part)} ${problem}; each must be ${PATH_SEGMENT_RULE}`);
+      }
     }
     return { kind: 'hub', repo, split, revision };
   }

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDirAtomic } from '../util/atomic-write.js';
+import type { DirOwnership } from '../util/owned-dir.js';
 
 /** One line of train.jsonl / eval.jsonl (DESIGN.md contract 3). */
 export interface PreparedRow {
@@ -47,7 +48,10 @@ async function writeJsonl(path: string, rows: PreparedRow[]): Promise<void> {
  * Writes `train.jsonl`, `eval.jsonl` and `meta.json` into `dir` as one atomic step: a crash
  * leaves the previous dataset (or nothing), never a partial one. meta.json is written last.
  */
-export async function writePreparedDataset(dir: string, train: PreparedRow[], evalRows: PreparedRow[], meta: unknown): Promise<void> {
+/** A prepared dataset folder is ours when it has meta.json: only then is it replaced (or with --overwrite). */
+export const preparedDatasetOwnership = (overwrite = false): DirOwnership => ({ marker: 'meta.json', what: 'prepared dataset', overwrite });
+
+export async function writePreparedDataset(dir: string, train: PreparedRow[], evalRows: PreparedRow[], meta: unknown, overwrite = false): Promise<void> {
   await writeDirAtomic(dir, async (tmp) => {
     await writeJsonl(join(tmp, 'train.jsonl'), train);
     await writeJsonl(join(tmp, 'eval.jsonl'), evalRows);
@@ -58,5 +62,5 @@ export async function writePreparedDataset(dir: string, train: PreparedRow[], ev
     } finally {
       await fh.close();
     }
-  });
+  }, preparedDatasetOwnership(overwrite));
 }

@@ -7,6 +7,8 @@ import { prepareDataset } from '../data/prepare.js';
 import type { EngineInfo } from '../engine/types.js';
 import type { Tracker } from '../tracking/tracker.js';
 import type { StepRecord } from '../training/trainer.js';
+import { LoraStudyError } from '../util/errors.js';
+import { FolderNotOursError } from '../util/owned-dir.js';
 import type { Logger } from '../util/logger.js';
 import { BaseExperiment } from './base-experiment.js';
 import type { RunOutcome } from './types.js';
@@ -61,13 +63,21 @@ export async function ensureDatasets(runs: PlannedRun[], prepare: PrepareSpec | 
     seen.add(dir);
     if (!prepare) continue; // the run itself will fail validation with a clear message
     logger.info({ dataset: dir, source: prepare.source }, 'preparing dataset named by the suite');
-    await prepareDataset(
-      {
-        source: prepare.source, name: basename(dir), outDir: dirname(dir), modelDir: r.config.model, template: prepare.template,
-        numSamples: prepare.num_samples, evalSamples: prepare.eval_samples, maxSeqLen: prepare.max_seq_len, seed: prepare.seed,
-      },
-      logger,
-    );
+    try {
+      await prepareDataset(
+        {
+          source: prepare.source, name: basename(dir), outDir: dirname(dir), modelDir: r.config.model, template: prepare.template,
+          numSamples: prepare.num_samples, evalSamples: prepare.eval_samples, maxSeqLen: prepare.max_seq_len, seed: prepare.seed,
+        },
+        logger,
+      );
+    } catch (err) {
+      if (!(err instanceof FolderNotOursError)) throw err;
+      throw new LoraStudyError(`the suite's dataset ${dir} exists but is not a prepared dataset (no meta.json); the prepare: block will not replace it`, {
+        hint: `point base.dataset at a new folder, or prepare it yourself: lora-study prepare-dataset --dataset ${prepare.source} --model ${r.config.model} --out-dir ${dirname(dir)} --name ${basename(dir)} --overwrite`,
+        cause: err,
+      });
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../model/causal-lm.js';
 import type { HostTensor } from '../model/types.js';
+import { LoraStudyError } from '../util/errors.js';
 
 /**
  * Folds every attached adapter into its base weight: W' = W + scale·B·A. Returns new host
@@ -25,4 +26,23 @@ export function mergedTensors(model: CausalLM): Map<string, HostTensor> {
     out.set(key, { shape: base.shape, data: merged });
   }
   return out;
+}
+
+/**
+ * Refuses tensors holding NaN or ±Infinity (a diverged adapter, a damaged checkpoint): a merged
+ * model with them would load and produce garbage. Names the first bad tensor and element.
+ */
+export function assertFiniteTensors(tensors: ReadonlyMap<string, HostTensor>, context: string): void {
+  for (const [name, t] of tensors) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      if (Number.isFinite(d[i])) continue;
+      let bad = 0;
+      for (let j = i; j < d.length; j++) if (!Number.isFinite(d[j])) bad++;
+      throw new LoraStudyError(
+        `${context}: tensor ${name} has ${bad} non-finite value(s) (first: ${d[i]} at flat index ${i} of ${d.length}, shape [${t.shape.join(', ')}])`,
+        { hint: 'the adapter (or the base weight) holds NaN/Inf, e.g. from a run whose loss diverged; retrain with a lower learning rate, or merge another adapter' },
+      );
+    }
+  }
 }

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDirAtomic } from '../util/atomic-write.js';
+import type { DirOwnership } from '../util/owned-dir.js';
 import { LoraStudyError } from '../util/errors.js';
 import { specOf } from './architectures/registry.js';
 import { parseModelConfig } from './config.js';
@@ -170,6 +171,10 @@ export interface SaveCheckpointParams {
   dtype?: StoredDtype;
   /** Largest shard in bytes; when given and the weights exceed it, writes shards plus an index. */
   shardBytes?: number;
+  /** Extra small files written into the folder (e.g. the merge marker), name → content. */
+  extraFiles?: Record<string, string>;
+  /** When given, an existing non-empty folder at `dir` is replaced only if it is ours (see owned-dir.ts). */
+  ownership?: DirOwnership;
 }
 
 const TORCH_DTYPE: Record<StoredDtype, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -226,5 +231,6 @@ export async function saveCheckpoint(dir: string, params: SaveCheckpointParams):
       await writeFile(join(tmp, WEIGHTS_INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
     }
     for (const f of tokenizerFiles) await copyFile(join(params.tokenizerDir!, f), join(tmp, f));
-  });
+    for (const [name, content] of Object.entries(params.extraFiles ?? {})) await writeFile(join(tmp, name), content);
+  }, params.ownership);
 }

@@ -56,7 +56,8 @@ export interface ModelConfig {
 }
 
 /** Dtypes read from safetensors; everything is converted to float32 in memory. */
-export type StoredDtype = 'F32' | 'F16' | 'BF16';
+export const STORED_DTYPES = ['F32', 'F16', 'BF16'] as const;
+export type StoredDtype = (typeof STORED_DTYPES)[number];
 
 /** A tensor on the host, before it becomes a tfjs tensor. */
 export interface HostTensor {

@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { assertReplaceableDir, type DirOwnership } from './owned-dir.js';
 
 function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
@@ -34,15 +35,18 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
 /**
  * Builds a whole folder under a temporary sibling name, then renames it into place, so a crash
  * never leaves a half-written folder (an adapter, a prepared dataset) that looks complete.
- * An existing folder at `dir` is replaced.
+ * An existing folder at `dir` is replaced; with `ownership`, only when it is one the tool wrote
+ * (checked before building and again just before the swap).
  */
-export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>, ownership?: DirOwnership): Promise<void> {
+  if (ownership) assertReplaceableDir(dir, ownership);
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
   const tmp = tempPathFor(dir);
   await mkdir(tmp, { recursive: true });
   try {
     await fill(tmp);
+    if (ownership) assertReplaceableDir(dir, ownership);
     const old = `${tmp}.old`;
     let movedOld = false;
     try {

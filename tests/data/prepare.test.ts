@@ -123,7 +123,7 @@ describe('prepareDataset', () => {
     await expect(prepare({ evalSamples: 6 })).rejects.toThrow(/leave no training rows/);
     await expect(prepare({ source: join(FIXTURES, 'missing.jsonl') })).rejects.toThrow(DatasetNotFoundError);
     await expect(prepare({ source: 'builtin:nope' })).rejects.toThrow(/unknown built-in dataset "builtin:nope"/);
-    await expect(prepare({ name: '../x' })).rejects.toThrow(/plain folder name/);
+    await expect(prepare({ name: '../x' })).rejects.toThrow(/one folder name/);
     await expect(prepare({ template: 'model', modelDir: makeTokenizerDir() })).rejects.toThrow(/has no chat_template/);
     await expect(prepare({ source: 'builtin:sort', maxSeqLen: 4, numSamples: 5 })).rejects.toThrow(NothingKeptError);
   });
