@@ -6,8 +6,9 @@ import { evaluateModel, type EvaluateModelResult, type EvaluationMetrics } from 
 import { EVALUATE_METRIC_PREFIX, findRunAdapter, recordEvaluation } from '../evaluation/evaluation-record.js';
 import type { QuantFormat } from '../lora/quantize/types.js';
 import { formatTextTable } from '../reporting/text-table.js';
-import { ReadOnlyDatabaseError } from '../tracking/db-errors.js';
-import { DEFAULT_DB_PATH, openTracker } from '../tracking/tracker.js';
+import { ReadOnlyDatabaseError } from '../tracking/sqlite/db-errors.js';
+import { openRunStore } from '../tracking/open-store.js';
+import { DB_FLAGS, DB_HELP } from './db-option.js';
 import { LoraStudyError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { printJson, runCommand } from './run-command.js';
@@ -17,7 +18,7 @@ interface Opts {
   dataset?: string;
   adapter?: string;
   run?: number;
-  db: string;
+  db?: string;
   metricPrefix: string;
   maxSamples?: number;
   batchSize: number;
@@ -64,13 +65,13 @@ export function formatEvaluation(r: EvaluateModelResult): string {
  * read-only one). A read-only database is not an error: the evaluation is printed, and a warning
  * says it was not recorded.
  */
-function recordIntoRun(db: string, runId: number, metrics: EvaluationMetrics, prefix: string, logger: Logger): Record<string, number> | null {
+async function recordIntoRun(db: string | undefined, runId: number, metrics: EvaluationMetrics, prefix: string, logger: Logger): Promise<Record<string, number> | null> {
   try {
-    const tracker = openTracker(db, { mustExist: true });
+    const store = await openRunStore(db, { mustExist: true });
     try {
-      return recordEvaluation(tracker, runId, metrics, prefix);
+      return await recordEvaluation(store, runId, metrics, prefix);
     } finally {
-      tracker.close();
+      await store.close();
     }
   } catch (err) {
     if (!(err instanceof ReadOnlyDatabaseError)) throw err;
@@ -87,7 +88,7 @@ export function register(program: Command): void {
     .option('--dataset <dir>', 'prepared dataset folder (default with --run: the run\'s dataset)')
     .option('--adapter <dir>', 'PEFT adapter folder to attach (default: none, the base alone)')
     .option('--run <id>', 'tracked run id: evaluates its adapter and records the metrics into it', int)
-    .option('--db <file>', 'SQLite tracker for --run', DEFAULT_DB_PATH)
+    .option(DB_FLAGS, `${DB_HELP}; read and written with --run`)
     .option('--metric-prefix <p>', 'prefix of the metric names recorded with --run ("" overwrites the run\'s own)', EVALUATE_METRIC_PREFIX)
     .option('--max-samples <n>', 'evaluate the first N eval rows (int, default: all)', int)
     .option('--batch-size <n>', 'rows per forward pass / generation batch (int)', int, 16)
@@ -109,9 +110,9 @@ export function register(program: Command): void {
         if (opts.quantization !== undefined && !(QUANT_FORMATS as readonly string[]).includes(opts.quantization)) {
           throw new LoraStudyError(`--quantization "${opts.quantization}" is not a known format`, { hint: `use one of: ${QUANT_FORMATS.join(', ')}` });
         }
-        const tracker = opts.run !== undefined ? openTracker(opts.db, { readonly: true }) : undefined;
+        const store = opts.run !== undefined ? await openRunStore(opts.db, { readonly: true }) : undefined;
         try {
-          const fromRun = tracker ? findRunAdapter(tracker, opts.run!) : null;
+          const fromRun = store ? await findRunAdapter(store, opts.run!) : null;
           const model = opts.model ?? fromRun?.model ?? undefined;
           const dataset = opts.dataset ?? fromRun?.dataset ?? undefined;
           if (!model || !dataset) throw new LoraStudyError(`--${model ? 'dataset' : 'model'} is required`, { hint: 'name the base model folder and a prepared dataset, or a tracked --run' });
@@ -132,14 +133,14 @@ export function register(program: Command): void {
             samples: opts.samples,
             logger,
           });
-          const recorded = tracker ? recordIntoRun(opts.db, opts.run!, result.metrics, opts.metricPrefix, logger) : null;
+          const recorded = store ? await recordIntoRun(opts.db, opts.run!, result.metrics, opts.metricPrefix, logger) : null;
           if (opts.json) printJson({ ...result, engine, run: opts.run ?? null, recorded });
           else {
             process.stdout.write(`${formatEvaluation(result)}\n`);
             if (recorded) process.stdout.write(`\nrecorded ${Object.keys(recorded).length} metrics into run ${opts.run} (${opts.metricPrefix}*)\n`);
           }
         } finally {
-          tracker?.close();
+          await store?.close();
         }
       });
     });

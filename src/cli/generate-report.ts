@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { generateReport } from '../reporting/index.js';
-import { DEFAULT_DB_PATH } from '../tracking/index.js';
+import { DB_FLAGS, DB_HELP } from './db-option.js';
 import { createLogger } from '../util/logger.js';
 import { printJson, runCommand } from './run-command.js';
 
 interface Options {
-  db: string;
+  db?: string;
   suite?: string;
   out: string;
   json?: boolean;
@@ -15,7 +15,7 @@ export function register(program: Command): void {
   program
     .command('generate-report')
     .description('write RESULTS.md, report.html and SVG/PNG/Vega-Lite charts from the tracking database')
-    .option('--db <path>', 'tracking database (SQLite)', DEFAULT_DB_PATH)
+    .option(DB_FLAGS, DB_HELP)
     .option('--suite <name>', 'only runs of suites with this name (default: every run)')
     .option('--out <dir>', 'output folder', 'results/report')
     .option('--json', 'print one JSON document on stdout')

@@ -3,7 +3,8 @@ import { resolveRunConfig, type RunOverrides } from '../config/resolve-run-confi
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
 import { runSingle } from '../experiments/run-single.js';
-import { openTracker } from '../tracking/tracker.js';
+import { openRunStore } from '../tracking/open-store.js';
+import { DB_FLAGS, DB_HELP } from './db-option.js';
 import { LoraStudyError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { formatRunSummary } from './format-run.js';
@@ -16,7 +17,7 @@ interface Opts extends RunOverrides {
   backend: BackendRequest;
   threads?: number;
   output?: string;
-  db: string;
+  db?: string;
   track: boolean;
   json?: boolean;
 }
@@ -49,7 +50,7 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', int)
     .option('-o, --output <dir>', 'output folder for adapter and run.json (default: results/runs/<name>)')
-    .option('--db <file>', 'SQLite tracker (default: results/experiments.db)', 'results/experiments.db')
+    .option(DB_FLAGS, DB_HELP)
     .option('--no-track', 'do not record the run in the tracker')
     .option('--json', 'print one JSON document with the outcome')
     .action(async (opts: Opts) => {
@@ -61,17 +62,17 @@ export function register(program: Command): void {
         const config = resolveRunConfig(file, overrides);
         const engine = await initEngine({ backend, threads, logger });
         logger.info({ backend: engine.backend, device: engine.device }, 'engine ready');
-        const tracker = track ? openTracker(db) : undefined;
+        const store = track ? await openRunStore(db) : undefined;
         const progress = new TrainProgress(!json && Boolean(process.stderr.isTTY));
         const stop = interruptFlag();
         try {
           progress.start(config.name, config.training.max_steps);
           const outcome = await runSingle({
             config,
-            runtime: { backend, threads, outputDir: output ?? `results/runs/${config.name}`, dbPath: db },
+            runtime: { backend, threads, outputDir: output ?? `results/runs/${config.name}`, dbPath: store?.location },
             engine,
             logger,
-            tracker,
+            store,
             onStep: (rec) => progress.step(rec),
             shouldStop: stop.isSet,
           });
@@ -83,7 +84,7 @@ export function register(program: Command): void {
         } finally {
           progress.stop();
           stop.dispose();
-          tracker?.close();
+          await store?.close();
         }
       });
     });

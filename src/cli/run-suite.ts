@@ -7,7 +7,8 @@ import { matmulPeakGflops } from '../experiments/mfu.js';
 import { planRun } from '../experiments/plan.js';
 import { filterRuns, runSuite, type SuiteRunOutcome } from '../experiments/suite-runner.js';
 import { hashConfig } from '../tracking/config-hash.js';
-import { openTracker } from '../tracking/tracker.js';
+import { openRunStore } from '../tracking/open-store.js';
+import { DB_FLAGS, DB_HELP } from './db-option.js';
 import { LoraStudyError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { formatPlan } from './format-plan.js';
@@ -21,7 +22,7 @@ interface Opts {
   backend: BackendRequest;
   threads?: number;
   output: string;
-  db: string;
+  db?: string;
   json?: boolean;
 }
 
@@ -38,21 +39,21 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', int)
     .option('-o, --output <dir>', 'results folder: runs/<suite>/<run>/ adapters and run.json', 'results')
-    .option('--db <file>', 'SQLite tracker', 'results/experiments.db')
+    .option(DB_FLAGS, DB_HELP)
     .option('--json', 'print one JSON document (plan or outcome) on stdout')
     .action(async (file: string, opts: Opts) => {
       await runCommand('run-suite', opts, async () => {
         const logger = createLogger({ level: opts.json || process.stderr.isTTY ? 'warn' : 'info' });
         if (opts.dryRun) return dryRun(file, opts, logger);
         const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
-        const tracker = openTracker(opts.db);
+        const store = await openRunStore(opts.db);
         const stop = interruptFlag();
         const bars = !opts.json && process.stderr.isTTY ? new cliProgress.MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: false, format: '{label} [{bar}] {value}/{total} {info}' }, cliProgress.Presets.shades_classic) : null;
         const suiteBar = bars?.create(1, 0, { label: 'suite', info: '' });
         let runBar: cliProgress.SingleBar | undefined;
         try {
           const outcome = await runSuite({
-            file, tracker, engine, logger, resume: opts.resume, filter: opts.filter, shouldStop: stop.isSet,
+            file, store, engine, logger, resume: opts.resume, filter: opts.filter, shouldStop: stop.isSet,
             runtime: { backend: opts.backend, threads: opts.threads, outputRoot: opts.output },
             onRunStart: (i, total, run) => {
               suiteBar?.setTotal(total);
@@ -75,7 +76,7 @@ export function register(program: Command): void {
         } finally {
           bars?.stop();
           stop.dispose();
-          tracker.close();
+          await store.close();
         }
       });
     });
@@ -98,14 +99,18 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   if (runs.length === 0) throw new LoraStudyError(`no run of suite ${suite.name} matches --filter ${opts.filter}`);
   const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
   const gflops = await matmulPeakGflops(engine.backend);
-  const tracker = opts.resume ? openTracker(opts.db) : null;
-  const rows = runs.map((r) => {
-    const row = planRun(r, { prepare: suite.prepare, matmulGflops: gflops });
-    const done = tracker?.findCompletedRun(hashConfig(r.config));
-    if (done) row.skip = `completed as run ${done.id}`;
-    return row;
-  });
-  tracker?.close();
+  const store = opts.resume ? await openRunStore(opts.db) : null;
+  const rows = [];
+  try {
+    for (const r of runs) {
+      const row = planRun(r, { prepare: suite.prepare, matmulGflops: gflops });
+      const done = await store?.findCompletedRun(hashConfig(r.config));
+      if (done) row.skip = `completed as run ${done.id}`;
+      rows.push(row);
+    }
+  } finally {
+    await store?.close();
+  }
   if (opts.json) printJson({ suite: suite.name, type: suite.type, backend: engine.backend, device: engine.device, matmul_gflops: gflops, runs: rows });
   else process.stdout.write(`${formatPlan(rows, `suite ${suite.name} (${suite.type}) on ${engine.backend}: ${engine.device}, matmul ${gflops.toFixed(1)} GFLOP/s`)}\n`);
   return rows.every((r) => r.ok) ? 0 : 1;

@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { formatDuration, formatMetric } from '../reporting/format.js';
 import { formatTextTable } from '../reporting/text-table.js';
-import { DEFAULT_DB_PATH, openTracker, RUN_STATUSES, type RunStatus } from '../tracking/index.js';
+import { openRunStore, RUN_STATUSES, type RunStatus } from '../tracking/index.js';
+import { DB_FLAGS, DB_HELP } from './db-option.js';
 import { LoraStudyError } from '../util/errors.js';
 import { printJson, runCommand } from './run-command.js';
 
 interface ListOptions {
   suite?: string;
   status?: string;
-  db: string;
+  db?: string;
   json?: boolean;
 }
 
@@ -23,14 +24,15 @@ function parseStatus(s: string | undefined): RunStatus | undefined {
   return s as RunStatus;
 }
 
-function listRuns(opts: ListOptions): void {
-  const tracker = openTracker(opts.db, { readonly: true });
+async function listRuns(opts: ListOptions): Promise<void> {
+  const store = await openRunStore(opts.db, { readonly: true });
   try {
-    const runs = tracker.listRuns({ suite: opts.suite, status: parseStatus(opts.status) });
-    const withMetrics = runs.map((r) => ({ ...r, metrics: tracker.getMetrics(r.id) }));
-    if (opts.json) return printJson({ db: opts.db, runs: withMetrics });
+    const runs = await store.listRuns({ suite: opts.suite, status: parseStatus(opts.status) });
+    const withMetrics = [];
+    for (const r of runs) withMetrics.push({ ...r, metrics: await store.getMetrics(r.id) });
+    if (opts.json) return printJson({ db: store.location, runs: withMetrics });
     if (runs.length === 0) {
-      process.stdout.write(`no runs in ${opts.db}${opts.suite ? ` for suite "${opts.suite}"` : ''}\n`);
+      process.stdout.write(`no runs in ${store.location}${opts.suite ? ` for suite "${opts.suite}"` : ''}\n`);
       return;
     }
     const rows = withMetrics.map((r) => [
@@ -48,18 +50,18 @@ function listRuns(opts: ListOptions): void {
     const headers = ['id', 'suite', 'name', 'type', 'variant', 'seed', 'status', ...LIST_METRICS, 'wall', 'backend'];
     process.stdout.write(`${formatTextTable(headers, rows)}\n`);
   } finally {
-    tracker.close();
+    await store.close();
   }
 }
 
-function showRun(idArg: string, opts: { db: string; json?: boolean }): void {
+async function showRun(idArg: string, opts: { db?: string; json?: boolean }): Promise<void> {
   const id = Number(idArg);
   if (!Number.isInteger(id) || id <= 0) throw new LoraStudyError(`run id must be a positive integer; got "${idArg}"`);
-  const tracker = openTracker(opts.db, { readonly: true });
+  const store = await openRunStore(opts.db, { readonly: true });
   try {
-    const run = tracker.getRun(id);
+    const run = await store.getRun(id);
     if (!run) {
-      throw new LoraStudyError(`no run with id ${id} in ${opts.db}`, { hint: 'list runs with `lora-study runs`' });
+      throw new LoraStudyError(`no run with id ${id} in ${store.location}`, { hint: 'list runs with `lora-study runs`' });
     }
     if (opts.json) return printJson(run);
     const facts: [string, string][] = [
@@ -100,13 +102,13 @@ function showRun(idArg: string, opts: { db: string; json?: boolean }): void {
     }
     if (run.artifacts.length) {
       out += `\n\nartifacts\n${formatTextTable(
-        ['kind', 'path'],
-        run.artifacts.map((a) => [a.kind, a.path]),
+        ['kind', 'host', 'path'],
+        run.artifacts.map((a) => [a.kind, a.hostname ?? '–', a.path]),
       )}`;
     }
     process.stdout.write(`${out}\n`);
   } finally {
-    tracker.close();
+    await store.close();
   }
 }
 
@@ -116,20 +118,20 @@ export function register(program: Command): void {
     .description('list the runs recorded in the tracking database')
     .option('--suite <name>', 'only runs of suites with this name')
     .option('--status <status>', `only runs with this status (${RUN_STATUSES.join('|')})`)
-    .option('--db <path>', 'tracking database (SQLite)', DEFAULT_DB_PATH)
+    .option(DB_FLAGS, DB_HELP)
     .option('--json', 'print one JSON document on stdout')
     .action((opts: ListOptions) => runCommand('runs', opts, async () => listRuns(opts)));
   runs
     .command('show <id>')
     .description('show one run with its metrics, steps and artifacts')
-    .option('--db <path>', 'tracking database (SQLite)', DEFAULT_DB_PATH)
+    .option(DB_FLAGS, DB_HELP)
     .option('--json', 'print one JSON document on stdout')
-    .action((id: string, opts: { db: string; json?: boolean }, cmd: Command) => {
+    .action((id: string, opts: { db?: string; json?: boolean }, cmd: Command) => {
       // --db/--json written before `show` land on the parent command; an explicit value wins.
       const parent = cmd.parent!;
       const explicit = (name: string): boolean => cmd.getOptionValueSource(name) !== 'default' && name in opts;
       const merged = {
-        db: explicit('db') ? opts.db : (parent.opts().db as string),
+        db: explicit('db') ? opts.db : (parent.opts().db as string | undefined),
         json: opts.json ?? (parent.opts().json as boolean | undefined),
       };
       return runCommand('runs show', merged, async () => showRun(id, merged));

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { metricInfo } from '../tracking/metric-names.js';
-import type { Tracker } from '../tracking/tracker.js';
+import type { RunStore } from '../tracking/run-store.js';
 import { LoraStudyError } from '../util/errors.js';
 import type { EvaluationMetrics } from './evaluate-model.js';
 
@@ -27,8 +27,8 @@ export interface RunAdapter {
 }
 
 /** The newest `adapter` artifact of a run, with the model and dataset the run used. */
-export function findRunAdapter(tracker: Pick<Tracker, 'getRun'>, runId: number): RunAdapter {
-  const run = tracker.getRun(runId);
+export async function findRunAdapter(store: Pick<RunStore, 'getRun'>, runId: number): Promise<RunAdapter> {
+  const run = await store.getRun(runId);
   if (!run) throw new TrackedRunError(runId, 'no such run in the tracker');
   const artifact = run.artifacts.filter((a) => a.kind === 'adapter').at(-1);
   if (!artifact) {
@@ -41,7 +41,7 @@ export function findRunAdapter(tracker: Pick<Tracker, 'getRun'>, runId: number):
 }
 
 /** Records evaluation metrics into a run as `<prefix><name>`, with the units metric-names.ts gives the base names. */
-export function recordEvaluation(tracker: Pick<Tracker, 'recordMetrics'>, runId: number, metrics: EvaluationMetrics, prefix = EVALUATE_METRIC_PREFIX): Record<string, number> {
+export async function recordEvaluation(store: Pick<RunStore, 'recordMetrics'>, runId: number, metrics: EvaluationMetrics, prefix = EVALUATE_METRIC_PREFIX): Promise<Record<string, number>> {
   const values: Record<string, number> = {};
   const units: Record<string, string> = {};
   for (const [name, value] of Object.entries(metrics)) {
@@ -50,6 +50,6 @@ export function recordEvaluation(tracker: Pick<Tracker, 'recordMetrics'>, runId:
     const unit = name === 'eval_tokens' ? 'tokens' : name === 'eval_samples' ? 'examples' : metricInfo(name)?.unit;
     if (unit) units[`${prefix}${name}`] = unit;
   }
-  tracker.recordMetrics(runId, values, units);
+  await store.recordMetrics(runId, values, units);
   return values;
 }

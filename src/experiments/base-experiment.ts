@@ -134,8 +134,8 @@ export class BaseExperiment {
         seed: this.config.seed,
       },
     });
-    if (this.ctx.tracker && this.runId !== null) {
-      this.ctx.tracker.logSteps(this.runId, result.steps.map((s) => ({ step: s.step, loss: s.loss, lr: s.lr, gradNorm: s.gradNorm, tokensPerS: s.tokensPerS, extra: { ms_fwd_bwd: s.msFwdBwd, ms_optimizer: s.msOptimizer } })));
+    if (this.ctx.store && this.runId !== null) {
+      await this.ctx.store.logSteps(this.runId, result.steps.map((s) => ({ step: s.step, loss: s.loss, lr: s.lr, gradNorm: s.gradNorm, tokensPerS: s.tokensPerS, extra: { ms_fwd_bwd: s.msFwdBwd, ms_optimizer: s.msOptimizer } })));
     }
     return result;
   }
@@ -206,11 +206,11 @@ export class BaseExperiment {
    * disk) must neither escape — the suite would stop and mislabel itself — nor vanish: it is
    * logged and returned, so the outcome and the suite's status say it.
    */
-  private recordFailure(message: string, wallTimeS: number): string | undefined {
-    const { tracker, logger } = this.ctx;
-    if (!tracker || this.runId === null) return undefined;
+  private async recordFailure(message: string, wallTimeS: number): Promise<string | undefined> {
+    const { store, logger } = this.ctx;
+    if (!store || this.runId === null) return undefined;
     try {
-      tracker.finishRun(this.runId, { status: 'failed', error: message, wallTimeS });
+      await store.finishRun(this.runId, { status: 'failed', error: message, wallTimeS });
       return undefined;
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
@@ -246,15 +246,15 @@ export class BaseExperiment {
 
   /**
    * Runs the whole lifecycle; never throws for a run-level failure (it is recorded instead).
-   * `claimed` is a run row the caller already claimed (tracker.claimRun); otherwise one is started.
+   * `claimed` is a run row the caller already claimed (RunStore.claimRun); otherwise one is started.
    */
   async execute(claimed?: { runId: number }): Promise<RunOutcome> {
-    const { tracker, logger } = this.ctx;
+    const { store, logger } = this.ctx;
     const t0 = performance.now();
     const c = this.config;
     const phase = (p: Parameters<NonNullable<ExperimentContext['onPhase']>>[0]) => this.ctx.onPhase?.(p);
     const tensorsBefore = tf.memory().numTensors;
-    if (tracker) this.runId = claimed?.runId ?? tracker.startRun(this.runParams());
+    if (store) this.runId = claimed?.runId ?? (await store.startRun(this.runParams()));
     try {
       phase('validate');
       this.validate();
@@ -276,20 +276,25 @@ export class BaseExperiment {
       const summary: RunSummary = { ...profile, ...evalSummary, adapter_bytes: statSync(join(adapterDir, ADAPTER_WEIGHTS)).size, wall_time_s: (performance.now() - t0) / 1000 };
       const status = interrupted ? 'interrupted' : 'completed';
       await writeRunJson(this.outputDir, { config: c, experimentType: this.experimentType, variant: this.variantLabel(), engine: this.ctx.engine, status, summary, steps: this.trainResult.steps, modules: this.lora!.modules });
-      if (tracker && this.runId !== null) {
-        tracker.recordMetrics(this.runId, summary as unknown as Record<string, number>);
-        tracker.addArtifact(this.runId, 'adapter', adapterDir, summary.adapter_bytes);
-        tracker.addArtifact(this.runId, 'run_json', join(this.outputDir, 'run.json'));
-        tracker.finishRun(this.runId, { status, wallTimeS: summary.wall_time_s, error: interrupted ? 'interrupted before max_steps' : null });
+      let recorded: RunOutcome['status'] = status;
+      if (store && this.runId !== null) {
+        await store.recordMetrics(this.runId, summary as unknown as Record<string, number>);
+        await store.addArtifact(this.runId, 'adapter', adapterDir, summary.adapter_bytes);
+        await store.addArtifact(this.runId, 'run_json', join(this.outputDir, 'run.json'));
+        const final = await store.finishRun(this.runId, {
+          status, wallTimeS: summary.wall_time_s, error: interrupted ? 'interrupted before max_steps' : null, exclusive: this.ctx.exclusive,
+        });
+        recorded = final === 'completed' ? 'completed' : 'interrupted';
+        if (final !== status) logger.warn({ run: c.name, runId: this.runId }, 'another worker completed this run first; this copy is recorded interrupted');
       }
       logger.info({ run: c.name, eval_loss: summary.eval_loss, exact_match: summary.exact_match }, 'run finished');
-      return { name: c.name, status, runId: this.runId, outputDir: this.outputDir, summary };
+      return { name: c.name, status: recorded, runId: this.runId, outputDir: this.outputDir, summary };
     } catch (err) {
       // Keep the hint: a failed run's error is all the user sees of it later (runs show, report).
       const hint = err instanceof LoraStudyError && err.hint ? ` — ${err.hint}` : '';
       const message = `${err instanceof Error ? err.message : String(err)}${hint}`;
       logger.error({ run: c.name, err: message }, 'run failed');
-      const trackerError = this.recordFailure(message, (performance.now() - t0) / 1000);
+      const trackerError = await this.recordFailure(message, (performance.now() - t0) / 1000);
       return {
         name: c.name, status: 'failed', runId: this.runId, outputDir: this.outputDir,
         error: trackerError ? `${message}; and the tracker could not record it: ${trackerError}` : message,

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { RunConfig, RuntimeSettings } from '../config/run-config.js';
 import type { EngineInfo } from '../engine/types.js';
-import type { Tracker } from '../tracking/tracker.js';
+import type { RunSink } from '../tracking/run-store.js';
 import type { StepRecord } from '../training/trainer.js';
 import type { Logger } from '../util/logger.js';
 import { singleStudy } from '../studies/single.js';
@@ -13,7 +13,7 @@ export interface RunSingleParams {
   runtime: RuntimeSettings;
   engine: EngineInfo;
   logger: Logger;
-  tracker?: Tracker;
+  store?: RunSink;
   onStep?: (rec: StepRecord, maxSteps: number) => void;
   shouldStop?: () => boolean;
 }
@@ -24,7 +24,7 @@ export async function runSingle(p: RunSingleParams): Promise<RunOutcome> {
     runtime: { ...p.runtime, outputDir: resolve(p.runtime.outputDir) },
     engine: p.engine,
     logger: p.logger,
-    tracker: p.tracker,
+    store: p.store,
     onStep: p.onStep,
     shouldStop: p.shouldStop,
   });

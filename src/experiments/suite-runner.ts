@@ -5,7 +5,7 @@ import { loadSuite, type PlannedRun } from '../config/expand-suite.js';
 import type { PrepareSpec } from '../config/suite-config.js';
 import { prepareDataset } from '../data/prepare.js';
 import type { EngineInfo } from '../engine/types.js';
-import type { Tracker } from '../tracking/tracker.js';
+import type { RunStore } from '../tracking/run-store.js';
 import type { StepRecord } from '../training/trainer.js';
 import { LoraStudyError } from '../util/errors.js';
 import { FolderNotOursError } from '../util/owned-dir.js';
@@ -25,7 +25,7 @@ export interface RunSuiteParams {
   runtime: SuiteRuntime;
   engine: EngineInfo;
   logger: Logger;
-  tracker: Tracker;
+  store: RunStore;
   resume?: boolean;
   /** Only runs whose name contains this text (or matches it as a /regex/). */
   filter?: string;
@@ -98,17 +98,17 @@ export function suiteStatus(out: SuiteOutcome, loop: 'finished' | 'stopped' | 'e
 /**
  * Runs a suite one run after another. A failed run is recorded with its error and the suite
  * goes on; an interrupt stops after the current step and marks that run interrupted. With
- * `resume`, each run is claimed atomically (tracker.claimRun): runs whose resolved config
+ * `resume`, each run is claimed atomically (RunStore.claimRun): runs whose resolved config
  * already completed, or is running in another live process, are skipped — so several
  * `run-suite --resume` on one database split the suite between them.
  */
 export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
   const { suite, study, runs: all } = loadSuite(p.file);
   const runs = filterRuns(all, p.filter);
-  const { tracker, logger } = p;
-  tracker.markStaleRunsInterrupted();
+  const { store, logger } = p;
+  await store.markStaleRunsInterrupted();
   await ensureDatasets(runs, suite.prepare, logger);
-  const suiteId = tracker.createSuite({ name: suite.name, config: suite });
+  const suiteId = await store.createSuite({ name: suite.name, config: suite });
   const out: SuiteOutcome = { suite: suite.name, suiteId, runs: [], completed: 0, failed: 0, skipped: 0, interrupted: 0 };
   let loop: 'finished' | 'stopped' | 'escaped' = 'escaped';
   try {
@@ -118,7 +118,7 @@ export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
         runtime: { backend: p.runtime.backend, threads: p.runtime.threads, outputDir: join(p.runtime.outputRoot, 'runs', suite.name, run.name) },
         engine: p.engine,
         logger,
-        tracker,
+        store,
         suiteId,
         variant: run.label,
         onStep: p.onStep,
@@ -126,7 +126,7 @@ export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
       });
       let claimed: { runId: number } | undefined;
       if (p.resume) {
-        const claim = tracker.claimRun(exp.runParams());
+        const claim = await store.claimRun(exp.runParams());
         if (!claim.claimed) {
           const where = claim.reason === 'completed' ? `completed as run ${claim.run.id}` : `running as run ${claim.run.id} (${claim.run.hostname ?? '?'} pid ${claim.run.pid ?? '?'})`;
           const skipped: SuiteRunOutcome = { name: run.name, status: 'skipped', reason: where, runId: claim.run.id };
@@ -148,7 +148,7 @@ export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
     loop = p.shouldStop?.() ? 'stopped' : 'finished';
   } finally {
     try {
-      tracker.finishSuite(suiteId, suiteStatus(out, loop));
+      await store.finishSuite(suiteId, suiteStatus(out, loop));
     } catch (err) {
       // Never hide the error that escaped the loop behind this one; when the loop finished, the
       // suite row is left `running` (the next run-suite marks it interrupted) and the user is told.

@@ -1,6 +1,6 @@
 import type { EngineInfo } from '../engine/types.js';
 import type { RunConfig, RuntimeSettings } from '../config/run-config.js';
-import type { Tracker } from '../tracking/tracker.js';
+import type { RunSink } from '../tracking/run-store.js';
 import type { StepRecord } from '../training/trainer.js';
 import type { Logger } from '../util/logger.js';
 
@@ -9,7 +9,10 @@ export interface ExperimentContext {
   runtime: RuntimeSettings;
   engine: EngineInfo;
   logger: Logger;
-  tracker?: Tracker;
+  /** Where the run is recorded (SQLite or Postgres behind one interface); none for `--no-track`. */
+  store?: RunSink;
+  /** Complete the run only if no other row completed its config first (queue workers). */
+  exclusive?: boolean;
   suiteId?: number | null;
   /** Human label of the varied setting (e.g. `r=8`), shown in progress and stored on the run. */
   variant?: string;

@@ -12,7 +12,8 @@ import { renderMarkdown } from './render-markdown.js';
 
 export interface GenerateReportParams {
   /** Tracking database to read. */
-  dbPath: string;
+  /** `--db`: a SQLite path or postgres URL; default $LORA_STUDY_DB, else results/experiments.db. */
+  dbPath?: string;
   /** Only runs of suites with this name; all runs when omitted. */
   suite?: string;
   /** Output folder. Default `results/report`. */
@@ -40,7 +41,7 @@ export interface GeneratedReport {
 export async function generateReport(params: GenerateReportParams): Promise<GeneratedReport> {
   const outDir = params.outDir ?? 'results/report';
   const logger = params.logger ?? silentLogger;
-  const data = loadStudy(params.dbPath, params.suite);
+  const data = await loadStudy(params.dbPath, params.suite);
   const variants = groupVariants(data.completed);
   const quality = chooseQualityMetric(data.completed);
   const charts = buildCharts(variants, quality);

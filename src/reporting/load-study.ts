@@ -1,8 +1,9 @@
-import { openTracker, type RunDetail, type RunRecord, type SuiteRecord } from '../tracking/index.js';
+import { openRunStore, type RunDetail, type RunRecord, type SuiteRecord } from '../tracking/index.js';
 import { LoraStudyError } from '../util/errors.js';
 
 /** Everything the report needs, read once from the tracker. */
 export interface StudyData {
+  /** The database read: a SQLite path, or a postgres URL without its password. */
   dbPath: string;
   /** The suite asked for, or null for the whole database. */
   suite: string | null;
@@ -19,18 +20,20 @@ export interface StudyData {
  * Reads the tracker. An absent database, an unknown suite or no completed runs is a
  * LoraStudyError: an empty report would look like a result.
  */
-export function loadStudy(dbPath: string, suite?: string): StudyData {
-  const tracker = openTracker(dbPath, { readonly: true });
+export async function loadStudy(db: string | undefined, suite?: string): Promise<StudyData> {
+  const store = await openRunStore(db, { readonly: true });
+  const dbPath = store.location;
   try {
-    const suites = tracker.listSuites(suite);
+    const suites = await store.listSuites(suite);
     if (suite !== undefined && suites.length === 0) {
-      const known = [...new Set(tracker.listSuites().map((s) => s.name))];
+      const known = [...new Set((await store.listSuites()).map((s) => s.name))];
       throw new LoraStudyError(`no suite named "${suite}" in ${dbPath}`, {
         hint: known.length ? `suites recorded there: ${known.join(', ')}` : 'no suite has been run against this database yet',
       });
     }
-    const runs = tracker.listRuns(suite === undefined ? {} : { suite });
-    const completed = runs.filter((r) => r.status === 'completed').map((r) => tracker.getRun(r.id)!);
+    const runs = await store.listRuns(suite === undefined ? {} : { suite });
+    const completed: RunDetail[] = [];
+    for (const r of runs) if (r.status === 'completed') completed.push((await store.getRun(r.id))!);
     if (completed.length === 0) {
       const what = suite === undefined ? dbPath : `suite "${suite}" in ${dbPath}`;
       throw new LoraStudyError(
@@ -49,6 +52,6 @@ export function loadStudy(dbPath: string, suite?: string): StudyData {
       unfinished: runs.filter((r) => r.status === 'queued' || r.status === 'running'),
     };
   } finally {
-    tracker.close();
+    await store.close();
   }
 }

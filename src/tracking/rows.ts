@@ -1,6 +1,6 @@
 import type { ArtifactRecord, RunRecord, RunStatus, StepRecord, SuiteRecord, SuiteStatus } from './types.js';
 
-/** Row shapes as SQLite returns them (snake_case), and their mapping to the plain records. */
+/** Row shapes as SQLite and Postgres return them (snake_case), and their mapping to the plain records. */
 
 export interface SuiteRow {
   id: number;
@@ -63,6 +63,7 @@ export interface ArtifactRow {
   path: string;
   bytes: number | null;
   created_at: string;
+  hostname: string | null;
 }
 
 function parseJson<T>(text: string | null): T | null {
@@ -130,7 +131,7 @@ export function toStep(r: StepDbRow): StepRecord {
 }
 
 export function toArtifact(r: ArtifactRow): ArtifactRecord {
-  return { id: r.id, runId: r.run_id, kind: r.kind, path: r.path, bytes: r.bytes, createdAt: r.created_at };
+  return { id: r.id, runId: r.run_id, kind: r.kind, path: r.path, bytes: r.bytes, createdAt: r.created_at, hostname: r.hostname ?? null };
 }
 
 /** SQLite stores NaN as NULL; Infinity survives but JSON cannot carry it, so store both as NULL. */

@@ -64,6 +64,12 @@ export interface FinishRunParams {
   error?: string | null;
   /** Wall-clock seconds of the run; computed from `started_at` when omitted. */
   wallTimeS?: number | null;
+  /**
+   * Complete only if this row is still `running` and no other run with its config hash has
+   * completed; otherwise the row is recorded `interrupted` (superseded). Queue workers use it,
+   * so a run retried after its worker was presumed dead is never completed twice.
+   */
+  exclusive?: boolean;
 }
 
 /** One optimizer step. Undefined fields are stored as NULL. */
@@ -149,6 +155,8 @@ export interface ArtifactRecord {
   path: string;
   bytes: number | null;
   createdAt: string;
+  /** The host whose filesystem `path` is on (schema 3; NULL for older rows). */
+  hostname: string | null;
 }
 
 export interface RunDetail extends RunRecord {
@@ -188,6 +196,14 @@ export interface UpdateRunParams extends RunEnvironment {
  * What `claimRun` found: the run is ours to execute (`runId`), or another row already stands
  * for it — a completed run, or one running in a process that is still alive.
  */
+export interface ClaimOptions {
+  /**
+   * The caller holds the queue's lease on this run: a row left `running` for the same config
+   * hash belongs to an earlier attempt whose worker stopped, and is marked `interrupted`.
+   */
+  supersede?: boolean;
+}
+
 export type ClaimResult =
   | { claimed: true; runId: number }
   | { claimed: false; reason: 'completed' | 'running'; run: RunRecord };

@@ -11,7 +11,7 @@ import { injectLora } from '../../src/lora/inject.js';
 import { loraConfigSchema } from '../../src/lora/lora-config.js';
 import { loadAdapter, saveAdapter } from '../../src/lora/peft-adapter.js';
 import { loadModel } from '../../src/model/load-model.js';
-import { openTracker } from '../../src/tracking/tracker.js';
+import { openTracker } from '../../src/tracking/index.js';
 import { Rng } from '../../src/util/random.js';
 import { useCpuBackend } from '../helpers/tf-setup.js';
 import { runCli } from '../helpers/run-cli.js';

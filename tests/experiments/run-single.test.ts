@@ -6,7 +6,7 @@ import { runConfigSchema } from '../../src/config/run-config.js';
 import { prepareDataset } from '../../src/data/prepare.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { runSingle } from '../../src/experiments/run-single.js';
-import { openTracker } from '../../src/tracking/tracker.js';
+import { openSqliteStore } from '../../src/tracking/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
 
@@ -20,14 +20,14 @@ beforeAll(async () => {
 
 test('run-single trains, evaluates, writes a PEFT adapter and run.json, and records the run', async () => {
   const engine = await initEngine({ backend: 'cpu' });
-  const tracker = openTracker(join(root, 'exp.db'));
+  const store = openSqliteStore(join(root, 'exp.db'));
   const config = runConfigSchema.parse({
     name: 'tiny', model: modelDir, dataset: join(root, 'data', 'rev'), seed: 1,
     lora: { r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'] },
     training: { max_steps: 4, batch_size: 4, learning_rate: 1e-3, max_seq_len: 96 },
     eval: { max_samples: 8, batch_size: 8, max_new_tokens: 4 },
   });
-  const out = await runSingle({ config, runtime: { backend: 'cpu', outputDir: join(root, 'out') }, engine, logger: silentLogger, tracker });
+  const out = await runSingle({ config, runtime: { backend: 'cpu', outputDir: join(root, 'out') }, engine, logger: silentLogger, store });
   expect(out.error).toBeUndefined();
   expect(out.status).toBe('completed');
   const s = out.summary!;
@@ -41,8 +41,8 @@ test('run-single trains, evaluates, writes a PEFT adapter and run.json, and reco
   const runJson = JSON.parse(readFileSync(join(root, 'out', 'run.json'), 'utf8'));
   expect(runJson.losses).toHaveLength(4);
   expect(runJson.backend).toBe('cpu');
-  const run = tracker.getRun(out.runId!);
+  const run = await store.getRun(out.runId!);
   expect(run?.status).toBe('completed');
   expect(run?.steps).toHaveLength(4);
-  tracker.close();
+  await store.close();
 });

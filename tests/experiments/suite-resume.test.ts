@@ -8,8 +8,7 @@ import { initEngine } from '../../src/engine/backend.js';
 import { loadSuite } from '../../src/config/expand-suite.js';
 import type { PrepareSpec } from '../../src/config/suite-config.js';
 import { ensureDatasets, runSuite } from '../../src/experiments/suite-runner.js';
-import { openTracker, Tracker } from '../../src/tracking/tracker.js';
-import type { FinishRunParams } from '../../src/tracking/types.js';
+import { openSqliteStore, openTracker, SqliteRunStore, type FinishRunParams, type RunStatus } from '../../src/tracking/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
 
@@ -75,11 +74,11 @@ describe('concurrent run-suite --resume (issue 10 item 8)', () => {
   }, 300_000);
 });
 
-/** A tracker whose writes of a failed run's end fail, as under a lock held by another client. */
-class FailingFinishTracker extends Tracker {
-  override finishRun(runId: number, p: FinishRunParams): void {
+/** A store whose writes of a failed run's end fail, as under a lock held by another client. */
+class FailingFinishStore extends SqliteRunStore {
+  override async finishRun(runId: number, p: FinishRunParams): Promise<RunStatus> {
     if (p.status === 'failed') throw new Error('database is locked');
-    super.finishRun(runId, p);
+    return super.finishRun(runId, p);
   }
 }
 
@@ -87,17 +86,17 @@ describe('suite status (issue 10 item 9)', () => {
   test('an error that escapes the loop marks the suite failed, not completed', async () => {
     const file = writeSuite('escape', [1, 2], 2);
     const engine = await initEngine({ backend: 'cpu' });
-    const tracker = openTracker(join(root, 'escape.db'));
+    const store = openSqliteStore(join(root, 'escape.db'));
     await expect(
       runSuite({
-        file, tracker, engine, logger: silentLogger, runtime: { backend: 'cpu', outputRoot: join(root, 'escape') },
+        file, store, engine, logger: silentLogger, runtime: { backend: 'cpu', outputRoot: join(root, 'escape') },
         onRunEnd: () => {
           throw new Error('progress display broke');
         },
       }),
     ).rejects.toThrow(/progress display broke/);
-    expect(tracker.listSuites('escape').map((s) => s.status)).toEqual(['failed']);
-    tracker.close();
+    expect((await store.listSuites('escape')).map((s) => s.status)).toEqual(['failed']);
+    await store.close();
   }, 120_000);
 
   test("a tracker write failure in a run's cleanup neither escapes nor vanishes", async () => {
@@ -117,17 +116,15 @@ describe('suite status (issue 10 item 9)', () => {
     );
     const engine = await initEngine({ backend: 'cpu' });
     const path = join(root, 'cleanup.db');
-    openTracker(path).close();
-    const plain = openTracker(path);
-    const tracker = new FailingFinishTracker(plain.db, plain.path, plain.identity);
-    const out = await runSuite({ file, tracker, engine, logger: silentLogger, runtime: { backend: 'cpu', outputRoot: join(root, 'cleanup') } });
+    const store = new FailingFinishStore(openTracker(path));
+    const out = await runSuite({ file, store, engine, logger: silentLogger, runtime: { backend: 'cpu', outputRoot: join(root, 'cleanup') } });
     const broken = out.runs.find((r) => r.name === 'cleanup-broken-s0')!;
     expect(broken.status).toBe('failed');
     expect(broken.status !== 'skipped' && broken.trackerError).toBe('database is locked');
     expect(broken.status !== 'skipped' && broken.error).toMatch(/no_such_module.*tracker could not record it: database is locked/s);
     // The rest of the suite still ran, and the suite says it did not go cleanly.
     expect(out.completed).toBe(1);
-    expect(tracker.listSuites('cleanup').map((s) => s.status)).toEqual(['failed']);
-    tracker.close();
+    expect((await store.listSuites('cleanup')).map((s) => s.status)).toEqual(['failed']);
+    await store.close();
   }, 120_000);
 });

@@ -9,7 +9,7 @@ import { expandSuite } from '../../src/config/expand-suite.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { planRun } from '../../src/experiments/plan.js';
 import { runSuite } from '../../src/experiments/suite-runner.js';
-import { openTracker } from '../../src/tracking/tracker.js';
+import { openSqliteStore, openTracker } from '../../src/tracking/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
 
@@ -94,8 +94,9 @@ describe('running suites', () => {
       variants: [{ name: 'q', target_modules: ['q_proj'] }, { name: 'broken', target_modules: ['no_such_module'] }, { name: 'v', target_modules: ['v_proj'] }],
     });
     const engine = await initEngine({ backend: 'cpu' });
-    const tracker = openTracker(join(root, 'mixed.db'));
-    const out = await runSuite({ file, tracker, engine, logger: silentLogger, runtime: { backend: 'cpu', outputRoot: join(root, 'results') } });
+    const store = openSqliteStore(join(root, 'mixed.db'));
+    const tracker = store.tracker;
+    const out = await runSuite({ file, store, engine, logger: silentLogger, runtime: { backend: 'cpu', outputRoot: join(root, 'results') } });
     expect(out.completed).toBe(2);
     expect(out.failed).toBe(1);
     const runs = tracker.listRuns({});
@@ -136,8 +137,9 @@ describe('running suites', () => {
     // Resume with a shorter slow run? No: the same config must be redone as it was. Make it quick
     // by resuming only the part after the kill; the slow run's config is unchanged.
     const engine = await initEngine({ backend: 'cpu' });
-    const tracker = openTracker(db);
-    const out = await runSuite({ file, tracker, engine, logger: silentLogger, resume: true, runtime: { backend: 'cpu', outputRoot: join(root, 'kill-results') } });
+    const store = openSqliteStore(db);
+    const tracker = store.tracker;
+    const out = await runSuite({ file, store, engine, logger: silentLogger, resume: true, runtime: { backend: 'cpu', outputRoot: join(root, 'kill-results') } });
     expect(out.skipped).toBe(1); // "fast" completed before the kill
     expect(out.completed).toBe(2); // "slow" redone, "after" run for the first time
     const runs = tracker.listRuns({});

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ReadOnlyDatabaseError } from '../../src/tracking/db-errors.js';
+import { ReadOnlyDatabaseError } from '../../src/tracking/sqlite/db-errors.js';
 import { openTracker } from '../../src/tracking/index.js';
-import { MIGRATIONS } from '../../src/tracking/schema.js';
+import { MIGRATIONS } from '../../src/tracking/sqlite/schema.js';
 import { runUnprivileged, unprivilegedReason } from '../helpers/unprivileged.js';
 
 const RUNS_CLI = fileURLToPath(new URL('../fixtures/tracking/runs-cli.ts', import.meta.url));

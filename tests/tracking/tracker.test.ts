@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,17 +35,21 @@ describe('openTracker', () => {
     const path = freshPath();
     openTracker(path).close();
     const raw = new Database(path);
-    // back to what a version-1 database looked like: no varied_* columns
-    raw.exec('ALTER TABLE runs DROP COLUMN varied_path; ALTER TABLE runs DROP COLUMN varied_value_json');
+    // back to what a version-1 database looked like: no varied_* columns (2), no artifacts.hostname (3)
+    raw.exec('ALTER TABLE runs DROP COLUMN varied_path; ALTER TABLE runs DROP COLUMN varied_value_json; ALTER TABLE artifacts DROP COLUMN hostname');
     raw.pragma('user_version = 1');
     raw.prepare(
       `INSERT INTO runs (name, experiment_type, variant, rank, config_json, config_hash, status, created_at)
        VALUES ('old', 'rank', 'r=4', 4, '{}', 'h', 'completed', '2025-01-01T00:00:00.000Z')`,
     ).run();
+    raw.prepare(`INSERT INTO artifacts (run_id, kind, path, created_at) VALUES (1, 'adapter', 'a/b', '2025-01-01T00:00:00.000Z')`).run();
     raw.close();
     const t = openTracker(path);
     expect(t.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(t.listRuns()[0]).toMatchObject({ name: 'old', rank: 4, variedPath: null, variedValue: null });
+    expect(t.getRun(1)!.artifacts).toMatchObject([{ path: 'a/b', hostname: null }]);
+    t.addArtifact(1, 'run_json', 'a/run.json');
+    expect(t.getRun(1)!.artifacts[1].hostname).toBe(hostname());
     const id = t.startRun({ name: 'new', experimentType: 'method', config: {}, variedPath: 'lora.use_dora', variedValue: true });
     expect(t.listRuns().find((r) => r.id === id)).toMatchObject({ variedPath: 'lora.use_dora', variedValue: true });
     t.close();

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { LoraStudyError } from '../util/errors.js';
+import { LoraStudyError } from '../../util/errors.js';
 import { databaseError, missingDatabaseError } from './db-errors.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 

@@ -1,34 +1,11 @@
 import type Database from 'better-sqlite3';
-import { RUN_SELECT, toArtifact, toRun, toStep, type ArtifactRow, type RunRow, type StepDbRow } from './rows.js';
-import type { MetricValue, RunDetail, RunFilter, RunRecord, RunStatus } from './types.js';
+import { RUN_SELECT, toArtifact, toRun, toStep, type ArtifactRow, type RunRow, type StepDbRow } from '../rows.js';
+import { listRunsQuery } from '../run-queries.js';
+import type { MetricValue, RunDetail, RunFilter, RunRecord } from '../types.js';
 
 /** Runs matching the filter, oldest first (the newest `limit` when a limit is set). */
 export function listRuns(db: Database.Database, filter: RunFilter = {}): RunRecord[] {
-  const where: string[] = [];
-  const args: (string | number)[] = [];
-  if (typeof filter.suite === 'number') {
-    where.push('runs.suite_id = ?');
-    args.push(filter.suite);
-  } else if (typeof filter.suite === 'string') {
-    where.push('suites.name = ?');
-    args.push(filter.suite);
-  }
-  if (filter.status !== undefined) {
-    const statuses: readonly RunStatus[] = typeof filter.status === 'string' ? [filter.status] : filter.status;
-    where.push(statuses.length ? `runs.status IN (${statuses.map(() => '?').join(', ')})` : '0');
-    args.push(...statuses);
-  }
-  if (filter.experimentType !== undefined) {
-    where.push('runs.experiment_type = ?');
-    args.push(filter.experimentType);
-  }
-  let sql = `${RUN_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
-  if (filter.limit !== undefined) {
-    sql = `SELECT * FROM (${sql} ORDER BY runs.id DESC LIMIT ?) ORDER BY id`;
-    args.push(filter.limit);
-  } else {
-    sql += ' ORDER BY runs.id';
-  }
+  const { sql, args } = listRunsQuery(filter);
   return (db.prepare(sql).all(...args) as RunRow[]).map(toRun);
 }
 

@@ -1,18 +1,20 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { describeFsError } from '../util/fs-errors.js';
-import { assert } from '../util/errors.js';
-import { hashConfig } from './config-hash.js';
+import { describeFsError } from '../../util/fs-errors.js';
+import { assert } from '../../util/errors.js';
+import { hashConfig } from '../config-hash.js';
 import { databaseError, missingDatabaseError, refuseFolderAsDatabase, withDatabaseErrors } from './db-errors.js';
 import { openReadOnlyDatabase } from './open-read-only.js';
-import { metricInfo } from './metric-names.js';
-import { currentIdentity, type ProcessIdentity } from './process-info.js';
+import { metricInfo } from '../metric-names.js';
+import { currentIdentity, type ProcessIdentity } from '../process-info.js';
 import { getMetrics, getRun, getRunRecord, listRuns } from './read-runs.js';
-import { finiteOrNull, RUN_SELECT, toRun, toSuite, type RunRow, type SuiteRow } from './rows.js';
-import { isOwnerGone, markStaleRunsInterrupted, type OwnerRow } from './stale-runs.js';
+import { finiteOrNull, RUN_SELECT, toRun, toSuite, type RunRow, type SuiteRow } from '../rows.js';
+import { isOwnerGone, markStaleRunsInterrupted, type OwnerRow } from '../stale-runs.js';
 import { migrate } from './schema.js';
+import { SUPERSEDED_ERROR, supersededBy } from '../claim-rules.js';
 import type {
+  ClaimOptions,
   ClaimResult,
   CreateSuiteParams,
   FinishRunParams,
@@ -21,12 +23,13 @@ import type {
   RunDetail,
   RunFilter,
   RunRecord,
+  RunStatus,
   StartRunParams,
   StepRow,
   SuiteRecord,
   SuiteStatus,
   UpdateRunParams,
-} from './types.js';
+} from '../types.js';
 
 export const DEFAULT_DB_PATH = 'results/experiments.db';
 
@@ -152,7 +155,7 @@ export class Tracker {
    * when there is none records a new `running` run. N processes resuming one suite on one
    * database therefore split its runs instead of each running all of them.
    */
-  claimRun(p: StartRunParams): ClaimResult {
+  claimRun(p: StartRunParams, opts: ClaimOptions = {}): ClaimResult {
     const hash = p.configHash ?? hashConfig(p.config);
     const tx = this.db.transaction((): ClaimResult => {
       const done = this.db
@@ -162,8 +165,13 @@ export class Tracker {
       const running = this.db
         .prepare(`SELECT id, hostname, pid, invocation_id FROM runs WHERE config_hash = ? AND status = 'running' ORDER BY id DESC`)
         .all(hash) as OwnerRow[];
-      const live = running.find((r) => !isOwnerGone(r, this.identity));
-      if (live) return { claimed: false, reason: 'running', run: this.getRunRecord(live.id)! };
+      if (opts.supersede) {
+        const mark = this.db.prepare(`UPDATE runs SET status = 'interrupted', finished_at = ?, error = COALESCE(error, ?) WHERE id = ?`);
+        for (const r of running) mark.run(now(), SUPERSEDED_ERROR, r.id);
+      } else {
+        const live = running.find((r) => !isOwnerGone(r, this.identity));
+        if (live) return { claimed: false, reason: 'running', run: this.getRunRecord(live.id)! };
+      }
       return { claimed: true, runId: this.startRun({ ...p, configHash: hash, status: 'running' }) };
     });
     return tx.immediate();
@@ -243,15 +251,30 @@ export class Tracker {
   }
 
   /** Ends a run. `wallTimeS` defaults to the seconds since started_at. */
-  finishRun(runId: number, p: FinishRunParams): void {
-    const run = this.getRunRecord(runId);
-    assert(run, `finishRun: no run with id ${runId}`);
-    const end = new Date();
-    const wall =
-      p.wallTimeS ?? (run.startedAt ? (end.getTime() - new Date(run.startedAt).getTime()) / 1000 : null);
-    this.db
-      .prepare(`UPDATE runs SET status = ?, error = ?, wall_time_s = ?, finished_at = ? WHERE id = ?`)
-      .run(p.status, p.error ?? null, finiteOrNull(wall), end.toISOString(), runId);
+  finishRun(runId: number, p: FinishRunParams): RunStatus {
+    const tx = this.db.transaction((): RunStatus => {
+      const run = this.getRunRecord(runId);
+      assert(run, `finishRun: no run with id ${runId}`);
+      let status: RunStatus = p.status;
+      let error = p.error ?? null;
+      if (p.exclusive && status === 'completed') {
+        const other = this.db
+          .prepare(`SELECT id FROM runs WHERE config_hash = ? AND status = 'completed' AND id != ? LIMIT 1`)
+          .get(run.configHash, runId) as { id: number } | undefined;
+        if (run.status !== 'running' || other) {
+          status = 'interrupted';
+          error = supersededBy(other?.id, run.status);
+        }
+      }
+      const end = new Date();
+      const wall =
+        p.wallTimeS ?? (run.startedAt ? (end.getTime() - new Date(run.startedAt).getTime()) / 1000 : null);
+      this.db
+        .prepare(`UPDATE runs SET status = ?, error = ?, wall_time_s = ?, finished_at = ? WHERE id = ?`)
+        .run(status, error, finiteOrNull(wall), end.toISOString(), runId);
+      return status;
+    });
+    return tx.immediate();
   }
 
   /** Appends (or, for a step logged again, replaces) step metrics, all in one transaction. */
@@ -301,8 +324,8 @@ export class Tracker {
 
   addArtifact(runId: number, kind: string, path: string, bytes?: number): number {
     const info = this.db
-      .prepare(`INSERT INTO artifacts (run_id, kind, path, bytes, created_at) VALUES (?, ?, ?, ?, ?)`)
-      .run(runId, kind, path, bytes ?? null, now());
+      .prepare(`INSERT INTO artifacts (run_id, kind, path, bytes, created_at, hostname) VALUES (?, ?, ?, ?, ?, ?)`)
+      .run(runId, kind, path, bytes ?? null, now(), this.identity.hostname);
     return Number(info.lastInsertRowid);
   }
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LoraStudyError } from '../util/errors.js';
-import { isWritable } from '../util/fs-errors.js';
+import { LoraStudyError } from '../../util/errors.js';
+import { isWritable } from '../../util/fs-errors.js';
 
 export function missingDatabaseError(path: string): LoraStudyError {
   return new LoraStudyError(`no tracking database at ${path}`, {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { LoraStudyError } from '../util/errors.js';
+import { LoraStudyError } from '../../util/errors.js';
 
 /**
  * The schema, as an ordered list of migrations; PRAGMA user_version holds how many have run.
@@ -90,6 +90,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE runs ADD COLUMN varied_path TEXT;
   ALTER TABLE runs ADD COLUMN varied_value_json TEXT;
+  `,
+  // 3: the host an artifact was written on (runs spread over machines by the queue)
+  `
+  ALTER TABLE artifacts ADD COLUMN hostname TEXT;
   `,
 ];
 
