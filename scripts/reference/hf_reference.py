@@ -3,9 +3,10 @@
 
 Plain PyTorch, no transformers and none of this project's code: it reads a Hugging Face model
 folder (config.json + safetensors parsed with struct/json/numpy) and runs the eager forward pass
-of LlamaForCausalLM (also Mistral, Qwen2) or GPT2LMHeadModel, transcribed from transformers
-4.46 (modeling_llama.py, modeling_qwen2.py, modeling_gpt2.py) in float32, as transformers runs
-a float32 model. Prints one JSON document: input_ids, attention_mask, position_ids, logits.
+of LlamaForCausalLM (also Mistral, Qwen2), GPT2LMHeadModel, PhiForCausalLM, Phi3ForCausalLM or
+GemmaForCausalLM, transcribed from transformers (modeling_llama.py, modeling_qwen2.py,
+modeling_gpt2.py 4.46; modeling_phi.py / modular_phi.py, modular_phi3.py, modular_gemma.py) in
+float32, as transformers runs a float32 model. Prints one JSON document: input_ids, attention_mask, position_ids, logits.
 
     /usr/bin/python3 scripts/reference/hf_reference.py MODEL_DIR --input-ids '[[1, 2, 3]]' \
         [--attention-mask '[[1, 1, 0]]'] [--positions arange|cumsum] [--out FILE]
@@ -69,8 +70,10 @@ def load_folder(folder):
 def act_fn(name):
     if name == "silu":
         return F.silu
-    if name in ("gelu_new", "gelu_pytorch_tanh"):  # NewGELUActivation: the tanh approximation
+    if name == "gelu_new":  # NewGELUActivation: the tanh approximation
         return lambda x: 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+    if name == "gelu_pytorch_tanh":  # PytorchGELUTanh
+        return lambda x: F.gelu(x, approximate="tanh")
     if name == "gelu":
         return F.gelu
     if name == "relu":
@@ -94,6 +97,21 @@ def rms_norm(x, w, eps):
     variance = x.pow(2).mean(-1, keepdim=True)
     x = x * torch.rsqrt(variance + eps)
     return w * x.to(dtype)
+
+
+def gemma_rms_norm(x, w, eps):  # GemmaRMSNorm: gains stored as offsets from 1
+    out = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + eps)
+    return (out * (1.0 + w.float())).type_as(x)
+
+
+def apply_rotary(q, k, cos, sin):
+    """Phi3's apply_rotary_pos_emb: rotates the first cos.shape[-1] dims, passes the rest."""
+    rotary_dim = cos.shape[-1]
+    q_rot, q_pass = q[..., :rotary_dim], q[..., rotary_dim:]
+    k_rot, k_pass = k[..., :rotary_dim], k[..., rotary_dim:]
+    q_embed = torch.cat([(q_rot * cos) + (rotate_half(q_rot) * sin), q_pass], dim=-1)
+    k_embed = torch.cat([(k_rot * cos) + (rotate_half(k_rot) * sin), k_pass], dim=-1)
+    return q_embed, k_embed
 
 
 def rotate_half(x):
@@ -129,36 +147,56 @@ def causal_4d_mask(attention_mask, b, t, dtype):
 
 
 def llama_forward(cfg, W, input_ids, attention_mask, position_ids):
+    """Llama, Mistral, Qwen2; Phi3 (fused qkv_proj / gate_up_proj, partial rotary); Gemma (x·(1+w)
+    RMSNorm, embeddings × √hidden, independent head_dim, GeGLU with tanh-gelu, tied head)."""
     mt = cfg["model_type"]
     hidden = cfg["hidden_size"]
     n_heads = cfg["num_attention_heads"]
     n_kv = cfg.get("num_key_value_heads") or n_heads
     head_dim = cfg.get("head_dim") or hidden // n_heads
-    eps = cfg.get("rms_norm_eps", 1e-6)
+    eps = cfg.get("rms_norm_eps", 1e-5 if mt == "phi3" else 1e-6)
     theta = cfg.get("rope_theta", 10000.0)
     if cfg.get("rope_scaling") is not None:
         raise SystemExit("rope_scaling is not transcribed")
-    # Bias rules per class: Qwen2 q/k/v always, o never; Llama attention_bias on all four; Mistral none.
-    qkv_bias = mt == "qwen2" or (mt == "llama" and cfg.get("attention_bias", False))
-    o_bias = mt == "llama" and cfg.get("attention_bias", False)
+    # Bias rules per class: Qwen2 q/k/v always, o never; Llama attention_bias on all four; Mistral
+    # and Phi3 none; Gemma attention_bias on q/k/v/o.
+    qkv_bias = mt == "qwen2" or (mt in ("llama", "gemma") and cfg.get("attention_bias", False))
+    o_bias = mt in ("llama", "gemma") and cfg.get("attention_bias", False)
     mlp_bias = mt == "llama" and cfg.get("mlp_bias", False)
-    act = act_fn(cfg.get("hidden_act", "silu"))
+    if mt == "gemma":  # GemmaMLP: hidden_activation, gelu_pytorch_tanh when unset
+        act = act_fn(cfg.get("hidden_activation") or "gelu_pytorch_tanh")
+        norm = gemma_rms_norm
+    else:
+        act = act_fn(cfg.get("hidden_act", "silu"))
+        norm = rms_norm
+    rotary_dim = int(head_dim * cfg.get("partial_rotary_factor", 1.0)) if mt == "phi3" else head_dim
+    tied = cfg.get("tie_word_embeddings", mt == "gemma")
     B, T = input_ids.shape
 
     h = W["model.embed_tokens.weight"][input_ids]  # [B, T, C]
-    cos, sin = rope_cos_sin(position_ids, head_dim, theta)
-    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [B, 1, T, D]
+    if mt == "gemma":
+        h = h * torch.tensor(hidden**0.5, dtype=h.dtype)
+    cos, sin = rope_cos_sin(position_ids, rotary_dim, theta)
+    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # [B, 1, T, rotary_dim]
     mask = causal_4d_mask(attention_mask, B, T, h.dtype)
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         g = lambda n, use=True: W.get(p + n) if use else None
         residual = h
-        x = rms_norm(h, W[p + "input_layernorm.weight"], eps)
-        q = linear(x, W[p + "self_attn.q_proj.weight"], g("self_attn.q_proj.bias", qkv_bias)).view(B, T, n_heads, head_dim).transpose(1, 2)
-        k = linear(x, W[p + "self_attn.k_proj.weight"], g("self_attn.k_proj.bias", qkv_bias)).view(B, T, n_kv, head_dim).transpose(1, 2)
-        v = linear(x, W[p + "self_attn.v_proj.weight"], g("self_attn.v_proj.bias", qkv_bias)).view(B, T, n_kv, head_dim).transpose(1, 2)
-        q = (q * cos) + (rotate_half(q) * sin)
-        k = (k * cos) + (rotate_half(k) * sin)
+        x = norm(h, W[p + "input_layernorm.weight"], eps)
+        if mt == "phi3":
+            qkv = linear(x, W[p + "self_attn.qkv_proj.weight"])
+            qp = n_heads * head_dim
+            kp = n_kv * head_dim
+            q, k, v = qkv[..., :qp], qkv[..., qp : qp + kp], qkv[..., qp + kp :]
+        else:
+            q = linear(x, W[p + "self_attn.q_proj.weight"], g("self_attn.q_proj.bias", qkv_bias))
+            k = linear(x, W[p + "self_attn.k_proj.weight"], g("self_attn.k_proj.bias", qkv_bias))
+            v = linear(x, W[p + "self_attn.v_proj.weight"], g("self_attn.v_proj.bias", qkv_bias))
+        q = q.view(B, T, n_heads, head_dim).transpose(1, 2)
+        k = k.view(B, T, n_kv, head_dim).transpose(1, 2)
+        v = v.view(B, T, n_kv, head_dim).transpose(1, 2)
+        q, k = apply_rotary(q, k, cos, sin)
         k = repeat_kv(k, n_heads // n_kv)
         v = repeat_kv(v, n_heads // n_kv)
         attn = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(head_dim)  # [B, H, T, T]
@@ -167,12 +205,15 @@ def llama_forward(cfg, W, input_ids, attention_mask, position_ids):
         out = torch.matmul(attn, v).transpose(1, 2).reshape(B, T, n_heads * head_dim)  # [B, T, H*D]
         h = residual + linear(out, W[p + "self_attn.o_proj.weight"], g("self_attn.o_proj.bias", o_bias))
         residual = h
-        x = rms_norm(h, W[p + "post_attention_layernorm.weight"], eps)
-        gate = linear(x, W[p + "mlp.gate_proj.weight"], g("mlp.gate_proj.bias", mlp_bias))
-        up = linear(x, W[p + "mlp.up_proj.weight"], g("mlp.up_proj.bias", mlp_bias))
+        x = norm(h, W[p + "post_attention_layernorm.weight"], eps)
+        if mt == "phi3":  # Phi3MLP: gate, up = gate_up_proj(x).chunk(2); down(up * act(gate))
+            gate, up = linear(x, W[p + "mlp.gate_up_proj.weight"]).chunk(2, dim=-1)
+        else:
+            gate = linear(x, W[p + "mlp.gate_proj.weight"], g("mlp.gate_proj.bias", mlp_bias))
+            up = linear(x, W[p + "mlp.up_proj.weight"], g("mlp.up_proj.bias", mlp_bias))
         h = residual + linear(act(gate) * up, W[p + "mlp.down_proj.weight"], g("mlp.down_proj.bias", mlp_bias))
-    h = rms_norm(h, W["model.norm.weight"], eps)
-    if cfg.get("tie_word_embeddings", False):
+    h = norm(h, W["model.norm.weight"], eps)
+    if tied:
         head = W["model.embed_tokens.weight"]
     elif "lm_head.weight" in W:
         head = W["lm_head.weight"]
@@ -217,7 +258,59 @@ def gpt2_forward(cfg, W, input_ids, attention_mask, position_ids):
         x = act(conv1d(x, W[p + "mlp.c_fc.weight"], W[p + "mlp.c_fc.bias"]))
         h = residual + conv1d(x, W[p + "mlp.c_proj.weight"], W[p + "mlp.c_proj.bias"])
     h = F.layer_norm(h, (C,), W["transformer.ln_f.weight"], W["transformer.ln_f.bias"], eps)
-    return linear(h, W["transformer.wte.weight"]).float()  # lm_head is tied to wte
+    # GPT2LMHeadModel ties lm_head to wte only when tie_word_embeddings is true (the default).
+    head = W["transformer.wte.weight"] if cfg.get("tie_word_embeddings", True) else W["lm_head.weight"]
+    return linear(h, head).float()
+
+# ---------------------------------------------------------------- Phi
+
+def phi_forward(cfg, W, input_ids, attention_mask, position_ids):
+    """PhiForCausalLM: x + attn(ln(x)) + mlp(ln(x)) with one LayerNorm, partial rotary, qk_layernorm."""
+    C = cfg["hidden_size"]
+    H = cfg["num_attention_heads"]
+    KV = cfg.get("num_key_value_heads") or H
+    D = C // H
+    eps = cfg.get("layer_norm_eps", 1e-5)
+    theta = cfg.get("rope_theta", 10000.0)
+    if cfg.get("rope_scaling") is not None:
+        raise SystemExit("rope_scaling is not transcribed")
+    rotary_ndims = int(D * cfg.get("partial_rotary_factor", 0.5))
+    qk_ln = cfg.get("qk_layernorm", False)
+    act = act_fn(cfg.get("hidden_act", "gelu_new"))
+    B, T = input_ids.shape
+    h = W["model.embed_tokens.weight"][input_ids]
+    # PhiRotaryEmbedding: inv_freq over the rotary dims only
+    cos, sin = rope_cos_sin(position_ids, rotary_ndims, theta)
+    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+    mask = causal_4d_mask(attention_mask, B, T, h.dtype)
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        residual = h
+        x = F.layer_norm(h, (C,), W[p + "input_layernorm.weight"], W[p + "input_layernorm.bias"], eps)
+        q = linear(x, W[p + "self_attn.q_proj.weight"], W[p + "self_attn.q_proj.bias"]).view(B, T, -1, D).transpose(1, 2)
+        k = linear(x, W[p + "self_attn.k_proj.weight"], W[p + "self_attn.k_proj.bias"]).view(B, T, -1, D).transpose(1, 2)
+        v = linear(x, W[p + "self_attn.v_proj.weight"], W[p + "self_attn.v_proj.bias"]).view(B, T, -1, D).transpose(1, 2)
+        if qk_ln:
+            q = F.layer_norm(q, (D,), W[p + "self_attn.q_layernorm.weight"], W[p + "self_attn.q_layernorm.bias"], eps)
+            k = F.layer_norm(k, (D,), W[p + "self_attn.k_layernorm.weight"], W[p + "self_attn.k_layernorm.bias"], eps)
+        q_rot, q_pass = q[..., :rotary_ndims], q[..., rotary_ndims:]
+        k_rot, k_pass = k[..., :rotary_ndims], k[..., rotary_ndims:]
+        q_rot = (q_rot * cos) + (rotate_half(q_rot) * sin)
+        k_rot = (k_rot * cos) + (rotate_half(k_rot) * sin)
+        q = torch.cat((q_rot, q_pass), dim=-1)
+        k = torch.cat((k_rot, k_pass), dim=-1)
+        k = repeat_kv(k, H // KV)
+        v = repeat_kv(v, H // KV)
+        attn = torch.matmul(q.to(torch.float32), k.to(torch.float32).transpose(2, 3)) / math.sqrt(D)
+        attn = attn + mask
+        attn = F.softmax(attn, dim=-1, dtype=torch.float32).to(v.dtype)
+        out = torch.matmul(attn, v).transpose(1, 2).reshape(B, T, H * D)
+        attn_out = linear(out, W[p + "self_attn.dense.weight"], W[p + "self_attn.dense.bias"])
+        ff = linear(act(linear(x, W[p + "mlp.fc1.weight"], W[p + "mlp.fc1.bias"])), W[p + "mlp.fc2.weight"], W[p + "mlp.fc2.bias"])
+        h = attn_out + ff + residual
+    h = F.layer_norm(h, (C,), W["model.final_layernorm.weight"], W["model.final_layernorm.bias"], eps)
+    head = W["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings", False) else W["lm_head.weight"]
+    return linear(h, head, W["lm_head.bias"]).float()
 
 # ---------------------------------------------------------------- CLI
 
@@ -240,8 +333,10 @@ def main():
         position_ids = position_ids.masked_fill(mask == 0, 1)
     else:
         position_ids = torch.arange(T, dtype=torch.long)[None].expand(B, T)
-    if cfg["model_type"] in ("llama", "mistral", "qwen2"):
+    if cfg["model_type"] in ("llama", "mistral", "qwen2", "phi3", "gemma"):
         logits = llama_forward(cfg, W, input_ids, mask, position_ids)
+    elif cfg["model_type"] == "phi":
+        logits = phi_forward(cfg, W, input_ids, mask, position_ids)
     elif cfg["model_type"] == "gpt2":
         logits = gpt2_forward(cfg, W, input_ids, mask, position_ids)
     else:

@@ -1,7 +1,7 @@
 /**
  * Regenerates the numerical reference fixtures under tests/fixtures/reference/:
  *
- *     npx tsx scripts/reference/make-fixtures.ts          (from the repository root)
+ *     npx tsx scripts/reference/make-fixtures.ts [NAME ...]   (from the repository root; default: all)
  *
  * needs python3 with torch and numpy (Debian: apt-get install -y python3-torch python3-numpy;
  * set PYTHON=/path/to/python to choose the interpreter). For each fixture it writes a tiny
@@ -36,6 +36,31 @@ const FIXTURES: Array<{ name: string; description: string; model: TinyModelOptio
     name: 'gpt2',
     description: 'GPT2LMHeadModel, learned positions, Conv1D weights [in, out], tied head, F16 weights',
     model: { modelType: 'gpt2', seed: 13, hiddenSize: 32, numLayers: 2, numHeads: 4, dtype: 'F16' },
+  },
+  {
+    name: 'gpt2-untied',
+    description: 'GPT2LMHeadModel with tie_word_embeddings false and its own lm_head.weight (issue 10 item 1), F32 weights',
+    model: { modelType: 'gpt2', seed: 14, hiddenSize: 32, numLayers: 2, numHeads: 4, tie: false, dtype: 'F32' },
+  },
+  {
+    name: 'phi',
+    description: 'PhiForCausalLM as Phi-2: parallel attention + MLP, biases, partial rotary 0.5, lm_head with bias, F16 weights',
+    model: { modelType: 'phi', seed: 15, hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 4, intermediateSize: 64, dtype: 'F16' },
+  },
+  {
+    name: 'phi-qk-layernorm-gqa',
+    description: 'PhiForCausalLM with qk_layernorm, 4 query heads sharing 2 key/value heads, F32 weights',
+    model: { modelType: 'phi', seed: 16, hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 64, qkLayernorm: true, dtype: 'F32' },
+  },
+  {
+    name: 'phi3',
+    description: 'Phi3ForCausalLM: fused qkv_proj (GQA 4/2) and gate_up_proj, RMSNorm, untied head, BF16 weights',
+    model: { modelType: 'phi3', seed: 17, hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 64, dtype: 'BF16' },
+  },
+  {
+    name: 'gemma',
+    description: 'GemmaForCausalLM: RMSNorm x·(1+w), embeddings × √hidden, head_dim 16 ≠ hidden/heads, GeGLU tanh, tied head, F32 weights',
+    model: { modelType: 'gemma', seed: 18, hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 64, headDim: 16, dtype: 'F32' },
   },
 ];
 
@@ -73,7 +98,8 @@ interface Reference {
 }
 
 const python = findPython();
-for (const fx of FIXTURES) {
+const only = process.argv.slice(2);
+for (const fx of FIXTURES.filter((f) => only.length === 0 || only.includes(f.name))) {
   const dir = join(OUT, fx.name);
   await writeTinyModel(dir, fx.model);
   const cases = CASES.map((c) => {

@@ -62,6 +62,9 @@ export class NoDefaultTargetsError extends LoraStudyError {
  */
 export function defaultTargetModules(modelType: string, linearNames: string[] = []): string[] {
   const targets = architectureFor(modelType)?.defaultTargets(modelType);
-  if (!targets) throw new NoDefaultTargetsError(modelType, moduleSuffixes(linearNames.filter((n) => n !== 'lm_head')));
+  if (!targets) {
+    const last = new Set(linearNames.filter((n) => n !== 'lm_head').map((n) => n.slice(n.lastIndexOf('.') + 1)));
+    throw new NoDefaultTargetsError(modelType, [...last]);
+  }
   return targets;
 }

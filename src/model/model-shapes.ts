@@ -28,7 +28,7 @@ export function linearModules(config: ModelConfig): LinearModule[] {
   }
   out.push({
     path: HEAD_NAME, name: HEAD_NAME, layer: null, inFeatures: config.hiddenSize, outFeatures: config.vocabSize,
-    bias: !config.tieWordEmbeddings && (config.lmHeadBias ?? false), layout: 'out_in',
+    bias: config.lmHeadBias ?? false, layout: 'out_in',
   });
   return out;
 }

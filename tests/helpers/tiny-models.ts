@@ -12,7 +12,7 @@ import { roundToDtype } from '../../src/model/half-float.js';
 import type { HostTensor, StoredDtype } from '../../src/model/types.js';
 import { makeTinyTokenizerConfig, makeTinyTokenizerJson } from './tiny-tokenizer.js';
 
-export type TinyModelType = 'llama' | 'mistral' | 'qwen2' | 'gpt2';
+export type TinyModelType = 'llama' | 'mistral' | 'qwen2' | 'gpt2' | 'phi' | 'phi3' | 'gemma';
 
 export interface TinyModelOptions {
   modelType: TinyModelType;
@@ -31,6 +31,10 @@ export interface TinyModelOptions {
   shardBytes?: number;
   /** max_position_embeddings / n_positions. */
   maxPositions?: number;
+  /** phi: per-head LayerNorm of queries and keys. */
+  qkLayernorm?: boolean;
+  /** gemma: head_dim independent of hidden / heads (default 16 with hidden 32 and 4 heads). */
+  headDim?: number;
 }
 
 export interface TinyModel {
@@ -64,9 +68,13 @@ const ARCHITECTURES: Record<TinyModelType, string> = {
   mistral: 'MistralForCausalLM',
   qwen2: 'Qwen2ForCausalLM',
   gpt2: 'GPT2LMHeadModel',
+  phi: 'PhiForCausalLM',
+  phi3: 'Phi3ForCausalLM',
+  gemma: 'GemmaForCausalLM',
 };
 
-type Resolved = Required<Omit<TinyModelOptions, 'shardBytes' | 'intermediateSize'>> & Pick<TinyModelOptions, 'shardBytes' | 'intermediateSize'>;
+type Resolved = Required<Omit<TinyModelOptions, 'shardBytes' | 'intermediateSize' | 'qkLayernorm' | 'headDim'>> &
+  Pick<TinyModelOptions, 'shardBytes' | 'intermediateSize' | 'qkLayernorm' | 'headDim'>;
 
 function configFor(o: Resolved, vocabSize: number, eos: number): Record<string, unknown> {
   const common = { architectures: [ARCHITECTURES[o.modelType]], model_type: o.modelType, bos_token_id: eos, eos_token_id: eos };
@@ -79,6 +87,30 @@ function configFor(o: Resolved, vocabSize: number, eos: number): Record<string, 
       reorder_and_upcast_attn: false, resid_pdrop: 0.1, scale_attn_by_inverse_layer_idx: false,
       scale_attn_weights: true, summary_activation: null, summary_first_dropout: 0.1,
       summary_proj_to_labels: true, summary_type: 'cls_index', summary_use_proj: true, ...tail,
+    };
+  }
+  const common2 = {
+    ...common, hidden_size: o.hiddenSize, intermediate_size: o.intermediateSize ?? 64, initializer_range: 0.02,
+    max_position_embeddings: o.maxPositions, num_attention_heads: o.numHeads, num_hidden_layers: o.numLayers,
+    num_key_value_heads: o.numKvHeads, rope_scaling: null, rope_theta: 10000.0, tie_word_embeddings: o.tie,
+  };
+  if (o.modelType === 'phi') {
+    return {
+      ...common2, attention_dropout: 0.0, embd_pdrop: 0.0, hidden_act: 'gelu_new', layer_norm_eps: 1e-5,
+      partial_rotary_factor: 0.5, qk_layernorm: o.qkLayernorm ?? false, resid_pdrop: 0.0, ...tail,
+    };
+  }
+  if (o.modelType === 'phi3') {
+    return {
+      ...common2, attention_bias: false, attention_dropout: 0.0, embd_pdrop: 0.0, hidden_act: 'silu',
+      original_max_position_embeddings: o.maxPositions, pad_token_id: eos, resid_pdrop: 0.0, rms_norm_eps: 1e-5,
+      sliding_window: null, ...tail,
+    };
+  }
+  if (o.modelType === 'gemma') {
+    return {
+      ...common2, attention_bias: false, attention_dropout: 0.0, head_dim: o.headDim ?? 16, hidden_act: 'gelu',
+      hidden_activation: 'gelu_pytorch_tanh', pad_token_id: eos, rms_norm_eps: 1e-6, ...tail,
     };
   }
   const llama = {
@@ -95,7 +127,7 @@ function configFor(o: Resolved, vocabSize: number, eos: number): Record<string, 
 
 function resolve(opts: TinyModelOptions): Resolved {
   const o: Resolved = {
-    hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, tie: false, dtype: 'F32', maxPositions: 64,
+    hiddenSize: 32, numLayers: 2, numHeads: 4, numKvHeads: 2, tie: opts.modelType === 'gemma', dtype: 'F32', maxPositions: 64,
     // Options passed as undefined keep their defaults.
     ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as TinyModelOptions),
   };

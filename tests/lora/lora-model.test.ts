@@ -26,7 +26,9 @@ function randomizeB(model: Awaited<ReturnType<typeof tinyLm>>['model'], seed: nu
 
 beforeAll(useCpuBackend);
 
-describe.each(['llama', 'qwen2', 'gpt2'] as const)('LoRA on %s', (modelType) => {
+describe.each(['llama', 'qwen2', 'gpt2', 'phi', 'phi3', 'gemma'] as const)('LoRA on %s', (modelType) => {
+  // PEFT has no default target_modules for phi3: its fused modules are named as PEFT users do.
+  const defaults = modelType === 'phi3' ? { target_modules: ['qkv_proj', 'gate_up_proj'] } : {};
   test('B = 0 gives exactly the base logits; a trained-looking B changes them', async () => {
     const { model } = await tinyLm({ modelType });
     const base = logitsOf(model);
@@ -54,7 +56,7 @@ describe.each(['llama', 'qwen2', 'gpt2'] as const)('LoRA on %s', (modelType) => 
 
   test('adapter save → load round trip is exact', async () => {
     const a = await tinyLm({ modelType });
-    injectLora(a.model, loraConfigSchema.parse({ r: 2, lora_alpha: 4 }), { seed: 9 });
+    injectLora(a.model, loraConfigSchema.parse({ r: 2, lora_alpha: 4, ...defaults }), { seed: 9 });
     randomizeB(a.model, 31);
     const dir = join(mkdtempSync(join(tmpdir(), 'adapter-')), 'adapter');
     await saveAdapter(dir, a.model, { ...(await injectedOf(a.model)) }, { baseModel: a.dir });

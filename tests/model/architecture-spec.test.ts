@@ -26,6 +26,10 @@ const CASES: Array<{ name: string; opts: TinyModelOptions }> = [
   { name: 'qwen2 tied', opts: { modelType: 'qwen2', seed: 1, tie: true } },
   { name: 'gpt2', opts: { modelType: 'gpt2', seed: 1 } },
   { name: 'gpt2 untied', opts: { modelType: 'gpt2', seed: 1, tie: false } },
+  { name: 'phi', opts: { modelType: 'phi', seed: 1, numKvHeads: 4 } },
+  { name: 'phi qk_layernorm GQA tied', opts: { modelType: 'phi', seed: 1, qkLayernorm: true, tie: true } },
+  { name: 'phi3', opts: { modelType: 'phi3', seed: 1 } },
+  { name: 'gemma', opts: { modelType: 'gemma', seed: 1 } },
 ];
 
 test('every supported model_type has a case here', () => {
@@ -50,13 +54,26 @@ describe.each(CASES)('$name', ({ opts }) => {
 
   test.each(['default', 'all-linear', String.raw`.*\.1\..*`])('LoRA %s: the plan trains what injection creates', (target) => {
     const model = buildModel({ config, tensors: randomWeights(config, { seed: 2 }) });
-    const lora = loraConfigSchema.parse({ r: 3, ...(target === 'default' ? {} : { target_modules: target }) });
+    // phi3 has no PEFT default: its case names the fused module, as a phi3 config must.
+    const noDefault = specOf(config).defaultTargets(config.modelType) === null;
+    const targets = target === 'default' ? (noDefault ? ['qkv_proj'] : undefined) : target;
+    const lora = loraConfigSchema.parse({ r: 3, ...(targets === undefined ? {} : { target_modules: targets }) });
     const plan = planLora(linearModules(config), lora, config.modelType);
     const injected = injectLora(model, lora, { seed: 1 });
     expect(plan.modules).toEqual(injected.modules);
     expect(plan.trainableParams).toBe(injected.trainableParams);
     expect(injected.variables.reduce((s, v) => s + v.size, 0)).toBe(plan.trainableParams);
-    if (target === 'default') expect(plan.target).toEqual(specOf(config).defaultTargets(config.modelType));
+    if (target === 'default' && !noDefault) expect(plan.target).toEqual(specOf(config).defaultTargets(config.modelType));
     model.dispose();
   });
+});
+
+test('phi3 without target_modules is refused as PEFT refuses it, naming the fused modules', () => {
+  const config = parseModelConfig(tinyConfig({ modelType: 'phi3', seed: 1 }), '<tiny>');
+  expect(() => planLora(linearModules(config), loraConfigSchema.parse({ r: 2 }), 'phi3')).toThrow(/no default target modules for model_type phi3/);
+  try {
+    planLora(linearModules(config), loraConfigSchema.parse({ r: 2 }), 'phi3');
+  } catch (e) {
+    expect((e as { hint?: string }).hint).toMatch(/qkv_proj, o_proj, gate_up_proj, down_proj/);
+  }
 });

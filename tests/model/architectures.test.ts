@@ -21,7 +21,7 @@ const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'reference');
 
 beforeAll(useCpuBackend);
 
-describe.each(['llama-gqa-untied', 'qwen2-bias-tied', 'gpt2'])('%s matches the Hugging Face reference', (fixture) => {
+describe.each(['llama-gqa-untied', 'qwen2-bias-tied', 'gpt2', 'gpt2-untied', 'phi', 'phi-qk-layernorm-gqa', 'phi3', 'gemma'])('%s matches the Hugging Face reference', (fixture) => {
   const { cases } = JSON.parse(readFileSync(join(FIXTURES, fixture, 'expected.json'), 'utf8')) as { cases: Case[] };
 
   test.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {

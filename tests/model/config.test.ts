@@ -73,7 +73,30 @@ test('unknown model_type names the file, the value and the supported list', () =
   const err = (() => { try { parseModelConfig(llama({ model_type: 'bert' }), FILE); } catch (e) { return e; } })();
   expect(err).toBeInstanceOf(UnsupportedModelTypeError);
   expect(err).toMatchObject({ file: FILE, modelType: 'bert' });
-  expect((err as Error).message).toBe(`${FILE}: model_type "bert" is not supported; supported model types: llama, mistral, qwen2, gpt2`);
+  expect((err as Error).message).toBe(`${FILE}: model_type "bert" is not supported; supported model types: llama, mistral, qwen2, gpt2, phi, phi3, gemma`);
   expect(() => parseModelConfig({ hidden_size: 3 }, FILE)).toThrow(`${FILE}: field "model_type" is required but missing`);
   expect(() => parseModelConfig([1], FILE)).toThrow(ModelConfigError);
+});
+
+describe('phi, phi3, gemma: their config classes\' defaults', () => {
+  const base = { vocab_size: 100, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 8 };
+
+  test('phi (Phi-2): untied head with bias, partial rotary 0.5 by default, LayerNorm eps', () => {
+    expect(parseModelConfig({ model_type: 'phi', ...base }, FILE)).toMatchObject({
+      family: 'phi', headDim: 8, rotaryDim: 4, tieWordEmbeddings: false, lmHeadBias: true, qkLayernorm: false, hiddenAct: 'gelu_new', normEps: 1e-5, maxPositionEmbeddings: 2048,
+    });
+    expect(parseModelConfig({ model_type: 'phi', ...base, partial_rotary_factor: 0.25, qk_layernorm: true }, FILE)).toMatchObject({ rotaryDim: 2, qkLayernorm: true });
+    expect(() => parseModelConfig({ model_type: 'phi', ...base, partial_rotary_factor: 0.1 }, FILE)).toThrow(/partial_rotary_factor/);
+  });
+
+  test('phi3: untied, no biases, longrope refused', () => {
+    expect(parseModelConfig({ model_type: 'phi3', ...base }, FILE)).toMatchObject({ family: 'phi3', tieWordEmbeddings: false, attentionBias: false, normEps: 1e-5, rotaryDim: 8 });
+    expect(() => parseModelConfig({ model_type: 'phi3', ...base, rope_scaling: { type: 'longrope' } }, FILE)).toThrow(UnsupportedConfigFeatureError);
+  });
+
+  test('gemma: tied by default, head_dim independent, tanh GeGLU whatever hidden_act says', () => {
+    const c = parseModelConfig({ model_type: 'gemma', ...base, num_key_value_heads: 1, head_dim: 32, hidden_act: 'gelu' }, FILE);
+    expect(c).toMatchObject({ family: 'gemma', tieWordEmbeddings: true, headDim: 32, numKvHeads: 1, hiddenAct: 'gelu_pytorch_tanh' });
+    expect(parseModelConfig({ model_type: 'gemma', ...base, num_key_value_heads: 8, tie_word_embeddings: false }, FILE).tieWordEmbeddings).toBe(false);
+  });
 });

@@ -3,13 +3,19 @@
  * an ArchitectureSpec, and one line in ARCHITECTURES (see the README, "Adding an architecture").
  */
 import type { ModelConfig } from '../types.js';
+import { gemma } from './gemma/index.js';
 import { gpt2 } from './gpt2/index.js';
 import { llama } from './llama/index.js';
+import { phi } from './phi/index.js';
+import { phi3 } from './phi3/index.js';
 import type { ArchitectureSpec } from './spec.js';
 
 export const ARCHITECTURES: readonly ArchitectureSpec[] = [
   llama,
   gpt2,
+  phi,
+  phi3,
+  gemma,
 ];
 
 /** config.json `model_type` values that load. */

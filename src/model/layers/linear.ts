@@ -40,7 +40,7 @@ export interface ForwardContext {
 export interface LinearOptions {
   /** Layout of the weight in the checkpoint (GPT-2 Conv1D: `in_out`); memory is always `[out, in]`. */
   layout?: StoredLayout;
-  /** The weight is another parameter (a head tied to the embedding): not exported, trained or disposed here. */
+  /** Weight and bias are other parameters' (a head tied to the embedding): not exported, trained or disposed here. */
   tied?: boolean;
 }
 
@@ -95,8 +95,10 @@ export class Linear {
   }
 
   dispose(): void {
-    if (!this.tied) this.weight.dispose();
-    this.bias?.dispose();
+    if (!this.tied) {
+      this.weight.dispose();
+      this.bias?.dispose();
+    }
     this.lora?.A.dispose();
     this.lora?.B.dispose();
     this.lora = null;

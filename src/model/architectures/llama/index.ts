@@ -7,7 +7,7 @@ import { parseLlamaConfig } from './config.js';
 const blockPrefix = (layer: number): string => `model.layers.${layer}`;
 
 /** q_proj to numHeads·headDim, k/v_proj to numKvHeads·headDim (grouped-query attention). */
-function blockLinears(c: ModelConfig): LinearSpec[] {
+export function llamaBlockLinears(c: ModelConfig): LinearSpec[] {
   const C = c.hiddenSize;
   const I = c.intermediateSize;
   const q = c.numHeads * c.headDim;
@@ -56,10 +56,10 @@ export const llama: ArchitectureSpec = {
   basePrefix: 'model.',
   bareProbe: 'embed_tokens.weight',
   blockPrefix,
-  blockLinears,
-  parameters: (c) => ropeDecoderParameters(c, blockLinears(c), blockPrefix),
+  blockLinears: llamaBlockLinears,
+  parameters: (c) => ropeDecoderParameters(c, llamaBlockLinears(c), blockPrefix),
   knownBuffers: /\.rotary_emb\.inv_freq$/,
   // PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING.
   defaultTargets: () => ['q_proj', 'v_proj'],
-  build: (c, reader, opts) => new RopeDecoder(c, reader, opts, blockLinears(c), blockPrefix),
+  build: (c, reader, opts) => new RopeDecoder(c, reader, opts, llamaBlockLinears(c), blockPrefix),
 };

@@ -69,7 +69,9 @@ export class ModelParameters {
       const emb = this.reader.host(embeddingName, [V, C]).data;
       for (let i = 0; i < head.length; i++) if (head[i] !== emb[i]) throw new TiedHeadMismatchError(stored, embeddingName);
     }
-    const l = new Linear(HEAD_NAME, C, V, embedding, null, this.index++, { tied: true });
+    // A head bias (phi) stays a parameter of its own, held (exported, trained) with the plain ones.
+    const bias = config.lmHeadBias ? (this.tensor(`${HEAD_NAME}.bias`, [V]) as tf.Tensor1D) : null;
+    const l = new Linear(HEAD_NAME, C, V, embedding, bias, this.index++, { tied: true });
     this.linears.set(HEAD_NAME, l);
     return l;
   }

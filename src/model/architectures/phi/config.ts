@@ -1,0 +1,62 @@
+/** config.json of PhiConfig (Phi-1, Phi-1.5, Phi-2) → ModelConfig, with PhiConfig's defaults. */
+import { z } from 'zod';
+import { count, firstId, headDim, kvHeads, ModelConfigError, parseWith, ropeFields, ropeTheta, tokenIds } from '../../config-fields.js';
+import type { ModelConfig } from '../../types.js';
+
+const schema = z.looseObject({
+  vocab_size: count,
+  hidden_size: count,
+  intermediate_size: count,
+  num_hidden_layers: count,
+  num_attention_heads: count,
+  num_key_value_heads: count.nullish(),
+  hidden_act: z.string().default('gelu_new'),
+  max_position_embeddings: count.default(2048),
+  layer_norm_eps: z.number().positive().default(1e-5),
+  tie_word_embeddings: z.boolean().default(false),
+  ...ropeFields,
+  partial_rotary_factor: z.number().gt(0).max(1).default(0.5),
+  qk_layernorm: z.boolean().default(false),
+  bos_token_id: tokenIds.default(1),
+  eos_token_id: tokenIds.default(2),
+  pad_token_id: tokenIds,
+});
+
+export function parsePhiConfig(json: Record<string, unknown>, file: string, modelType: string): ModelConfig {
+  const c = parseWith(schema, json, file);
+  const theta = ropeTheta(c, file);
+  // PhiAttention: head_dim = hidden_size // num_attention_heads (no head_dim field).
+  const hd = headDim(c.hidden_size, c.num_attention_heads, null, file);
+  const factor = c.rope_parameters?.partial_rotary_factor ?? c.partial_rotary_factor;
+  const rotaryDim = Math.floor(hd * factor);
+  if (rotaryDim < 2 || rotaryDim % 2 !== 0) {
+    throw new ModelConfigError(file, 'partial_rotary_factor', `(${factor}) gives ${rotaryDim} rotary dimensions of head_dim ${hd}; RoPE needs an even number ≥ 2`);
+  }
+  return {
+    modelType,
+    family: 'phi',
+    vocabSize: c.vocab_size,
+    hiddenSize: c.hidden_size,
+    numLayers: c.num_hidden_layers,
+    numHeads: c.num_attention_heads,
+    numKvHeads: kvHeads(c.num_attention_heads, c.num_key_value_heads, file),
+    headDim: hd,
+    intermediateSize: c.intermediate_size,
+    maxPositionEmbeddings: c.max_position_embeddings,
+    normEps: c.layer_norm_eps,
+    ropeTheta: theta,
+    rotaryDim,
+    qkLayernorm: c.qk_layernorm,
+    lmHeadBias: true,
+    attentionBias: true,
+    outputBias: true,
+    mlpBias: true,
+    tieWordEmbeddings: c.tie_word_embeddings,
+    hiddenAct: c.hidden_act,
+    slidingWindow: null,
+    bosTokenId: firstId(c.bos_token_id),
+    eosTokenId: firstId(c.eos_token_id),
+    padTokenId: firstId(c.pad_token_id),
+    raw: json,
+  };
+}

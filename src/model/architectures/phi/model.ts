@@ -1,0 +1,121 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '../../../util/tfjs-setup.js';
+import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
+import { activation } from '../../layers/activations.js';
+import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
+import type { ForwardContext, Linear } from '../../layers/linear.js';
+import { layerNorm } from '../../layers/norms.js';
+import { applyRope, ropeCosSin } from '../../layers/rope.js';
+import type { WeightReader } from '../../layers/weights.js';
+import type { HostTensor, ModelConfig } from '../../types.js';
+import { defaultPositions, embed } from '../shared/embedding.js';
+import { ModelParameters } from '../shared/parameters.js';
+import { HEAD_NAME, type BuildOptions, type LinearSpec } from '../spec.js';
+
+interface Norm {
+  w: tf.Tensor1D;
+  b: tf.Tensor1D;
+}
+
+interface PhiBlock {
+  inputNorm: Norm;
+  qNorm: Norm | null;
+  kNorm: Norm | null;
+  linears: Record<string, Linear>;
+}
+
+/**
+ * Phi (Phi-1, Phi-1.5, Phi-2) following transformers' modeling_phi.py: one input_layernorm feeds
+ * attention and MLP in parallel, x = x + attn(h) + mlp(h) with h = LayerNorm(x); q/k/v/dense
+ * with biases; optional per-head LayerNorm of queries and keys (qk_layernorm) before RoPE; RoPE
+ * on the first rotaryDim dimensions of each head only; mlp = fc2(gelu_new(fc1(h)));
+ * final_layernorm; lm_head with a bias.
+ */
+export class PhiModel implements CausalLM {
+  readonly outputHeadName = HEAD_NAME;
+  private readonly params: ModelParameters;
+  private readonly embedTokens: tf.Tensor2D;
+  private readonly blocks: PhiBlock[] = [];
+  private readonly finalNorm: Norm;
+  private readonly lmHead: Linear;
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+  private readonly trainable: boolean;
+
+  constructor(readonly config: ModelConfig, reader: WeightReader, opts: BuildOptions, blockLinears: LinearSpec[], blockPrefix: (i: number) => string) {
+    const c = config;
+    const C = c.hiddenSize;
+    this.trainable = opts.trainable;
+    this.params = new ModelParameters(reader, opts.trainable);
+    this.act = activation(c.hiddenAct);
+    const embName = 'model.embed_tokens.weight';
+    this.embedTokens = this.params.tensor(embName, [c.vocabSize, C]) as tf.Tensor2D;
+    const norm = (name: string, size: number): Norm => ({
+      w: this.params.tensor(`${name}.weight`, [size]) as tf.Tensor1D,
+      b: this.params.tensor(`${name}.bias`, [size]) as tf.Tensor1D,
+    });
+    for (let i = 0; i < c.numLayers; i++) {
+      const p = blockPrefix(i);
+      const inputNorm = norm(`${p}.input_layernorm`, C);
+      const linears = this.params.block(p, blockLinears);
+      const qNorm = c.qkLayernorm ? norm(`${p}.self_attn.q_layernorm`, c.headDim) : null;
+      const kNorm = c.qkLayernorm ? norm(`${p}.self_attn.k_layernorm`, c.headDim) : null;
+      this.blocks.push({ inputNorm, qNorm, kNorm, linears });
+    }
+    this.finalNorm = norm('model.final_layernorm', C);
+    this.lmHead = this.params.head(c, this.embedTokens, embName);
+  }
+
+  get linears(): Map<string, Linear> {
+    return this.params.linears;
+  }
+
+  forward(input: ForwardInput): ForwardOutput {
+    const c = this.config;
+    const eps = c.normEps;
+    const [B, T] = input.inputIds.shape;
+    const past = input.cache?.length ?? 0;
+    const ctx: ForwardContext = { training: input.training ?? false, dropoutSeed: input.dropoutSeed };
+    const positions = input.positionIds ?? defaultPositions(B, T, past);
+    const { cos, sin } = ropeCosSin(positions, c.rotaryDim ?? c.headDim, c.ropeTheta); // [B, 1, T, rotaryDim]
+    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past);
+    const newCache: KvCache | undefined = input.useCache ? { layers: [], length: past + T } : undefined;
+
+    let x: tf.Tensor = embed(this.embedTokens, input.inputIds, this.trainable); // [B, T, C]
+    this.blocks.forEach((blk, i) => {
+      const l = blk.linears;
+      const h = layerNorm(x, blk.inputNorm.w, blk.inputNorm.b, eps);
+      let q = splitHeads(l['self_attn.q_proj'].apply(h, ctx), c.numHeads, c.headDim); // [B, H, T, d]
+      let k = splitHeads(l['self_attn.k_proj'].apply(h, ctx), c.numKvHeads, c.headDim); // [B, Hkv, T, d]
+      let v = splitHeads(l['self_attn.v_proj'].apply(h, ctx), c.numKvHeads, c.headDim);
+      if (blk.qNorm && blk.kNorm) {
+        q = layerNorm(q, blk.qNorm.w, blk.qNorm.b, eps);
+        k = layerNorm(k, blk.kNorm.w, blk.kNorm.b, eps);
+      }
+      q = applyRope(q, cos, sin);
+      k = applyRope(k, cos, sin);
+      const cached = input.cache?.layers[i];
+      if (cached) {
+        k = tf.concat([cached.k, k], 2); // [B, Hkv, S, d]
+        v = tf.concat([cached.v, v], 2);
+      }
+      if (newCache) newCache.layers.push({ k, v });
+      const attn = l['self_attn.dense'].apply(mergeHeads(scaledDotProductAttention(q, k, v, mask)), ctx);
+      const mlp = l['mlp.fc2'].apply(this.act(l['mlp.fc1'].apply(h, ctx)), ctx);
+      x = tf.add(tf.add(attn, mlp), x); // attn_outputs + feed_forward_hidden_states + residual
+    });
+    const logits = this.lmHead.apply(layerNorm(x, this.finalNorm.w, this.finalNorm.b, eps), ctx) as tf.Tensor3D;
+    return { logits, cache: newCache };
+  }
+
+  exportTensors(): Map<string, HostTensor> {
+    return this.params.exportTensors();
+  }
+
+  baseVariables(): tf.Variable[] {
+    return this.params.baseVariables();
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
