@@ -3,7 +3,7 @@ import { readYamlFile } from './load-yaml.js';
 import { runConfigSchema, type RunConfig } from './run-config.js';
 import { studyOf } from '../studies/registry.js';
 import type { StudyDefinition } from '../studies/types.js';
-import { setPath } from './set-path.js';
+import { configPathProblem, setPath } from './set-path.js';
 import { SWEEP_ALIASES, suiteConfigSchema, type SuiteConfig } from './suite-config.js';
 
 /** One planned run of a suite. */
@@ -32,7 +32,7 @@ interface Override {
   origin: string;
 }
 
-const resolveField = (key: string) => SWEEP_ALIASES[key] ?? key;
+const resolveField = (key: string) => (Object.hasOwn(SWEEP_ALIASES, key) ? SWEEP_ALIASES[key] : key);
 
 function label(value: unknown): string {
   if (Array.isArray(value)) return value.join('+');
@@ -72,6 +72,15 @@ export function expandSuite(raw: unknown, file: string): ExpandedSuite {
   const parsed = suiteConfigSchema.safeParse(raw);
   if (!parsed.success) throw configErrorFrom(file, parsed.error);
   const suite = parsed.data;
+  const keys = [
+    ...Object.keys(suite.sweep ?? {}).map((k) => ({ key: k, origin: `sweep.${k}` })),
+    ...(suite.variants ?? []).flatMap((v, i) => Object.keys(v).map((k) => ({ key: k, origin: `variants[${i}].${k}` }))),
+  ];
+  const badPaths = keys.flatMap(({ key, origin }) => {
+    const problem = configPathProblem(resolveField(key).split('.'));
+    return problem ? [{ path: origin, message: `config path ${problem}` }] : [];
+  });
+  if (badPaths.length) throw new ConfigError(file, badPaths);
   const study = studyOf(suite.type)!; // the schema's enum is the registry
   const runs: PlannedRun[] = [];
   const names = new Set<string>();

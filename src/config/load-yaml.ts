@@ -1,11 +1,22 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { LoraStudyError } from '../util/errors.js';
+import { describeFsError } from '../util/fs-errors.js';
+import { readUtf8File } from '../util/text-file.js';
 
 /** Reads a YAML file, with the line and column of a syntax error in the message. */
 export function readYamlFile(file: string): unknown {
   if (!existsSync(file)) throw new LoraStudyError(`config file ${file} not found`);
-  const doc = parseDocument(readFileSync(file, 'utf8'), { prettyErrors: true });
+  if (statSync(file).isDirectory()) {
+    throw new LoraStudyError(`config file ${file} is a folder, not a YAML file`, { hint: 'name the .yaml file inside it, e.g. configs/experiments/rank_sweep.yaml' });
+  }
+  let text: string;
+  try {
+    text = readUtf8File(file);
+  } catch (err) {
+    throw describeFsError(err, file, 'read the config file');
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];

@@ -64,3 +64,13 @@ export class TensorByteLengthError extends SafetensorsError {
     );
   }
 }
+
+/**
+ * Two tensors' data_offsets overlap, or leave a gap (the reference implementation refuses both:
+ * each tensor must start where the previous one ends). Names the tensors.
+ */
+export class SafetensorsOffsetError extends SafetensorsError {
+  constructor(path: string, readonly tensor: string, readonly reason: string) {
+    super(path, `corrupt safetensors header: tensor "${tensor}" ${reason}`, `${REDOWNLOAD} (is this really a .safetensors file?)`);
+  }
+}

@@ -13,6 +13,7 @@ import { assert } from '../util/errors.js';
 import { decodeHalf, encodeHalf } from './half-float.js';
 import {
   SafetensorsHeaderError,
+  SafetensorsOffsetError,
   SafetensorsTruncatedError,
   TensorByteLengthError,
   UnsupportedDtypeError,
@@ -72,6 +73,7 @@ function parseHeader(
   }
   const dataStart = 8 + headerBytes.length;
   const entries: TensorEntry[] = [];
+  const spans: Array<{ name: string; begin: number; end: number }> = [];
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -90,9 +92,10 @@ function parseHeader(
     ) {
       throw new SafetensorsHeaderError(path, `entry "${name}" needs {dtype, shape: int[], data_offsets: [begin, end]}, got ${JSON.stringify(raw)}`);
     }
-    if (skip(name)) continue;
     const [begin, end] = offsets as [number, number];
     if (dataStart + end > fileSize) throw new SafetensorsTruncatedError(path, dataStart + end, fileSize, name);
+    spans.push({ name, begin, end });
+    if (skip(name)) continue;
     if (!(e.dtype in DTYPE_BYTES)) throw new UnsupportedDtypeError(path, name, e.dtype);
     const dtype = e.dtype as StoredDtype;
     const shape = e.shape as number[];
@@ -100,7 +103,23 @@ function parseHeader(
     if (expected !== end - begin) throw new TensorByteLengthError(path, name, shape, dtype, expected, end - begin);
     entries.push({ name, dtype, shape, begin: dataStart + begin, end: dataStart + end });
   }
+  checkContiguous(path, spans);
   return { entries, metadata };
+}
+
+/** Every tensor starts where the previous one (by offset) ends: no overlap, no gap. */
+function checkContiguous(path: string, spans: Array<{ name: string; begin: number; end: number }>): void {
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let prev: { name: string; end: number } = { name: '', end: 0 };
+  for (const s of spans) {
+    if (s.begin < prev.end) {
+      throw new SafetensorsOffsetError(path, s.name, `(bytes ${s.begin}–${s.end}) overlaps tensor "${prev.name}" (which ends at ${prev.end})`);
+    }
+    if (s.begin > prev.end) {
+      throw new SafetensorsOffsetError(path, s.name, `starts at byte ${s.begin}, leaving a gap after ${prev.name ? `tensor "${prev.name}" (which ends at ${prev.end})` : 'the header'}`);
+    }
+    prev = s;
+  }
 }
 
 function decodeTensor(entry: TensorEntry, bytes: Uint8Array): HostTensor {

@@ -56,3 +56,10 @@ describe('names that become paths: one shared rule', () => {
     }
   });
 });
+
+describe('config files', () => {
+  test('--config naming a folder (EISDIR) says so and names the path', () => {
+    const dir = tmpDir();
+    expect(() => resolveRunConfig(dir, {})).toThrow(`config file ${dir} is a folder, not a YAML file`);
+  });
+});

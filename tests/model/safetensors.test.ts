@@ -9,6 +9,7 @@ import {
   readSafetensorsFile,
   readSafetensorsSync,
   SafetensorsHeaderError,
+  SafetensorsOffsetError,
   SafetensorsTruncatedError,
   TensorByteLengthError,
   UnsupportedDtypeError,
@@ -109,6 +110,38 @@ describe('errors', () => {
     await expect(readSafetensors(path)).rejects.toSatisfy(
       (e) => e instanceof UnsupportedDtypeError && e.tensor === 'model.pos' && e.dtype === 'I64' && /only F32, F16 and BF16/.test(e.message),
     );
+  });
+
+  test('overlapping data_offsets are refused, naming both tensors', async () => {
+    const path = writeBytes(handMade(
+      { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } },
+      new Array(8).fill(0),
+    ));
+    const err = await readSafetensors(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SafetensorsOffsetError);
+    expect((err as Error).message).toMatch(/tensor "b" \(bytes 4–8\) overlaps tensor "a"/);
+    expect(() => readSafetensorsSync(path)).toThrow(SafetensorsOffsetError);
+  });
+
+  test('two tensors sharing the same bytes are refused', async () => {
+    const path = writeBytes(handMade(
+      { a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, b: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } },
+      new Array(4).fill(0),
+    ));
+    await expect(readSafetensors(path)).rejects.toThrow(/overlaps tensor/);
+  });
+
+  test('a gap between tensors is refused like the reference implementation does', async () => {
+    const path = writeBytes(handMade({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Array(8).fill(0)));
+    await expect(readSafetensors(path)).rejects.toThrow(/tensor "a" starts at byte 4, leaving a gap after the header/);
+  });
+
+  test('a skipped tensor past the end of the file is still refused, named', async () => {
+    const path = writeBytes(handMade(
+      { w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, mask: { dtype: 'BOOL', shape: [100], data_offsets: [4, 104] } },
+      new Array(8).fill(0),
+    ));
+    await expect(readSafetensors(path, { skip: (n) => n === 'mask' })).rejects.toMatchObject({ name: 'SafetensorsTruncatedError', tensor: 'mask' });
   });
 
   test('byte length different from shape × dtype size', async () => {
