@@ -6,7 +6,7 @@ import type { BackendRequest } from '../engine/types.js';
 import { matmulPeakGflops } from '../experiments/mfu.js';
 import { planRun } from '../experiments/plan.js';
 import { filterRuns, runSuite, type SuiteRunOutcome } from '../experiments/suite-runner.js';
-import { hashConfig } from '../tracking/config-hash.js';
+import { runIdentity } from '../experiments/run-identity.js';
 import { openRunStore } from '../tracking/open-store.js';
 import { DB_FLAGS, DB_HELP } from './db-option.js';
 import { LoraStudyError } from '../util/errors.js';
@@ -104,7 +104,7 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   try {
     for (const r of runs) {
       const row = planRun(r, { prepare: suite.prepare, matmulGflops: gflops });
-      const done = await store?.findCompletedRun(hashConfig(r.config));
+      const done = await store?.findCompletedRun(runIdentity(r.config));
       if (done) row.skip = `completed as run ${done.id}`;
       rows.push(row);
     }

@@ -13,13 +13,13 @@ import { saveAdapter, ADAPTER_WEIGHTS } from '../lora/peft-adapter.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { variedOf } from '../studies/config-path.js';
 import type { StudyDefinition } from '../studies/types.js';
-import { hashConfig } from '../tracking/config-hash.js';
 import type { StartRunParams } from '../tracking/types.js';
 import { train, type TrainResult } from '../training/trainer.js';
 import { LoraStudyError } from '../util/errors.js';
 import { computeMfu } from './mfu.js';
 import { gitCommit, packageVersions } from './provenance.js';
 import { baseLinearBytes, quantizeBase } from '../lora/quantize/quantize-base.js';
+import { runIdentity } from './run-identity.js';
 import { writeRunJson } from './run-json.js';
 import type { ExperimentContext, RunOutcome, RunSummary } from './types.js';
 
@@ -227,7 +227,7 @@ export class BaseExperiment {
       name: c.name,
       experimentType: this.experimentType,
       config: c,
-      configHash: hashConfig(c),
+      configHash: runIdentity(c),
       seed: c.seed,
       variant: this.variantLabel(),
       ...variedOf(c, this.study.varies),
