@@ -18,6 +18,8 @@ import {
 import { defaultFacts, explainNoAdapter, webgpuRequirements } from './webgpu-diagnose.js';
 import { prepareDawnEnv } from './webgpu-env.js';
 import { installErrorGuard } from './webgpu-error-guard.js';
+import { installHostReads } from './webgpu-host-reads.js';
+import { installWebgpuKernelFixes } from './webgpu-kernel-fixes.js';
 
 /** The adapter the tfjs `webgpu` backend of this process runs on, once started. */
 let active: WebgpuAdapterInfo | null = null;
@@ -57,7 +59,9 @@ const REQUIRED_LIMITS = [
  *   and it pushes `['bgra8unorm-storage']` (an array) into `requiredFeatures`: the backend factory is
  *   replaced by one that opens the device on the adapter chosen here (Vulkan, then OpenGL ES, or
  *   `LORA_STUDY_WEBGPU`), with string features and the adapter's maximum limits;
- * - failed GPU commands become errors at the next read-back ({@link installErrorGuard}).
+ * - kernels that bind more buffers than the adapter allows are split ({@link installWebgpuKernelFixes});
+ * - failed GPU commands become errors at the next read-back ({@link installErrorGuard});
+ * - synchronous reads work for host-made tensors and fail clearly otherwise ({@link installHostReads}).
  * `explicit` is true when `--backend webgpu` was asked for: only then may a software adapter
  * (llvmpipe, SwiftShader) be used.
  */
@@ -120,6 +124,7 @@ async function startTfjsWebgpu(chosen: FoundAdapter, logger: Logger): Promise<st
   } catch (err) {
     return `@tensorflow/tfjs-backend-webgpu failed to load: ${(err as Error).message}`;
   }
+  installWebgpuKernelFixes();
   const adapter: GPUAdapterLike = chosen.adapter;
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend(
@@ -134,6 +139,7 @@ async function startTfjsWebgpu(chosen: FoundAdapter, logger: Logger): Promise<st
       void device.lost?.then((info) => logger.error({ reason: info?.message }, 'WebGPU device lost'));
       const backend = new WebGPUBackend(device, adapter.info);
       installErrorGuard(device, backend as unknown as { read(id: object): Promise<unknown> });
+      installHostReads(backend);
       return backend;
     },
     3,

@@ -31,8 +31,8 @@ export function installErrorGuard(device: EventTargetLike, backend: ReadableBack
       const errors = pending.splice(0);
       throw new WebgpuError(`a WebGPU command failed, so this result is invalid: ${errors.join('; ')}`, {
         hint:
-          'a tensor larger than the adapter\'s maxStorageBufferBindingSize (see `lora-study doctor`) or out of GPU memory; ' +
-          'use a smaller batch or sequence length, or `--backend wasm`',
+          'a kernel went over one of the adapter\'s limits (`lora-study doctor` lists them: a tensor over maxStorageBufferBindingSize, ' +
+          'too many buffers) or GPU memory ran out; use a smaller batch or sequence length, or `--backend wasm`, and report it if the shapes are small',
       });
     }
     return values;

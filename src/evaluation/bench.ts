@@ -84,13 +84,13 @@ function timedSteps(steps: StepRecord[]): StepRecord[] {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-function measureGeneration(model: CausalLM, shape: BenchShape, vocab: number): number {
+async function measureGeneration(model: CausalLM, shape: BenchShape, vocab: number): Promise<number> {
   const rng = new Rng(2);
   const g = shape.generation;
   const prompts = Array.from({ length: g.batchSize }, () => Array.from({ length: g.promptLen }, () => rng.int(vocab)));
   const opts = { eosTokenId: null, padTokenId: 0 };
-  generate(model, prompts, { ...opts, maxNewTokens: 2 }); // warm-up: kernel set-up
-  return generate(model, prompts, { ...opts, maxNewTokens: g.newTokens }).tokensPerS;
+  await generate(model, prompts, { ...opts, maxNewTokens: 2 }); // warm-up: kernel set-up
+  return (await generate(model, prompts, { ...opts, maxNewTokens: g.newTokens })).tokensPerS;
 }
 
 /** Trains a few LoRA steps on one shape and generates with it; the model is released after. */
@@ -126,7 +126,7 @@ export async function benchShape(shape: BenchShape, matmulGflops: number, opts: 
     const flops = trainingFlopsPerToken(cfg, { seqLen: shape.seqLen, method: { kind: 'lora', r: shape.lora.r, targetModules: shape.lora.targetModules } }).total;
     const achievedGflops = (flops * trainTokensPerS) / 1e9;
     logger.info({ shape: shape.name, msPerStep, achievedGflops }, 'bench: generating');
-    const genTokensPerS = measureGeneration(model, shape, cfg.vocabSize);
+    const genTokensPerS = await measureGeneration(model, shape, cfg.vocabSize);
     return {
       name: shape.name,
       modelType: cfg.modelType,

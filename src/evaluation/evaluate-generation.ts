@@ -43,7 +43,7 @@ export interface GenerationEvaluation {
  * against the row's reference response. Shared by run evaluation and `evaluate-model`, so that
  * exact match and ROUGE-L mean the same thing wherever they are reported.
  */
-export function evaluateGeneration(model: CausalLM, tokenizer: TextTokenizer, rows: PreparedRow[], opts: EvaluateGenerationOptions): GenerationEvaluation {
+export async function evaluateGeneration(model: CausalLM, tokenizer: TextTokenizer, rows: PreparedRow[], opts: EvaluateGenerationOptions): Promise<GenerationEvaluation> {
   const samples: GenerationSample[] = [];
   let tokens = 0;
   let seconds = 0;
@@ -52,7 +52,7 @@ export function evaluateGeneration(model: CausalLM, tokenizer: TextTokenizer, ro
   for (let i = 0; i < rows.length; i += opts.batchSize) {
     const batch = rows.slice(i, i + opts.batchSize);
     const t0 = performance.now();
-    const res = generate(model, batch.map((r) => r.input_ids.slice(0, r.prompt_length)), {
+    const res = await generate(model, batch.map((r) => r.input_ids.slice(0, r.prompt_length)), {
       maxNewTokens: opts.maxNewTokens,
       temperature: opts.temperature,
       topP: opts.topP,

@@ -10,20 +10,23 @@ import { LossAccumulator, type LossSummary } from './metrics-loss.js';
  * shifted, token-weighted over the whole split: the HF definition), plus perplexity and
  * next-token accuracy. Batches are right-padded; padding never counts.
  */
-export function evaluateLoss(
+export async function evaluateLoss(
   model: CausalLM,
   rows: TokenizedExample[],
   opts: { batchSize: number; maxSeqLen: number; padId: number },
-): LossSummary {
+): Promise<LossSummary> {
   const acc = new LossAccumulator();
   for (let i = 0; i < rows.length; i += opts.batchSize) {
     const hb = collate(rows.slice(i, i + opts.batchSize), opts.maxSeqLen, opts.padId);
-    const [sumLoss, tokens, correct] = tf.tidy(() => {
+    const sums = tf.tidy(() => {
       const bt = toTensors(hb);
       const { logits } = model.forward({ inputIds: bt.inputIds, attentionMask: bt.attentionMask });
       const r = causalLmLossSum(logits, bt.labels);
-      return [r.sum.dataSync()[0], r.count.dataSync()[0], r.correct.dataSync()[0]];
+      return tf.stack([r.sum, tf.cast(r.count, 'float32'), tf.cast(r.correct, 'float32')]);
     });
+    // One asynchronous read per batch: WebGPU has no synchronous read under Node.
+    const [sumLoss, tokens, correct] = await sums.data();
+    sums.dispose();
     acc.add({ sumLoss, tokens, correct });
   }
   return acc.summary();

@@ -95,7 +95,7 @@ export async function evaluateModel(params: EvaluateModelParams): Promise<Evalua
     const padId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
     const maxSeqLen = clipToPositions(params.maxSeqLen ?? Math.max(...rows.map((r) => r.input_ids.length)), model.config.maxPositionEmbeddings, 'max_seq_len', logger);
     logger.info({ rows: rows.length, adapter: params.adapter ?? null, quantization }, 'evaluating loss');
-    const loss = evaluateLoss(model, rows, { batchSize, maxSeqLen, padId });
+    const loss = await evaluateLoss(model, rows, { batchSize, maxSeqLen, padId });
     const metrics: EvaluationMetrics = {
       eval_loss: loss.meanLoss,
       perplexity: loss.perplexity,
@@ -108,7 +108,7 @@ export async function evaluateModel(params: EvaluateModelParams): Promise<Evalua
     let samples: GenerationSample[] = [];
     if (generation) {
       logger.info({ rows: rows.length, ...generation }, 'generating');
-      const gen = evaluateGeneration(model, tokenizer, rows, { batchSize, padTokenId: padId, seed: params.seed, logger, ...generation });
+      const gen = await evaluateGeneration(model, tokenizer, rows, { batchSize, padTokenId: padId, seed: params.seed, logger, ...generation });
       if (gen.scores) {
         metrics.exact_match = gen.scores.exactMatch;
         metrics.exact_match_strict = gen.scores.exactMatchStrict;

@@ -102,7 +102,7 @@ function disposeCache(c: KvCache | null): void {
  * every step feeds one token per row; without it the whole sequence is recomputed (same result).
  * Prompt + new tokens never exceed the model's positions (`fitToPositions`).
  */
-export function generate(model: CausalLM, rawPrompts: number[][], opts: GenerateOptions): GenerateResult {
+export async function generate(model: CausalLM, rawPrompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
   const fit = fitToPositions(rawPrompts, opts.maxNewTokens, opts.maxPositions ?? model.config.maxPositionEmbeddings);
   const prompts = fit.prompts;
   const B = prompts.length;
@@ -149,7 +149,7 @@ export function generate(model: CausalLM, rawPrompts: number[][], opts: Generate
       cache = newCache;
     }
     const V = next.shape[1] as number;
-    const data = next.dataSync() as Float32Array;
+    const data = (await next.data()) as Float32Array;
     next.dispose();
     for (let b = 0; b < B; b++) {
       const tok = pickToken(data.subarray(b * V, (b + 1) * V), opts, rng);

@@ -140,14 +140,14 @@ export class BaseExperiment {
     return result;
   }
 
-  protected evaluatePhase(): Pick<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s'> {
+  protected async evaluatePhase(): Promise<Pick<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s'>> {
     const e = this.config.eval;
     const rows = this.data!.eval.slice(0, e.max_samples);
     if (rows.length === 0) throw new ExperimentValidationError(`dataset ${this.config.dataset} has an empty eval split`);
-    const loss = evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.seqLen, padId: this.padId() });
-    const out: ReturnType<BaseExperiment['evaluatePhase']> = { eval_loss: loss.meanLoss, perplexity: loss.perplexity, token_accuracy: loss.accuracy, eval_tokens: loss.tokens };
+    const loss = await evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.seqLen, padId: this.padId() });
+    const out: Awaited<ReturnType<BaseExperiment['evaluatePhase']>> = { eval_loss: loss.meanLoss, perplexity: loss.perplexity, token_accuracy: loss.accuracy, eval_tokens: loss.tokens };
     if (e.generate) {
-      const gen = evaluateGeneration(this.model.model, this.model.tokenizer, rows, { batchSize: e.batch_size, maxNewTokens: e.max_new_tokens, padTokenId: this.padId(), logger: this.ctx.logger });
+      const gen = await evaluateGeneration(this.model.model, this.model.tokenizer, rows, { batchSize: e.batch_size, maxNewTokens: e.max_new_tokens, padTokenId: this.padId(), logger: this.ctx.logger });
       if (gen.scores) {
         out.exact_match = gen.scores.exactMatch;
         out.exact_match_strict = gen.scores.exactMatchStrict;
@@ -267,7 +267,7 @@ export class BaseExperiment {
       this.trainResult = await this.trainPhase();
       const interrupted = this.ctx.shouldStop?.() ?? false;
       phase('evaluate');
-      const evalSummary = this.evaluatePhase();
+      const evalSummary = await this.evaluatePhase();
       phase('profile');
       const profile = await this.profilePhase(this.trainResult);
       phase('record');

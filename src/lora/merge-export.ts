@@ -54,7 +54,7 @@ export async function mergeAndExport(p: MergeExportParams): Promise<{ outDir: st
   const loaded = await loadModel(p.modelDir, { logger });
   try {
     const lora = await loadAdapter(p.adapterDir, loaded.model);
-    const tensors = mergedTensors(loaded.model);
+    const tensors = await mergedTensors(loaded.model);
     assertFiniteTensors(tensors, `merging ${p.adapterDir} into ${p.modelDir}`);
     const marker = {
       base_model: resolve(p.modelDir),

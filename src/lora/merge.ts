@@ -8,7 +8,7 @@ import { LoraStudyError } from '../util/errors.js';
  * tensors in the on-disk Hugging Face layout (GPT-2 Conv1D weights transposed back); the model
  * and its adapters are NOT changed, so the same model can still be evaluated unmerged.
  */
-export function mergedTensors(model: CausalLM): Map<string, HostTensor> {
+export async function mergedTensors(model: CausalLM): Promise<Map<string, HostTensor>> {
   const out = model.exportTensors();
   for (const [name, layer] of model.linears) {
     if (!layer.lora) continue;
@@ -19,7 +19,7 @@ export function mergedTensors(model: CausalLM): Map<string, HostTensor> {
       const d = tf.mul(tf.matMul(layer.lora!.B, layer.lora!.A), layer.lora!.scale); // [out, in]
       return layer.layout === 'in_out' ? tf.transpose(d) : d; // stored [in, out] for Conv1D
     });
-    const dd = delta.dataSync() as Float32Array;
+    const dd = (await delta.data()) as Float32Array;
     const merged = new Float32Array(base.data.length);
     for (let i = 0; i < merged.length; i++) merged[i] = base.data[i] + dd[i];
     delta.dispose();

@@ -64,8 +64,8 @@ export async function saveAdapter(
   for (const name of lora.modules) {
     const l = model.linears.get(name)?.lora;
     if (!l) throw new Error(`internal: module ${name} listed as adapted but has no LoRA weights`);
-    tensors.set(adapterTensorName(name, 'A'), { shape: l.A.shape, data: new Float32Array(l.A.dataSync() as Float32Array) });
-    tensors.set(adapterTensorName(name, 'B'), { shape: l.B.shape, data: new Float32Array(l.B.dataSync() as Float32Array) });
+    tensors.set(adapterTensorName(name, 'A'), { shape: l.A.shape, data: new Float32Array((await l.A.data()) as Float32Array) });
+    tensors.set(adapterTensorName(name, 'B'), { shape: l.B.shape, data: new Float32Array((await l.B.data()) as Float32Array) });
   }
   const cfg = lora.config;
   const requested = opts.targetModules ?? cfg.target_modules;

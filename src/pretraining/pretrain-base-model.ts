@@ -114,7 +114,7 @@ export async function pretrainBaseModel(o: PretrainOptions, log: (msg: string) =
     seed: o.seed,
   };
   const evalOpts = { batchSize: 32, maxSeqLen: windowLen, padId: eos };
-  const initialEval = evaluateLoss(model, evalWindows, evalOpts);
+  const initialEval = await evaluateLoss(model, evalWindows, evalOpts);
   log(`initial eval loss ${initialEval.meanLoss.toFixed(3)}`);
   const deadline = performance.now() + o.minutes * 60_000;
   const curve: StepRecord[] = [];
@@ -130,7 +130,7 @@ export async function pretrainBaseModel(o: PretrainOptions, log: (msg: string) =
     },
     shouldStop: () => performance.now() > deadline,
   });
-  const finalEval = evaluateLoss(model, evalWindows, evalOpts);
+  const finalEval = await evaluateLoss(model, evalWindows, evalOpts);
   const stepsDone = result.steps.length;
   const lastLosses = curve.slice(-20).map((r) => r.loss);
   const finalTrainLoss = lastLosses.reduce((s, x) => s + x, 0) / Math.max(1, lastLosses.length);

@@ -114,14 +114,15 @@ export async function train(p: TrainParams): Promise<TrainResult> {
       const tStep = performance.now();
       let lossSum = 0;
       let accum: tf.Tensor[] | null = null;
-      const runMicro = () => {
+      // Read-backs are asynchronous: WebGPU has no synchronous read under Node.
+      const runMicro = async () => {
         for (const [mi, hb] of micro.entries()) {
           const bt = toTensors(hb);
           const { value, grads } = tf.variableGrads(() => {
             const { logits } = model.forward({ inputIds: bt.inputIds, attentionMask: bt.attentionMask, training: true, dropoutSeed: c.seed * 100003 + step * 131 + mi });
             return tf.div(causalLmLossSum(logits, bt.labels).sum, Math.max(1, totalLossTokens)) as tf.Scalar;
           }, variables);
-          lossSum += value.dataSync()[0];
+          lossSum += (await value.data())[0];
           const g = variables.map((v) => grads[v.name]);
           if (accum === null) accum = g;
           else {
@@ -137,10 +138,10 @@ export async function train(p: TrainParams): Promise<TrainResult> {
       if (profile) {
         const info = await tf.profile(runMicro);
         peakBytes = Math.max(peakBytes, info.peakBytes);
-      } else runMicro();
+      } else await runMicro();
       const grads = accum as unknown as tf.Tensor[];
       const normT = globalNorm(grads);
-      const gradNorm = normT.dataSync()[0];
+      const gradNorm = (await normT.data())[0];
       normT.dispose();
       const tOpt = performance.now();
       if (!Number.isFinite(lossSum) || !Number.isFinite(gradNorm)) {
@@ -152,7 +153,7 @@ export async function train(p: TrainParams): Promise<TrainResult> {
       optimizer.step(grads, lr, scale);
       grads.forEach((g) => g.dispose());
       // Force completion so timings mean something on asynchronous backends.
-      variables[0]?.dataSync();
+      await variables[0]?.data();
       const tEnd = performance.now();
       if (step === 0) tensorsAfterFirstStep = tf.memory().numTensors;
       tensorsAfterLastStep = tf.memory().numTensors;

@@ -53,18 +53,18 @@ describe('models/tiny-llama', () => {
     expect(tok.chatTemplate).toContain('<|im_start|>');
   });
 
-  test('generates, and predicts held-out corpus text far better than chance (it is pretrained)', () => {
+  test('generates, and predicts held-out corpus text far better than chance (it is pretrained)', async () => {
     const tok = loaded.tokenizer;
     const eos = tok.eosTokenId!;
     const prompts = ['Count from 3 to 7.\n', 'Write 42 in words.\n'].map((p) => tok.encode(p));
-    const { tokens } = generate(loaded.model, prompts, { maxNewTokens: 8, eosTokenId: eos, padTokenId: eos });
+    const { tokens } = await generate(loaded.model, prompts, { maxNewTokens: 8, eosTokenId: eos, padTokenId: eos });
     expect(tokens.every((t) => t.length > 0 && tok.decode(t).trim().length > 0)).toBe(true);
     // Documents of a seed the pretraining never used; chance level is ln(vocab) ≈ 6.6 nats.
     const rows = generateCorpus({ seed: 4242, documents: 64 }).map((d) => {
       const ids = [...tok.encode(d.text), eos];
       return { input_ids: ids, labels: ids };
     });
-    const { meanLoss } = evaluateLoss(loaded.model, rows, { batchSize: 32, maxSeqLen: 96, padId: eos });
+    const { meanLoss } = await evaluateLoss(loaded.model, rows, { batchSize: 32, maxSeqLen: 96, padId: eos });
     expect(meanLoss).toBeLessThan(1.5);
   });
 
@@ -72,7 +72,7 @@ describe('models/tiny-llama', () => {
     const data = join(root, 'data');
     await prepareDataset({ source: 'builtin:kv-lookup', name: 'kv', outDir: data, modelDir: MODEL_DIR, template: 'plain', numSamples: 232, evalSamples: 32, maxSeqLen: 96 });
     const evalRows = readPreparedDataset(join(data, 'kv')).eval;
-    const before = evaluateLoss(loaded.model, evalRows, { batchSize: 32, maxSeqLen: 96, padId: loaded.tokenizer.eosTokenId! }).meanLoss;
+    const before = (await evaluateLoss(loaded.model, evalRows, { batchSize: 32, maxSeqLen: 96, padId: loaded.tokenizer.eosTokenId! })).meanLoss;
     const engine = await initEngine({ backend: 'wasm' });
     const config = runConfigSchema.parse({
       name: 'bundled-lora', model: MODEL_DIR, dataset: join(data, 'kv'), seed: 0,

@@ -15,13 +15,13 @@ describe.each(['llama', 'gpt2'] as const)('%s', (modelType) => {
   test('generation with and without the KV cache gives the same tokens; a batch equals each prompt alone', async () => {
     const { model } = await tinyLm({ modelType });
     const opts = { maxNewTokens: 8, eosTokenId: null, padTokenId: 0 };
-    const cached = generate(model, PROMPTS, { ...opts, useCache: true }).tokens;
-    const uncached = generate(model, PROMPTS, { ...opts, useCache: false }).tokens;
+    const cached = (await generate(model, PROMPTS, { ...opts, useCache: true })).tokens;
+    const uncached = (await generate(model, PROMPTS, { ...opts, useCache: false })).tokens;
     expect(cached).toEqual(uncached);
     expect(cached.every((t) => t.length === 8)).toBe(true);
-    PROMPTS.forEach((p, i) => expect(generate(model, [p], opts).tokens[0]).toEqual(cached[i]));
+    for (const [i, p] of PROMPTS.entries()) expect((await generate(model, [p], opts)).tokens[0]).toEqual(cached[i]);
     const before = tf.memory().numTensors;
-    generate(model, PROMPTS, opts);
+    await generate(model, PROMPTS, opts);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
@@ -33,7 +33,7 @@ describe.each(['llama', 'gpt2'] as const)('%s', (modelType) => {
       { input_ids: [9, 8, 7], labels: [-100, 8, 7] },
       { input_ids: [11, 12, 13, 14, 15, 16, 17], labels: [-100, -100, -100, -100, 15, 16, 17] },
     ];
-    const got = evaluateLoss(model, rows, { batchSize: 2, maxSeqLen: 64, padId: 0 });
+    const got = await evaluateLoss(model, rows, { batchSize: 2, maxSeqLen: 64, padId: 0 });
     // Reference: each row alone, plain JS cross-entropy over the logits.
     let sum = 0;
     let tokens = 0;
@@ -61,12 +61,12 @@ describe('positions', () => {
     const { model } = await tinyLm({ modelType, maxPositions: 16 });
     const long = [5, 17, 99, 3, 7, 7, 1, 250, 42, 64, 200, 13, 2, 9];
     const opts = { maxNewTokens: 8, eosTokenId: null, padTokenId: 0 };
-    const res = generate(model, [long, [7, 7, 1]], opts);
+    const res = await generate(model, [long, [7, 7, 1]], opts);
     expect(res.truncatedPrompts).toBe(1);
     expect(res.tokens[0]).toHaveLength(8);
-    expect(res.tokens[0]).toEqual(generate(model, [long.slice(-8)], opts).tokens[0]);
-    expect(res.tokens[1]).toEqual(generate(model, [[7, 7, 1]], opts).tokens[0]);
-    expect(generate(model, [[1, 2]], { ...opts, maxNewTokens: 40 }).tokens[0]).toHaveLength(15);
+    expect(res.tokens[0]).toEqual((await generate(model, [long.slice(-8)], opts)).tokens[0]);
+    expect(res.tokens[1]).toEqual((await generate(model, [[7, 7, 1]], opts)).tokens[0]);
+    expect((await generate(model, [[1, 2]], { ...opts, maxNewTokens: 40 })).tokens[0]).toHaveLength(15);
     model.dispose();
   });
 });

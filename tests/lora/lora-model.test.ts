@@ -46,7 +46,7 @@ describe.each(['llama', 'qwen2', 'gpt2', 'phi', 'phi3', 'gemma'] as const)('LoRA
     injectLora(model, loraConfigSchema.parse({ r: 4, lora_alpha: 16, target_modules: 'all-linear', use_rslora: true }), { seed: 5 });
     randomizeB(model, 21);
     const adapted = logitsOf(model);
-    const merged = buildModel({ config: model.config, tensors: mergedTensors(model) });
+    const merged = buildModel({ config: model.config, tensors: await mergedTensors(model) });
     const mergedLogits = logitsOf(merged);
     const maxDiff = Math.max(...adapted.map((x, i) => Math.abs(x - mergedLogits[i])));
     expect(maxDiff).toBeLessThan(1e-5);

@@ -72,15 +72,18 @@ export class WeightReader {
   }
 }
 
-/** Host copy of a tensor, optionally transposed back to the stored `[in, out]` layout. */
+/**
+ * Host copy of a tensor, optionally transposed back to the stored `[in, out]` layout. The
+ * transpose is done here on the host, so a frozen weight is read once and never recomputed on
+ * the backend (WebGPU can serve only host-made tensors synchronously).
+ */
 export function toHost(t: tf.Tensor, transpose = false): HostTensor {
-  if (transpose) {
-    const tt = tf.transpose(t);
-    const out = { shape: tt.shape, data: tt.dataSync() as Float32Array };
-    tt.dispose();
-    return { shape: out.shape, data: new Float32Array(out.data) };
-  }
-  return { shape: t.shape, data: new Float32Array(t.dataSync() as Float32Array) };
+  const data = new Float32Array(t.dataSync() as Float32Array);
+  if (!transpose) return { shape: t.shape, data };
+  const [rows, cols] = t.shape as [number, number];
+  const out = new Float32Array(data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return { shape: [cols, rows], data: out };
 }
 
 /** Host copy of a linear layer's float32 weight (dequantized when quantized). */
