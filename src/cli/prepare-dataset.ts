@@ -9,6 +9,8 @@ import {
   DEFAULT_SEED,
   prepareDataset,
   type PrepareSummary,
+  UNK_LABEL_POLICIES,
+  type UnkLabelPolicy,
 } from '../data/prepare.js';
 import { DATASET_ALIASES, parseSourceSpec } from '../data/source-spec.js';
 import { TEMPLATE_NAMES } from '../data/templates.js';
@@ -25,8 +27,9 @@ interface Options {
   evalSamples?: number;
   evalFraction?: number;
   seed: number;
-  maxSeqLen: number;
+  maxSeqLen?: number;
   overflow: 'drop' | 'truncate';
+  unkLabels: UnkLabelPolicy;
   trainOnInputs?: boolean;
   strict?: boolean;
   fields?: string;
@@ -65,6 +68,9 @@ function printSummary(s: PrepareSummary): void {
       ([reason, d]) => `  dropped   ${reason}: ${d!.count} (rows ${d!.first_rows.join(', ')}${d!.count > d!.first_rows.length ? ', …' : ''}) — ${DROP_REASONS[reason as keyof typeof DROP_REASONS]}`,
     ),
     `  tokens    train mean ${s.tokens.train.mean_length}, max ${s.tokens.train.max_length} (max-seq-len ${s.max_seq_len})`,
+    ...(s.unk.input_tokens > 0
+      ? [`  unknown   ${s.unk.input_tokens} ${s.unk.token} tokens (${(100 * s.unk.input_fraction).toFixed(2)}%) in ${s.unk.rows} rows (rows ${s.unk.first_rows.join(', ')}${s.unk.rows > s.unk.first_rows.length ? ', …' : ''}); labels ${s.unk.label_policy === 'mask' ? `masked: ${s.unk.labels_masked}` : `kept: ${s.unk.labels_kept}`}`]
+      : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -87,6 +93,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seeds sampling, the split and built-in generation', int('--seed'), DEFAULT_SEED)
     .option('--max-seq-len <n>', `longest example in tokens (prompt + response + EOS); default ${DEFAULT_MAX_SEQ_LEN}, and never more than the model's positions (a longer value is clipped, with a warning)`, int('--max-seq-len'))
     .addOption(new Option('--overflow <policy>', 'longer examples: drop them, or truncate their tail').choices(['drop', 'truncate']).default('drop'))
+    .addOption(new Option('--unk-labels <policy>', "labels that are the tokenizer's <unk>: mask them to -100, or keep (train on) them; both are counted in meta.json").choices([...UNK_LABEL_POLICIES]).default('mask'))
     .option('--train-on-inputs', 'compute the loss on prompt tokens too (default: response tokens only)')
     .option('--strict', 'fail instead of dropping any row')
     .option('--fields <map>', 'column mapping, e.g. prompt=question,response=answer[,input=context][,system=sys] or messages=conversation')
@@ -110,6 +117,7 @@ export function register(program: Command): void {
             maxSeqLen: opts.maxSeqLen,
             overflow: opts.overflow,
             trainOnInputs: opts.trainOnInputs,
+            unkLabels: opts.unkLabels,
             strict: opts.strict,
             fields: opts.fields,
             cacheDir: opts.cacheDir,

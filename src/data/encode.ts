@@ -24,16 +24,58 @@ export class NoEosTokenError extends LoraStudyError {
   }
 }
 
-/** Prompt token ids, exactly as `encodeExample` begins: what generation and evaluation feed the model. */
+/**
+ * The prompt's token ids on their own. A prepared row's prompt tokens are `input_ids[0..prompt_length)`
+ * of the joint tokenization, which equal these except where a token straddles the prompt's end.
+ */
 export function encodePrompt(tokenizer: TextTokenizer, template: TemplateName, example: Omit<Example, 'response'> & { response?: string }): number[] {
   const prompt = renderPrompt(template, { ...example, response: example.response ?? '' }, tokenizer);
   return tokenizer.encode(prompt, { addSpecialTokens: template !== 'model' });
 }
 
 /**
- * Renders and tokenizes one example: prompt tokens, then response tokens, then EOS. Prompt and
- * response are tokenized separately, so the prompt's tokens are exactly `encodePrompt`'s and
- * generation starts where training did. Prompt labels are `-100` unless `trainOnInputs`.
+ * How prompt and response tokens are told apart, recorded in meta.json: the text is tokenized
+ * once, and a token is a prompt token when its text lies wholly inside the prompt.
+ */
+export const LABEL_RULE = {
+  tokenization: 'joint',
+  description:
+    'prompt + completion are tokenized together, once, as the model reads them at inference; a token is a prompt token (label -100) when its ' +
+    'characters lie wholly inside the rendered prompt (character offsets from the decoded text), so a token that straddles the boundary ' +
+    'is a response token; the completion ends with EOS',
+} as const;
+
+/**
+ * The number of leading tokens of `ids` (the joint tokenization of `prompt` + completion) whose
+ * characters lie wholly inside `prompt`. @huggingface/tokenizers has no offset mapping, so the
+ * offsets come from decoding: ids[0..k) is all prompt when its verbatim text is a prefix of the
+ * prompt's own verbatim text. The search starts where the joint ids stop agreeing with the
+ * prompt's ids (those are prompt tokens) and moves forward over the few tokens at the boundary;
+ * a prefix that ends inside a multi-byte character (decoded as U+FFFD) is looked past.
+ */
+export function promptTokenCount(tokenizer: TextTokenizer, ids: number[], promptIds: number[]): number {
+  let k = 0;
+  while (k < ids.length && k < promptIds.length && ids[k] === promptIds[k]) k++;
+  // Decode from a few shared tokens before the split, not from the start: the texts compared
+  // begin alike (a decoder that strips the first space strips it from both), and the cost per
+  // row stays small.
+  const from = Math.max(0, k - 4);
+  const target = tokenizer.decode(promptIds.slice(from), { verbatim: true });
+  let best = k;
+  for (let n = k + 1; n <= ids.length; n++) {
+    const text = tokenizer.decode(ids.slice(from, n), { verbatim: true });
+    if (target.startsWith(text)) best = n;
+    else if (!(text.endsWith('\uFFFD') && target.startsWith(text.replace(/\uFFFD+$/, '')))) break;
+    if (text.length >= target.length) break;
+  }
+  return best;
+}
+
+/**
+ * Renders and tokenizes one example: the prompt and the completion are tokenized together, once
+ * (so the tokens are the ones the model sees for the full text; tokenizing them apart would give
+ * SentencePiece responses an extra leading `▁`), then EOS is appended. The prompt mask comes from
+ * character offsets (`promptTokenCount`). Prompt labels are `-100` unless `trainOnInputs`.
  */
 export function encodeExample(
   tokenizer: TextTokenizer,
@@ -44,13 +86,28 @@ export function encodeExample(
   const eos = tokenizer.eosTokenId;
   if (eos === null) throw new NoEosTokenError(tokenizer.source);
   const { prompt, completion, addSpecialTokens } = renderExample(template, example, tokenizer);
-  const promptIds = tokenizer.encode(prompt, { addSpecialTokens });
-  const responseIds = tokenizer.encode(completion);
+  const input_ids = tokenizer.encode(prompt + completion, { addSpecialTokens });
+  const promptLength = promptTokenCount(tokenizer, input_ids, tokenizer.encode(prompt, { addSpecialTokens }));
   // A chat template may already end the turn with EOS; never label two of them.
-  if (responseIds[responseIds.length - 1] !== eos) responseIds.push(eos);
-  const input_ids = promptIds.concat(responseIds);
-  const labels = opts.trainOnInputs ? input_ids.slice() : new Array<number>(promptIds.length).fill(IGNORE_INDEX).concat(responseIds);
-  return { prompt, input_ids, labels, promptLength: promptIds.length };
+  if (input_ids[input_ids.length - 1] !== eos || input_ids.length === promptLength) input_ids.push(eos);
+  const labels = opts.trainOnInputs ? input_ids.slice() : input_ids.map((id, i) => (i < promptLength ? IGNORE_INDEX : id));
+  return { prompt, input_ids, labels, promptLength };
+}
+
+/**
+ * Sets to -100 every label that is the tokenizer's unknown token: `<unk>` stands for text the
+ * tokenizer cannot represent, so learning to emit it teaches nothing. Returns how many were masked.
+ */
+export function maskUnkLabels(enc: EncodedExample, unkId: number | null): number {
+  if (unkId === null) return 0;
+  let masked = 0;
+  enc.labels.forEach((l, i) => {
+    if (l === unkId) {
+      enc.labels[i] = IGNORE_INDEX;
+      masked++;
+    }
+  });
+  return masked;
 }
 
 export type OverflowPolicy = 'drop' | 'truncate';

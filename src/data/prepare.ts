@@ -2,8 +2,8 @@ import { join, resolve } from 'node:path';
 import { loadTokenizer } from '../model/tokenizer.js';
 import { LoraStudyError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/logger.js';
-import { DropTally } from './drops.js';
-import { encodeExample, fitToLength, type OverflowPolicy } from './encode.js';
+import { DropTally, SAMPLE_ROWS_PER_REASON } from './drops.js';
+import { encodeExample, fitToLength, LABEL_RULE, maskUnkLabels, type OverflowPolicy } from './encode.js';
 import { PrepareOptionError } from './errors.js';
 import type { FieldMap } from './fields.js';
 import { loadSource } from './load-source.js';
@@ -41,6 +41,11 @@ export interface PrepareParams {
   overflow?: OverflowPolicy;
   /** Also train on prompt tokens (labels are then the input ids everywhere); default false. */
   trainOnInputs?: boolean;
+  /**
+   * Labels that are the tokenizer's `<unk>`: `mask` (default) sets them to -100 and counts them in
+   * meta.json; `keep` trains on them (still counted, with a warning).
+   */
+  unkLabels?: UnkLabelPolicy;
   /** Fail instead of dropping any row; default false. */
   strict?: boolean;
   /** Column mapping (`--fields` text or a FieldMap); default: detected from the rows. */
@@ -60,6 +65,10 @@ export const BUILTIN_DEFAULT_SAMPLES = 2000;
 export const DEFAULT_SEED = 42;
 export const DEFAULT_MAX_SEQ_LEN = 512;
 export const DEFAULT_EVAL_FRACTION = 0.1;
+/** Above this share of `<unk>` input tokens prepare-dataset warns. */
+export const UNK_WARN_FRACTION = 0.005;
+export const UNK_LABEL_POLICIES = ['mask', 'keep'] as const;
+export type UnkLabelPolicy = (typeof UNK_LABEL_POLICIES)[number];
 
 export class StrictModeError extends LoraStudyError {
   constructor(readonly drops: DropTally) {
@@ -95,6 +104,45 @@ function tokenStats(rows: PreparedRow[]): TokenStats {
   return { examples: rows.length, tokens, labelled_tokens: labelled, max_length: max, mean_length: rows.length ? Math.round((tokens / rows.length) * 10) / 10 : 0 };
 }
 
+/** `<unk>` tokens among the kept rows: how many, where, and what happened to the ones that were labels. */
+class UnkTally {
+  tokens = 0;
+  inputTokens = 0;
+  labelsMasked = 0;
+  labelsKept = 0;
+  rows = 0;
+  firstRows: number[] = [];
+  constructor(private readonly unkId: number | null) {}
+
+  add(enc: { input_ids: number[]; labels: number[] }, row: number, masked: number): void {
+    this.tokens += enc.input_ids.length;
+    this.labelsMasked += masked;
+    if (this.unkId === null) return;
+    let n = 0;
+    for (const id of enc.input_ids) if (id === this.unkId) n++;
+    for (const l of enc.labels) if (l === this.unkId) this.labelsKept++;
+    if (n === 0) return;
+    this.inputTokens += n;
+    this.rows++;
+    // Rows arrive in shuffled order; keep the lowest numbers, which are the easiest to find.
+    this.firstRows = [...this.firstRows, row].sort((a, b) => a - b).slice(0, SAMPLE_ROWS_PER_REASON);
+  }
+
+  summary(token: string | null, policy: UnkLabelPolicy) {
+    return {
+      token,
+      id: this.unkId,
+      input_tokens: this.inputTokens,
+      input_fraction: this.tokens ? this.inputTokens / this.tokens : 0,
+      rows: this.rows,
+      first_rows: this.firstRows,
+      label_policy: policy,
+      labels_masked: this.labelsMasked,
+      labels_kept: this.labelsKept,
+    };
+  }
+}
+
 function validate(p: PrepareParams): void {
   const isInt = (v: number | undefined, min: number) => v === undefined || (Number.isInteger(v) && v >= min);
   const nameProblem = pathSegmentProblem(p.name);
@@ -106,6 +154,7 @@ function validate(p: PrepareParams): void {
   if (!isInt(p.maxSeqLen, 2)) throw new PrepareOptionError(['max-seq-len'], `must be a whole number ≥ 2, got ${p.maxSeqLen}`);
   if (!isInt(p.seed, 0)) throw new PrepareOptionError(['seed'], `must be a whole number ≥ 0, got ${p.seed}`);
   if (p.overflow !== undefined && p.overflow !== 'drop' && p.overflow !== 'truncate') throw new PrepareOptionError(['overflow'], `must be drop or truncate, got ${p.overflow}`);
+  if (p.unkLabels !== undefined && !(UNK_LABEL_POLICIES as readonly string[]).includes(p.unkLabels)) throw new PrepareOptionError(['unk-labels'], `must be ${UNK_LABEL_POLICIES.join(' or ')}, got ${p.unkLabels}`);
 }
 
 /**
@@ -120,6 +169,7 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
   const seed = params.seed ?? DEFAULT_SEED;
   const overflow = params.overflow ?? 'drop';
   const trainOnInputs = params.trainOnInputs ?? false;
+  const unkLabels = params.unkLabels ?? 'mask';
   const spec = parseSourceSpec(params.source);
   const dir = resolve(params.outDir ?? 'data', params.name);
   // Refuse before any download or tokenizing: never replace what the tool did not write.
@@ -144,6 +194,7 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
   const kept: PreparedRow[] = [];
   let read = 0;
   let truncated = 0;
+  const unk = new UnkTally(tokenizer.unkTokenId);
   for (const c of source.candidates) {
     if ((numSamples !== undefined && kept.length >= numSamples) || read >= readLimit) break;
     read++;
@@ -163,6 +214,7 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
     }
     if (fit.truncated) truncated++;
     const enc = fit.ok;
+    unk.add(enc, c.row, unkLabels === 'mask' ? maskUnkLabels(enc, tokenizer.unkTokenId) : 0);
     kept.push({
       id: c.id,
       row: c.row,
@@ -183,6 +235,14 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
   if (evalCount >= kept.length && kept.length > 0 && evalCount > 0) {
     throw new PrepareOptionError([params.evalSamples !== undefined ? 'eval-samples' : 'eval-fraction'], `${evalCount} eval rows would leave no training rows (${kept.length} kept)`);
   }
+  const unkSummary = unk.summary(tokenizer.unkToken, unkLabels);
+  if (unkSummary.input_fraction > UNK_WARN_FRACTION) {
+    logger.warn(
+      { unk: unkSummary },
+      `${unkSummary.input_tokens} of ${unk.tokens} tokens (${(100 * unkSummary.input_fraction).toFixed(2)}%) are ${tokenizer.unkToken}: text the tokenizer cannot represent (first rows ${unkSummary.first_rows.join(', ')}); ` +
+        (unkLabels === 'mask' ? `${unkSummary.labels_masked} such labels were masked to -100` : `${unkSummary.labels_kept} such labels are trained on (--unk-labels keep)`),
+    );
+  }
   const evalRows = kept.slice(0, evalCount);
   const train = kept.slice(evalCount);
 
@@ -199,6 +259,8 @@ export async function prepareDataset(params: PrepareParams, logger: Logger = sil
     model_max_positions: positions,
     overflow,
     train_on_inputs: trainOnInputs,
+    labels: LABEL_RULE,
+    unk: unkSummary,
     num_samples: numSamples ?? null,
     eval_samples: params.evalSamples ?? null,
     eval_fraction: params.evalSamples !== undefined ? null : (params.evalFraction ?? DEFAULT_EVAL_FRACTION),

@@ -35,12 +35,19 @@ export interface TextTokenizer {
   readonly bosTokenId: number | null;
   readonly eosTokenId: number | null;
   readonly padTokenId: number | null;
+  /** The id unknown text becomes (`<unk>`), or null when the tokenizer has none (byte-level BPE never needs one). */
+  readonly unkTokenId: number | null;
+  readonly unkToken: string | null;
   readonly eosToken: string | null;
   readonly bosToken: string | null;
   /** Jinja chat template from tokenizer_config.json, when the model has one. */
   readonly chatTemplate: string | null;
   encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
-  decode(ids: number[], opts?: { skipSpecialTokens?: boolean }): string;
+  /**
+   * Text of `ids`. `verbatim` keeps special tokens and turns off clean_up_tokenization_spaces, so
+   * that the text of a prefix of ids is a prefix of the text of all of them (offsets rely on it).
+   */
+  decode(ids: number[], opts?: { skipSpecialTokens?: boolean; verbatim?: boolean }): string;
   tokenToId(token: string): number | null;
 }
 
@@ -103,6 +110,8 @@ export function loadTokenizer(folderOrFile: string): TextTokenizer {
   const eosToken = tokenString(config.eos_token) ?? guess('</s>', '<|endoftext|>', '<|im_end|>', '<eos>');
   const bosToken = tokenString(config.bos_token) ?? guess('<s>', '<bos>');
   const padToken = tokenString(config.pad_token);
+  const modelUnk = (json as { model?: { unk_token?: unknown } }).model?.unk_token;
+  const unkToken = tokenString(config.unk_token) ?? (typeof modelUnk === 'string' ? modelUnk : null);
   const chat = config.chat_template;
   const chatTemplate = typeof chat === 'string' ? chat : null;
 
@@ -113,11 +122,16 @@ export function loadTokenizer(folderOrFile: string): TextTokenizer {
     bosTokenId: idOf(bosToken),
     eosTokenId: idOf(eosToken),
     padTokenId: idOf(padToken),
+    unkTokenId: idOf(unkToken),
+    unkToken: idOf(unkToken) === null ? null : unkToken,
     eosToken,
     bosToken,
     chatTemplate,
     encode: (t, opts) => tok.encode(t, { add_special_tokens: opts?.addSpecialTokens ?? false }).ids,
-    decode: (ids, opts) => tok.decode(ids, { skip_special_tokens: opts?.skipSpecialTokens ?? true }),
+    decode: (ids, opts) =>
+      opts?.verbatim
+        ? tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false })
+        : tok.decode(ids, { skip_special_tokens: opts?.skipSpecialTokens ?? true }),
     tokenToId: (t) => tok.token_to_id(t) ?? null,
   };
 }
