@@ -16,6 +16,8 @@ interface Def {
   entries?: Record<string, string>;
   values?: unknown[];
   element?: z.ZodType;
+  keyType?: z.ZodType;
+  valueType?: z.ZodType;
 }
 
 const def = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
@@ -25,7 +27,10 @@ function typeName(s: z.ZodType): string {
   switch (d.type) {
     case 'default':
     case 'optional':
+    case 'nullable':
       return typeName(d.innerType!);
+    case 'record':
+      return `{${typeName(d.keyType!)}: ${typeName(d.valueType!)}}`;
     case 'enum':
       return Object.values(d.entries ?? {}).join(' \\| ');
     case 'literal':
@@ -50,7 +55,7 @@ function unwrap(s: z.ZodType): { inner: z.ZodType; dflt: unknown; hasDefault: bo
       hasDefault = true;
       dflt = typeof d.defaultValue === 'function' ? (d.defaultValue as () => unknown)() : d.defaultValue;
       cur = d.innerType!;
-    } else if (d.type === 'optional') {
+    } else if (d.type === 'optional' || d.type === 'nullable') {
       optional = true;
       cur = d.innerType!;
     } else return { inner: cur, dflt, hasDefault, optional };

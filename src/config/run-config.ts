@@ -20,6 +20,11 @@ export const trainingSchema = z
     adam_beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW first-moment decay.'),
     adam_beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW second-moment decay.'),
     adam_epsilon: z.number().positive().default(1e-8).describe('AdamW denominator epsilon.'),
+    loraplus_lr_ratio: z
+      .number()
+      .positive()
+      .nullish()
+      .describe('LoRA+ (Hayou et al. 2024): lora_B and the DoRA magnitude train at learning_rate × this ratio, lora_A at learning_rate (PEFT\'s create_loraplus_optimizer groups; its examples use 16). An optimizer option, so it lives here and not in the adapter. Unset: one learning rate for all.'),
   })
   .strict();
 

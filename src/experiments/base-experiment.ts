@@ -9,6 +9,7 @@ import { evaluateLoss } from '../evaluation/evaluate-loss.js';
 import { evaluateGeneration } from '../evaluation/evaluate-generation.js';
 import { countParameters } from '../evaluation/param-count.js';
 import { injectLora, type InjectedLora } from '../lora/inject.js';
+import { loraPlusLrScales } from '../training/loraplus.js';
 import { saveAdapter, ADAPTER_WEIGHTS } from '../lora/peft-adapter.js';
 import { loadModel, type LoadedModel } from '../model/load-model.js';
 import { variedOf } from '../studies/config-path.js';
@@ -113,6 +114,7 @@ export class BaseExperiment {
     const result = await train({
       model: this.model.model,
       variables: this.lora!.variables,
+      lrScales: loraPlusLrScales(this.lora!.kinds, t.loraplus_lr_ratio),
       examples: this.data!.train,
       padId: this.padId(),
       logger: this.ctx.logger,

@@ -3,7 +3,7 @@
  * dry-run plan (from the config's shapes) and injection (from the built model) both call, so the
  * figure a plan shows is the figure a run trains.
  */
-import type { LoraConfig } from './lora-config.js';
+import { moduleLoraShape, type LoraConfig } from './lora-config.js';
 import { defaultTargetModules, selectTargetModules } from './target-modules.js';
 
 export interface LinearShape {
@@ -15,28 +15,28 @@ export interface LinearShape {
 export interface LoraPlan {
   /** target_modules as given, or PEFT's default for the model type. */
   target: string | string[];
-  /** Full names of the adapted modules, in model order. */
+  /** Full names of the adapted modules, in model order (after layers_to_transform). */
   modules: string[];
-  /** Σ r · (in + out) over the adapted modules (lora_A `[r, in]` + lora_B `[out, r]`). */
+  /** Rank of each adapted module (rank_pattern applied). */
+  ranks: number[];
+  /** Σ r·(in + out) (+ out with DoRA) over the adapted modules. */
   trainableParams: number;
 }
 
-/** Trainable parameters LoRA adds to one module. */
-export function loraModuleParams(shape: Pick<LinearShape, 'inFeatures' | 'outFeatures'>, r: number): number {
-  return r * (shape.inFeatures + shape.outFeatures);
+/** Trainable parameters LoRA adds to one module: lora_A `[r, in]` + lora_B `[out, r]` (+ DoRA's magnitude `[out]`). */
+export function loraModuleParams(shape: Pick<LinearShape, 'inFeatures' | 'outFeatures'>, r: number, useDora = false): number {
+  return r * (shape.inFeatures + shape.outFeatures) + (useDora ? shape.outFeatures : 0);
 }
 
-/** Selects the targets among `linears` (PEFT's matching rule) and counts what they train. */
-export function planLora(
-  linears: readonly LinearShape[],
-  cfg: Pick<LoraConfig, 'r' | 'target_modules'>,
-  modelType: string,
-  outputHeadName = 'lm_head',
-): LoraPlan {
+export type PlanConfig = Pick<LoraConfig, 'r' | 'lora_alpha' | 'use_rslora' | 'use_dora' | 'target_modules' | 'rank_pattern' | 'alpha_pattern' | 'layers_to_transform' | 'layers_pattern'>;
+
+/** Selects the targets among `linears` (PEFT's matching rule, then layers_to_transform) and counts what they train. */
+export function planLora(linears: readonly LinearShape[], cfg: PlanConfig, modelType: string, outputHeadName = 'lm_head'): LoraPlan {
   const names = linears.map((l) => l.name);
   const target = cfg.target_modules ?? defaultTargetModules(modelType, names);
-  const modules = selectTargetModules(names, target, outputHeadName);
+  const modules = selectTargetModules(names, target, outputHeadName, cfg);
   const byName = new Map(linears.map((l) => [l.name, l]));
-  const trainableParams = modules.reduce((sum, n) => sum + loraModuleParams(byName.get(n)!, cfg.r), 0);
-  return { target, modules, trainableParams };
+  const ranks = modules.map((n) => moduleLoraShape(cfg, n).r);
+  const trainableParams = modules.reduce((sum, n, i) => sum + loraModuleParams(byName.get(n)!, ranks[i], cfg.use_dora), 0);
+  return { target, modules, ranks, trainableParams };
 }

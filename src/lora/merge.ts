@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../model/causal-lm.js';
 import type { HostTensor } from '../model/types.js';
 import { LoraStudyError } from '../util/errors.js';
+import { doraMergedWeight } from './dora.js';
 
 /**
- * Folds every attached adapter into its base weight: W' = W + scale·B·A. Returns new host
+ * Folds every attached adapter into its base weight: W' = W + scale·B·A, or with DoRA
+ * W' = m/‖W + scale·B·A‖ ⊙ (W + scale·B·A) (W dequantized for a quantized base). Returns new host
  * tensors in the on-disk Hugging Face layout (GPT-2 Conv1D weights transposed back); the model
  * and its adapters are NOT changed, so the same model can still be evaluated unmerged.
  */
@@ -15,8 +17,18 @@ export async function mergedTensors(model: CausalLM): Promise<Map<string, HostTe
     const key = `${name}.weight`;
     const base = out.get(key);
     if (!base) throw new Error(`internal: exported tensors lack ${key}`);
+    const { A, B, scale, magnitude } = layer.lora;
+    if (magnitude) {
+      const w = tf.tidy(() => {
+        const m = doraMergedWeight(layer.denseWeight(), A, B, magnitude, scale); // [out, in]
+        return layer.layout === 'in_out' ? tf.transpose(m) : m; // stored [in, out] for Conv1D
+      });
+      out.set(key, { shape: base.shape, data: new Float32Array((await w.data()) as Float32Array) });
+      w.dispose();
+      continue;
+    }
     const delta = tf.tidy(() => {
-      const d = tf.mul(tf.matMul(layer.lora!.B, layer.lora!.A), layer.lora!.scale); // [out, in]
+      const d = tf.mul(tf.matMul(B, A), scale); // [out, in]
       return layer.layout === 'in_out' ? tf.transpose(d) : d; // stored [in, out] for Conv1D
     });
     const dd = (await delta.data()) as Float32Array;

@@ -33,7 +33,30 @@ export function moduleSuffixes(names: string[]): string[] {
   return [...out];
 }
 
-export function selectTargetModules(linearNames: string[], target: string | string[], outputHeadName: string): string[] {
+/** `layers_to_transform` / `layers_pattern` as PEFT's check_target_module_exists reads them. */
+export interface LayerFilter {
+  layers_to_transform?: number | number[] | null;
+  layers_pattern?: string | string[] | null;
+}
+
+/**
+ * PEFT's layer-index rule: with no layers_pattern the index is the first number that follows a
+ * dotted name part, except for a name listed exactly (`re.match(r".*?\.[^.]*\.(\d+)\.", key)`); with one, the number after
+ * `.<pattern>.`. A module whose name has no such index is not adapted. Applies only to list targets.
+ */
+export function inSelectedLayers(name: string, f: LayerFilter): boolean {
+  const idx = f.layers_to_transform;
+  if (idx == null || (Array.isArray(idx) && idx.length === 0)) return true;
+  const patterns = f.layers_pattern == null || f.layers_pattern.length === 0 ? null : Array.isArray(f.layers_pattern) ? f.layers_pattern : [f.layers_pattern];
+  let m: RegExpExecArray | null = null;
+  if (patterns === null) m = /^.*?\.[^.]*\.(\d+)\./.exec(name);
+  else for (const p of patterns) if ((m = new RegExp(`^.*?\\.${p}\\.(\\d+)\\.`).exec(name))) break;
+  if (!m) return false;
+  const layer = Number(m[1]);
+  return Array.isArray(idx) ? idx.includes(layer) : layer === idx;
+}
+
+export function selectTargetModules(linearNames: string[], target: string | string[], outputHeadName: string, layers: LayerFilter = {}): string[] {
   if (typeof target === 'string' && target !== 'all-linear') {
     try {
       new RegExp(target);
@@ -41,8 +64,15 @@ export function selectTargetModules(linearNames: string[], target: string | stri
       throw new LoraStudyError(`target_modules regex ${JSON.stringify(target)} is invalid: ${(err as Error).message}`);
     }
   }
-  const chosen = linearNames.filter((n) => matchesTarget(n, target, outputHeadName));
-  if (chosen.length === 0) throw new TargetModulesError(target, moduleSuffixes(linearNames));
+  const chosen = linearNames.filter((n) => matchesTarget(n, target, outputHeadName) && (typeof target === 'string' || target.includes(n) || inSelectedLayers(n, layers)));
+  if (chosen.length === 0) {
+    if (layers.layers_to_transform != null && linearNames.some((n) => matchesTarget(n, target, outputHeadName))) {
+      throw new LoraStudyError(`layers_to_transform ${JSON.stringify(layers.layers_to_transform)}${layers.layers_pattern ? ` (layers_pattern ${JSON.stringify(layers.layers_pattern)})` : ''} left no module of target_modules ${JSON.stringify(target)}`, {
+        hint: `module names look like ${linearNames[0]}; give layer indices that exist, and a layers_pattern naming the numbered layer list`,
+      });
+    }
+    throw new TargetModulesError(target, moduleSuffixes(linearNames));
+  }
   return chosen;
 }
 

@@ -5,6 +5,11 @@ export interface AdamWOptions {
   beta2: number;
   epsilon: number;
   weightDecay: number;
+  /**
+   * Per-parameter learning-rate multipliers (parameter groups), same order as the parameters;
+   * LoRA+ uses them to give B a larger step. Default: 1 for every parameter.
+   */
+  lrScales?: number[];
 }
 
 /**
@@ -18,7 +23,11 @@ export class AdamW {
   private readonly v: tf.Variable[];
   private t = 0;
 
+  private readonly lrScales: number[];
+
   constructor(private readonly params: tf.Variable[], private readonly opts: AdamWOptions) {
+    if (opts.lrScales && opts.lrScales.length !== params.length) throw new Error(`internal: ${opts.lrScales.length} lr scales for ${params.length} parameters`);
+    this.lrScales = opts.lrScales ?? params.map(() => 1);
     // tidy disposes the zeros tensors; each variable keeps its own reference to the data.
     this.m = tf.tidy(() => params.map((p) => tf.variable(tf.zerosLike(p), false)));
     this.v = tf.tidy(() => params.map((p) => tf.variable(tf.zerosLike(p), false)));
@@ -29,7 +38,7 @@ export class AdamW {
     return this.m.reduce((s, x) => s + x.size * 4, 0) * 2;
   }
 
-  /** Applies one update; `grads[i]` belongs to `params[i]` and is multiplied by `gradScale` (clipping). */
+  /** Applies one update at learning rate `lr` (times each parameter's lr scale); `grads[i]` belongs to `params[i]` and is multiplied by `gradScale` (clipping). */
   step(grads: tf.Tensor[], lr: number, gradScale = 1): void {
     this.t += 1;
     const { beta1, beta2, epsilon, weightDecay } = this.opts;
@@ -37,14 +46,15 @@ export class AdamW {
     const bc2 = 1 - Math.pow(beta2, this.t);
     tf.tidy(() => {
       this.params.forEach((p, i) => {
+        const plr = lr * this.lrScales[i];
         const g = gradScale === 1 ? grads[i] : tf.mul(grads[i], gradScale);
         const m = tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         this.m[i].assign(m);
         this.v[i].assign(v);
         const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), epsilon));
-        const decayed = weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
-        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+        const decayed = weightDecay > 0 ? tf.mul(p, 1 - plr * weightDecay) : p;
+        p.assign(tf.sub(decayed, tf.mul(update, plr)));
       });
     });
   }

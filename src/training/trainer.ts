@@ -63,6 +63,8 @@ export interface TrainParams {
   model: CausalLM;
   /** The variables to train (LoRA A/B, or the base weights for full fine-tuning). */
   variables: tf.Variable[];
+  /** Learning-rate multiplier per variable (LoRA+ parameter groups); default 1 each. */
+  lrScales?: number[];
   examples: TokenizedExample[];
   config: TrainerConfig;
   padId: number;
@@ -92,7 +94,7 @@ export async function train(p: TrainParams): Promise<TrainResult> {
   const usable = p.examples.filter((e) => e.labels.slice(1, c.maxSeqLen).some((l) => l !== -100));
   if (usable.length === 0) throw new EmptyDatasetError('the training split');
   const stream = exampleStream(usable, c.seed);
-  const optimizer = new AdamW(variables, { beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, weightDecay: c.weightDecay });
+  const optimizer = new AdamW(variables, { beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, weightDecay: c.weightDecay, lrScales: p.lrScales });
   const steps: StepRecord[] = [];
   let peakBytes = 0;
   let tensorsAfterFirstStep = 0;

@@ -56,10 +56,10 @@ describe.each(['llama', 'qwen2', 'gpt2', 'phi', 'phi3', 'gemma'] as const)('LoRA
 
   test('adapter save → load round trip is exact', async () => {
     const a = await tinyLm({ modelType });
-    injectLora(a.model, loraConfigSchema.parse({ r: 2, lora_alpha: 4, ...defaults }), { seed: 9 });
+    const injected = injectLora(a.model, loraConfigSchema.parse({ r: 2, lora_alpha: 4, ...defaults }), { seed: 9 });
     randomizeB(a.model, 31);
     const dir = join(mkdtempSync(join(tmpdir(), 'adapter-')), 'adapter');
-    await saveAdapter(dir, a.model, { ...(await injectedOf(a.model)) }, { baseModel: a.dir });
+    await saveAdapter(dir, a.model, injected, { baseModel: a.dir });
     const b = await tinyLm({ modelType });
     const lora = await loadAdapter(dir, b.model);
     expect(lora.config.r).toBe(2);
@@ -69,17 +69,6 @@ describe.each(['llama', 'qwen2', 'gpt2', 'phi', 'phi3', 'gemma'] as const)('LoRA
   });
 });
 
-/** Rebuilds the InjectedLora description from the model's attached adapters. */
-async function injectedOf(model: Awaited<ReturnType<typeof tinyLm>>['model']) {
-  const modules = [...model.linears.entries()].filter(([, l]) => l.lora).map(([n]) => n);
-  const first = model.linears.get(modules[0])!.lora!;
-  return {
-    modules,
-    variables: modules.flatMap((n) => [model.linears.get(n)!.lora!.A, model.linears.get(n)!.lora!.B]),
-    trainableParams: 0,
-    config: loraConfigSchema.parse({ r: first.r, lora_alpha: first.scale * first.r }),
-  };
-}
 
 test('target modules that match nothing give an error listing the real module names', async () => {
   const { model } = await tinyLm({ modelType: 'llama' });

@@ -81,7 +81,8 @@ test('a PEFT 0.19-style adapter loads and computes W + (alpha/r)·B·A', async (
 
 test.each([
   ['lora_bias', { lora_bias: true }],
-  ['use_dora', { use_dora: true }],
+  ['lora_magnitude_vector', { use_dora: true }],
+  ['init_lora_weights', { init_lora_weights: 'corda' }],
   ['modules_to_save', { modules_to_save: ['lm_head'] }],
   ['peft_type', { peft_type: 'IA3' }],
 ])('an adapter using %s is refused with the field named', async (field, over) => {
@@ -90,6 +91,6 @@ test.each([
   const dir = join(mkdtempSync(join(tmpdir(), 'peft-')), 'adapter');
   await writePeftAdapter(dir, peft019Config({ target_modules: ['q_proj'], ...over }), [{ name: l.name, inF: l.inFeatures, outF: l.outFeatures }]);
   await expect(loadAdapter(dir, model)).rejects.toThrow(AdapterFormatError);
-  await expect(loadAdapter(dir, model)).rejects.toThrow(new RegExp(field === 'use_dora' ? 'DoRA' : field));
+  await expect(loadAdapter(dir, model)).rejects.toThrow(new RegExp(field));
   model.dispose();
 });

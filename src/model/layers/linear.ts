@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
 import type { StoredLayout } from '../architectures/spec.js';
+import { doraDelta } from '../../lora/dora.js';
 
 /**
  * A base weight held in a compressed form (int8, NF4, FP4: see src/lora/quantize). It is
@@ -28,6 +29,8 @@ export interface LoraWeights {
   r: number;
   scale: number;
   dropout: number;
+  /** DoRA's trained magnitude m `[out]` (PEFT's lora_magnitude_vector); null for plain LoRA. */
+  magnitude: tf.Variable | null;
 }
 
 /** Per-call options: dropout is active only while training, seeded for determinism. */
@@ -77,21 +80,32 @@ export class Linear {
     const x2 = x.reshape([-1, this.inFeatures]) as tf.Tensor2D; // [N, in]
     // A quantized weight multiplies itself: its backward pass dequantizes again rather than
     // keeping the float32 copy alive until backprop (as bitsandbytes does).
-    let y: tf.Tensor2D =
-      this.weight instanceof tf.Tensor
-        ? tf.matMul(x2, this.weight, false, true) // [N, out]
-        : this.weight.matMulTransposed(x2);
-    if (this.bias) y = tf.add(y, this.bias);
+    const baseOut = this.baseMatMul(x2); // [N, out]
+    let y: tf.Tensor2D = this.bias ? tf.add(baseOut, this.bias) : baseOut;
     if (this.lora) {
-      const { A, B, scale, dropout } = this.lora;
-      const xin =
-        ctx.training && dropout > 0
-          ? (tf.dropout(x2, dropout, undefined, ((ctx.dropoutSeed ?? 0) * 1009 + this.index) >>> 0) as tf.Tensor2D)
-          : x2;
-      const h = tf.matMul(xin, A, false, true); // [N, r]
-      y = tf.add(y, tf.mul(tf.matMul(h, B, false, true), scale)); // [N, out]
+      const { A, B, scale, dropout, magnitude } = this.lora;
+      const dropping = ctx.training && dropout > 0;
+      const xin = dropping ? (tf.dropout(x2, dropout, undefined, ((ctx.dropoutSeed ?? 0) * 1009 + this.index) >>> 0) as tf.Tensor2D) : x2;
+      if (magnitude) {
+        // PEFT recomputes x·Wᵀ on the dropped-out input when dropout is active.
+        const weight = () => this.denseWeight();
+        y = tf.add(y, doraDelta({ x: xin, baseOut: dropping ? this.baseMatMul(xin) : baseOut, A, B, magnitude, scale, weight }));
+      } else {
+        const h = tf.matMul(xin, A, false, true); // [N, r]
+        y = tf.add(y, tf.mul(tf.matMul(h, B, false, true), scale)); // [N, out]
+      }
     }
     return y.reshape([...lead, this.outFeatures]);
+  }
+
+  /** `x · Wᵀ` `[N, out]` for `x` `[N, in]`, without bias. */
+  private baseMatMul(x2: tf.Tensor2D): tf.Tensor2D {
+    return this.weight instanceof tf.Tensor ? tf.matMul(x2, this.weight, false, true) : this.weight.matMulTransposed(x2);
+  }
+
+  /** The base weight as float32 `[out, in]`: the tensor itself, or a fresh dequantized copy (caller disposes inside a tidy). */
+  denseWeight(): tf.Tensor2D {
+    return this.weight instanceof tf.Tensor ? this.weight : this.weight.dequantize();
   }
 
   dispose(): void {
@@ -101,6 +115,7 @@ export class Linear {
     }
     this.lora?.A.dispose();
     this.lora?.B.dispose();
+    this.lora?.magnitude?.dispose();
     this.lora = null;
   }
 }

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { doraMergedWeight, rowNorms } from '../../src/lora/dora.js';
+import { oloraInit, pissaInit } from '../../src/lora/init.js';
+import { convertToPlainLora } from '../../src/lora/peft-adapter.js';
+import { quantizeWeight } from '../../src/lora/quantize/index.js';
+import { Linear } from '../../src/model/layers/linear.js';
+import { useCpuBackend } from '../helpers/tf-setup.js';
+import { mulberry32 } from '../helpers/tiny-models.js';
+
+/**
+ * The LoRA methods against scripts/reference/peft_methods_reference.py: PEFT's formulas
+ * transcribed into plain PyTorch (float64), none of this project's code.
+ */
+const ref = JSON.parse(readFileSync(join(__dirname, '../fixtures/reference/lora-methods/expected.json'), 'utf8'));
+
+beforeAll(useCpuBackend);
+
+const f32 = (a: number[]) => Float32Array.from(a);
+function maxRelErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  let err = 0;
+  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
+  expect(got.length).toBe(want.length);
+  return err / Math.max(scale, 1e-12);
+}
+function product(B: ArrayLike<number>, A: ArrayLike<number>, out: number, r: number, inF: number): Float64Array {
+  const p = new Float64Array(out * inF);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inF; i++) for (let k = 0; k < r; k++) p[o * inF + i] += B[o * r + k] * A[k * inF + i];
+  return p;
+}
+
+interface DoraCase { out: number; inF: number; r: number; scale: number; n: number; W: number[]; bias: number[]; A: number[]; B: number[]; m: number[]; x: number[]; R: number[]; magnitude_init: number[]; y: number[]; gradA: number[]; gradB: number[]; gradM: number[]; merged: number[] }
+
+function doraLayer(c: DoraCase, quantized = false): Linear {
+  const W = tf.tensor2d(f32(c.W), [c.out, c.inF]);
+  const weight = quantized ? quantizeWeight(W, 'int8') : W;
+  if (quantized) W.dispose();
+  const layer = new Linear('m', c.inF, c.out, weight, tf.tensor1d(f32(c.bias)), 0);
+  layer.lora = {
+    A: tf.variable(tf.tensor2d(f32(c.A), [c.r, c.inF])),
+    B: tf.variable(tf.tensor2d(f32(c.B), [c.out, c.r])),
+    magnitude: tf.variable(tf.tensor1d(f32(c.m))),
+    r: c.r,
+    scale: c.scale,
+    dropout: 0,
+  };
+  return layer;
+}
+
+describe.each([0, 1])('DoRA case %i against PEFT\'s formulas', (i) => {
+  const c: DoraCase = ref.dora[i];
+
+  test('forward, magnitude init and merge', () => {
+    const layer = doraLayer(c);
+    const y = tf.tidy(() => layer.apply(tf.tensor2d(f32(c.x), [c.n, c.inF]), { training: true }).dataSync());
+    expect(maxRelErr(y, c.y)).toBeLessThan(1e-5);
+    const { A, B, magnitude } = layer.lora!;
+    const m0 = tf.tidy(() => rowNorms(tf.add(layer.denseWeight(), tf.mul(tf.matMul(B, A), c.scale)) as tf.Tensor2D).dataSync());
+    expect(maxRelErr(m0, c.magnitude_init)).toBeLessThan(1e-5);
+    const merged = tf.tidy(() => doraMergedWeight(layer.denseWeight(), A, B, magnitude!, c.scale).dataSync());
+    expect(maxRelErr(merged, c.merged)).toBeLessThan(1e-5);
+    layer.dispose();
+  });
+
+  test('gradients of A, B and m with the norm detached', () => {
+    const layer = doraLayer(c);
+    const { A, B, magnitude } = layer.lora!;
+    const x = tf.tensor2d(f32(c.x), [c.n, c.inF]);
+    const R = tf.tensor2d(f32(c.R), [c.n, c.out]);
+    const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training: true }), R)) as tf.Scalar, [A, B, magnitude!]);
+    expect(maxRelErr(grads[A.name].dataSync(), c.gradA)).toBeLessThan(1e-5);
+    expect(maxRelErr(grads[B.name].dataSync(), c.gradB)).toBeLessThan(1e-5);
+    expect(maxRelErr(grads[magnitude!.name].dataSync(), c.gradM)).toBeLessThan(1e-5);
+    tf.dispose([x, R, value, ...Object.values(grads)]);
+    layer.dispose();
+  });
+});
+
+test('DoRA on an int8-quantized base uses the dequantized W in the norm and the output', () => {
+  const c: DoraCase = ref.dora[0];
+  const layer = doraLayer(c, true);
+  const Wq = tf.tidy(() => layer.denseWeight().dataSync() as Float32Array);
+  const x = f32(c.x);
+  const s = c.scale;
+  // Independent host computation: y = (m/‖Wq + sBA‖) ⊙ (x·(Wq + sBA)ᵀ) + b.
+  const BA = product(c.B, c.A, c.out, c.r, c.inF);
+  const eff = Wq.map((w, k) => w + s * BA[k]);
+  const want = new Float64Array(c.n * c.out);
+  for (let o = 0; o < c.out; o++) {
+    let nrm = 0;
+    for (let k = 0; k < c.inF; k++) nrm += eff[o * c.inF + k] ** 2;
+    const f = c.m[o] / Math.sqrt(nrm);
+    for (let n = 0; n < c.n; n++) {
+      let acc = 0;
+      for (let k = 0; k < c.inF; k++) acc += x[n * c.inF + k] * eff[o * c.inF + k];
+      want[n * c.out + o] = f * acc + c.bias[o];
+    }
+  }
+  const y = tf.tidy(() => layer.apply(tf.tensor2d(x, [c.n, c.inF]), { training: false }).dataSync());
+  expect(maxRelErr(y, want)).toBeLessThan(1e-5);
+  expect(maxRelErr(Wq, c.W)).toBeGreaterThan(1e-4); // really quantized
+  layer.dispose();
+});
+
+interface InitCase { out: number; inF: number; r: number; scale: number; W: number[]; A: number[]; B: number[]; residual: number[] }
+
+describe.each([0, 1])('PiSSA / OLoRA init case %i against PEFT (torch.linalg)', (i) => {
+  test('PiSSA (exact SVD): residual, scale·B·A, and A/B up to the sign of each singular pair', () => {
+    const c: InitCase = ref.pissa[i];
+    const got = pissaInit(f32(c.W), c.out, c.inF, c.r, c.scale, null, 0, 'm');
+    expect(maxRelErr(got.residual, c.residual)).toBeLessThan(1e-5);
+    expect(maxRelErr(product(got.B, got.A, c.out, c.r, c.inF), product(c.B, c.A, c.out, c.r, c.inF))).toBeLessThan(1e-5);
+    for (let k = 0; k < c.r; k++) {
+      const sign = Math.sign(got.A[k * c.inF]) * Math.sign(c.A[k * c.inF]);
+      for (let j = 0; j < c.inF; j++) expect(got.A[k * c.inF + j]).toBeCloseTo(sign * c.A[k * c.inF + j], 4);
+    }
+  });
+
+  test('PiSSA with a randomized SVD (pissa_niter_4) matches the exact one when the spectrum has a gap', () => {
+    const c: InitCase = ref.pissa[i];
+    // W = Σ (10 − 2k)·u_k·v_kᵀ + small noise: a clear gap after r singular values.
+    const rand = mulberry32(11 + i);
+    const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const W = new Float32Array(c.out * c.inF).map(() => 0.01 * normal());
+    for (let k = 0; k < c.r; k++) {
+      const u = Array.from({ length: c.out }, normal);
+      const v = Array.from({ length: c.inF }, normal);
+      for (let o = 0; o < c.out; o++) for (let j = 0; j < c.inF; j++) W[o * c.inF + j] += (10 - 2 * k) * u[o] * v[j];
+    }
+    const exact = pissaInit(W, c.out, c.inF, c.r, c.scale, null, 0, 'm');
+    const fast = pissaInit(W, c.out, c.inF, c.r, c.scale, 4, 3, 'm');
+    expect(maxRelErr(fast.residual, exact.residual)).toBeLessThan(1e-4);
+  });
+
+  test('OLoRA (Householder QR, LAPACK signs): A = R[:r], B = Q[:, :r], residual', () => {
+    const c: InitCase = ref.olora[i];
+    const got = oloraInit(f32(c.W), c.out, c.inF, c.r, c.scale);
+    expect(maxRelErr(got.A, c.A)).toBeLessThan(1e-5);
+    expect(maxRelErr(got.B, c.B)).toBeLessThan(1e-5);
+    expect(maxRelErr(got.residual, c.residual)).toBeLessThan(1e-5);
+  });
+});
+
+test('PiSSA/OLoRA → plain LoRA conversion stacks [A; A₀] and [B, −B₀] as PEFT\'s subtract_mutated_init', () => {
+  const c = ref.conversion[0];
+  const got = convertToPlainLora({ shape: [c.r, c.inF], data: f32(c.A) }, { shape: [c.out, c.r], data: f32(c.B) }, f32(c.A0), f32(c.B0));
+  expect(got.A.shape).toEqual([2 * c.r, c.inF]);
+  expect(got.B.shape).toEqual([c.out, 2 * c.r]);
+  expect(maxRelErr(got.A.data, c.convA)).toBeLessThan(1e-6);
+  expect(maxRelErr(got.B.data, c.convB)).toBeLessThan(1e-6);
+});
