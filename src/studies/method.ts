@@ -1,7 +1,8 @@
 import type { RunConfig } from '../config/run-config.js';
 import type { Variant } from '../reporting/aggregate.js';
 import { settingsBarChart } from '../reporting/charts/study-charts.js';
-import { bold, costPhrase, timePhrase, verdict, verdictPhrase } from '../reporting/finding-text.js';
+import { bold, meanOf, timePhrase, verdict, verdictPhrase } from '../reporting/finding-text.js';
+import { formatPercent } from '../reporting/format.js';
 import { getPath } from './config-path.js';
 import type { StudyDefinition } from './types.js';
 
@@ -57,8 +58,10 @@ export const methodStudy: StudyDefinition = {
           q ? `${q.name.replace(/_/g, ' ')} ${verdictPhrase(verdict(v, ref, q), ref)}` : null,
           timePhrase(v, ref),
         ].filter(Boolean);
-        const cost = costPhrase(v, ref, 'trainable_params').replace(/^ with /, '');
-        return `${bold(v)} against plain LoRA: ${parts.join('; ')}${cost ? `; ${cost}` : ''}.`;
+        const a = meanOf(v, 'trainable_params');
+        const b = meanOf(ref, 'trainable_params');
+        const cost = Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `; trainable parameters ${formatPercent(a / b, 1)} of LoRA's` : '';
+        return `${bold(v)} against plain LoRA: ${parts.join('; ')}${cost}.`;
       });
   },
 };
