@@ -44,3 +44,15 @@ test('a config small enough to count by hand', () => {
   });
   expect(countParameters({ ...TINY_LLAMA, tieWordEmbeddings: true }).total).toBe(1272);
 });
+
+test('Phi-2 (microsoft/phi-2 config.json): 2,779,683,840 with biases everywhere and an untied head with a bias', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { parseModelConfig } = await import('../../src/model/config.js');
+  const phi2 = parseModelConfig(JSON.parse(readFileSync('tests/fixtures/configs/phi-2.json', 'utf8')), 'phi-2/config.json');
+  const p = countParameters(phi2);
+  expect(p.total).toBe(2_779_683_840);
+  expect(p.lmHead).toBe(51200 * 2560 + 51200);
+  // input_layernorm 5120; q, k, v, dense 4·(2560² + 2560); fc1 2560·10240 + 10240; fc2 10240·2560 + 2560
+  expect(p.perLayer).toBe(5120 + 4 * (2560 * 2560 + 2560) + (2560 * 10240 + 10240) + (10240 * 2560 + 2560));
+  expect(p.finalNorm).toBe(5120);
+});
