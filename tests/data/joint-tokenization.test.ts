@@ -1,12 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
-import pino from 'pino';
+import { silentLogger } from '../../src/util/logger.js';
 import { describe, expect, test } from 'vitest';
 import { encodeExample, IGNORE_INDEX, promptTokenCount } from '../../src/data/encode.js';
 import { prepareDataset, type PrepareParams } from '../../src/data/prepare.js';
 import type { PreparedRow } from '../../src/data/write-prepared.js';
 import { loadTokenizer } from '../../src/model/tokenizer.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 import { makeSentencePieceTokenizerDir } from '../helpers/sentencepiece-tokenizer.js';
 import { tmpDir } from './fixtures.js';
 
@@ -26,7 +26,7 @@ function readJsonl(path: string): PreparedRow[] {
   return readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PreparedRow);
 }
 
-async function prepareSp(over: Partial<PrepareParams> = {}, logger = pino({ level: 'silent' })) {
+async function prepareSp(over: Partial<PrepareParams> = {}, logger = silentLogger) {
   const dir = tmpDir();
   const src = join(dir, 'rows.jsonl');
   writeFileSync(src, ROWS.map((r) => JSON.stringify(r)).join('\n'));
@@ -71,19 +71,8 @@ describe('joint tokenization (SentencePiece-style tokenizer)', () => {
 });
 
 describe('<unk> tokens', () => {
-  function capture() {
-    const lines: Array<{ level: number; msg: string }> = [];
-    const stream = new Writable({
-      write(chunk, _e, done) {
-        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-        done();
-      },
-    });
-    return { logger: pino({ level: 'info' }, stream), lines };
-  }
-
   test('are counted in meta.json, warned about above 0.5%, and masked out of the labels by default', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const { summary, rows } = await prepareSp({ template: 'plain' }, logger);
     const unkId = sp.unkTokenId!;
     expect(unkId).toBe(sp.tokenToId('<unk>'));
@@ -101,7 +90,7 @@ describe('<unk> tokens', () => {
   });
 
   test('--unk-labels keep trains on them, and says so', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const { summary, rows } = await prepareSp({ template: 'plain', unkLabels: 'keep' }, logger);
     expect(rows.flatMap((r) => r.labels).filter((l) => l === sp.unkTokenId)).toHaveLength(2);
     expect(summary.unk).toMatchObject({ label_policy: 'keep', labels_masked: 0, labels_kept: 2 });
@@ -110,7 +99,7 @@ describe('<unk> tokens', () => {
 
   test('a byte-level tokenizer has no <unk>: counted as none, no warning', async () => {
     const { makeTokenizerDir } = await import('./fixtures.js');
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const dir = tmpDir();
     const src = join(dir, 'rows.jsonl');
     writeFileSync(src, ROWS.map((r) => JSON.stringify(r)).join('\n'));

@@ -1,30 +1,17 @@
-import { Writable } from 'node:stream';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { beforeAll, expect, test } from 'vitest';
 import { runConfigSchema } from '../../src/config/run-config.js';
 import { prepareDataset } from '../../src/data/prepare.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { runSingle } from '../../src/experiments/run-single.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'positions-'));
 const modelDir = join(root, 'model');
 const POSITIONS = 40;
-
-/** A pino logger whose records land in `lines`. */
-function captureLogger() {
-  const lines: Array<{ level: number; msg: string }> = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 beforeAll(async () => {
   await writeTinyModel(modelDir, { modelType: 'gpt2', seed: 4, hiddenSize: 16, numLayers: 1, numHeads: 2, maxPositions: POSITIONS });
