@@ -119,12 +119,16 @@ async function startTfjsWebgpu(chosen: FoundAdapter, logger: Logger): Promise<st
   if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
   else g.navigator = { gpu, userAgent: `Node.js/${process.versions.node}` };
   let WebGPUBackend: BackendCtor;
+  let util: Parameters<typeof installWebgpuKernelFixes>[0];
   try {
-    ({ WebGPUBackend } = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as { WebGPUBackend: BackendCtor });
+    ({ WebGPUBackend, webgpu_util: util } = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
+      WebGPUBackend: BackendCtor;
+      webgpu_util: typeof util;
+    });
   } catch (err) {
     return `@tensorflow/tfjs-backend-webgpu failed to load: ${(err as Error).message}`;
   }
-  installWebgpuKernelFixes();
+  installWebgpuKernelFixes(util);
   const adapter: GPUAdapterLike = chosen.adapter;
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   tf.registerBackend(

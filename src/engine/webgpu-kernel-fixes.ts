@@ -2,15 +2,89 @@ import * as tf from '@tensorflow/tfjs-core';
 
 let installed = false;
 
+interface WebgpuBackendLike extends tf.KernelBackend {
+  device: { limits: Record<string, number> };
+  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+interface WebgpuUtil {
+  flatDispatchLayout(shape: number[]): { x: number[] };
+  computeDispatch(layout: { x: number[] }, shape: number[], workgroupSize: [number, number, number]): [number, number, number];
+}
+
+/** WGSL for `r = a OP b` on i32, with tfjs's floor semantics for division and modulo. */
+const INT_OPS: Record<string, string> = {
+  Add: 'return a + b;',
+  Sub: 'return a - b;',
+  Mod: 'var r = a % b; if (r != 0 && ((r < 0) != (b < 0))) { r = r + b; } return r;',
+  FloorDiv: 'var q = a / b; if ((a % b) != 0 && ((a < 0) != (b < 0))) { q = q - 1; } return q;',
+};
+
+/** Elementwise int32 binary op; `b` (or `a`) may be a single value, broadcast. */
+class Int32BinaryProgram {
+  variableNames = ['A', 'B'];
+  size = true;
+  workgroupSize: [number, number, number] = [64, 1, 1];
+  outputShape: number[];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  shaderKey: string;
+  constructor(
+    util: WebgpuUtil,
+    outputShape: number[],
+    private readonly op: string,
+    private readonly aScalar: boolean,
+    private readonly bScalar: boolean,
+  ) {
+    this.outputShape = outputShape;
+    this.dispatchLayout = util.flatDispatchLayout(outputShape);
+    this.dispatch = util.computeDispatch(this.dispatchLayout, outputShape, this.workgroupSize);
+    this.shaderKey = `lora_study_int32_${op}_${aScalar}_${bScalar}`;
+  }
+  getUserCode(): string {
+    return `
+      fn intOp(a : i32, b : i32) -> i32 { ${INT_OPS[this.op]} }
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          result[index] = intOp(A[${this.aScalar ? '0' : 'index'}], B[${this.bScalar ? '0' : 'index'}]);
+        }
+      }`;
+  }
+}
+
 /**
  * Kernel gaps of tfjs-backend-webgpu 4.22, fixed by wrapping its registered kernels:
  * - AddN binds every input at once, so summing more than `maxStorageBuffersPerShaderStage - 1`
  *   tensors (autodiff adds one gradient per use of a tensor: a tied embedding, the RoPE tables)
  *   fails validation. Larger sums are done in groups that fit, then summed again (Concat already
  *   does this in tfjs).
+ * - Add, Sub, Mod and FloorDiv on int32 run through float32 in its shaders, so they are wrong
+ *   above 2^24 (the packed words of quantized weights use all 32 bits: `mod(2147483647, 256)` gave
+ *   0). They get exact i32 programs for equal shapes or a single-value operand; other shapes keep
+ *   tfjs's kernel.
  */
-export function installWebgpuKernelFixes(): void {
+export function installWebgpuKernelFixes(util: WebgpuUtil): void {
   if (installed) return;
+  for (const op of Object.keys(INT_OPS)) {
+    const original = tf.getKernel(op, 'webgpu');
+    if (!original) continue;
+    tf.unregisterKernel(op, 'webgpu');
+    tf.registerKernel({
+      kernelName: op,
+      backendName: 'webgpu',
+      kernelFunc: (args) => {
+        const { inputs, backend } = args as unknown as { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: WebgpuBackendLike };
+        const { a, b } = inputs;
+        const size = (t: tf.TensorInfo) => t.shape.reduce((x, y) => x * y, 1);
+        const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+        if (a.dtype !== 'int32' || b.dtype !== 'int32' || !(same || size(a) === 1 || size(b) === 1)) return original.kernelFunc(args);
+        const outShape = size(b) === 1 && !same ? a.shape : size(a) === 1 && !same ? b.shape : a.shape;
+        if (size({ shape: outShape } as tf.TensorInfo) === 0) return original.kernelFunc(args);
+        const program = new Int32BinaryProgram(util, outShape, op, size(a) === 1 && !same, size(b) === 1 && !same);
+        return backend.runWebGPUProgram(program, [a, b], 'int32');
+      },
+    });
+  }
   const addN = tf.getKernel('AddN', 'webgpu');
   if (!addN) return;
   tf.unregisterKernel('AddN', 'webgpu');

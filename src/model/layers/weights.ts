@@ -54,10 +54,10 @@ export class WeightReader {
   /** A 2-D tensor stored `[in, out]` (GPT-2 Conv1D), returned transposed to `[out, in]`. */
   takeTransposed(name: string, storedShape: [number, number]): tf.Tensor2D {
     const t = this.host(name, storedShape);
-    const stored = tf.tensor2d(t.data, storedShape, 'float32');
-    const out = tf.transpose(stored) as tf.Tensor2D;
-    stored.dispose();
-    return this.make(out, name) as tf.Tensor2D;
+    // Transposed on the host: the tensor is then made from host data, which every backend can
+    // read back synchronously (see src/engine/webgpu-host-reads.ts).
+    const [rows, cols] = storedShape;
+    return this.make(tf.tensor2d(transposeHost(t.data, rows, cols), [cols, rows], 'float32'), name) as tf.Tensor2D;
   }
 
   unused(): string[] {
@@ -81,9 +81,14 @@ export function toHost(t: tf.Tensor, transpose = false): HostTensor {
   const data = new Float32Array(t.dataSync() as Float32Array);
   if (!transpose) return { shape: t.shape, data };
   const [rows, cols] = t.shape as [number, number];
-  const out = new Float32Array(data.length);
+  return { shape: [cols, rows], data: transposeHost(data, rows, cols) };
+}
+
+/** A row-major `[rows, cols]` array transposed to `[cols, rows]`. */
+export function transposeHost(data: ArrayLike<number>, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
-  return { shape: [cols, rows], data: out };
+  return out;
 }
 
 /** Host copy of a linear layer's float32 weight (dequantized when quantized). */
