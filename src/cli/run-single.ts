@@ -37,6 +37,9 @@ export function register(program: Command): void {
     .option('--dropout <p>', 'lora_dropout (number, default: 0)', Number)
     .option('--targets <list>', 'target modules: comma list of suffixes, a regex, or all-linear (default: architecture default)')
     .option('--rslora', 'scale by alpha/√r (rsLoRA)')
+    .option('--dora', 'DoRA: train a magnitude vector beside LoRA (lora.use_dora)')
+    .option('--init <how>', 'init_lora_weights: true|false|gaussian|pissa|pissa_niter_<N>|olora (default: true)', parseInit)
+    .option('--loraplus-ratio <x>', 'LoRA+: lora_B (and DoRA\'s magnitude) learn at lr × this (training.loraplus_lr_ratio; PEFT examples: 16)', Number)
     .option('--quantization <fmt>', 'base-weight precision: fp32|int8|nf4|nf4-dq|fp4 (default: fp32)')
     .option('--steps <n>', 'optimizer steps (int, default: 100)', int)
     .option('--lr <x>', 'peak learning rate (number, default: 2e-4)', Number)
@@ -88,4 +91,9 @@ export function register(program: Command): void {
         }
       });
     });
+}
+
+/** `--init true|false|…`: the booleans as booleans, every other value as PEFT's string (validated by the schema). */
+function parseInit(v: string): boolean | string {
+  return v === 'true' ? true : v === 'false' ? false : v;
 }

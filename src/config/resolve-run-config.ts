@@ -15,6 +15,9 @@ export interface RunOverrides {
   dropout?: number;
   targets?: string;
   rslora?: boolean;
+  dora?: boolean;
+  init?: boolean | string;
+  loraplusRatio?: number;
   steps?: number;
   lr?: number;
   batch?: number;
@@ -34,6 +37,7 @@ export function parseTargets(spec: string): string | string[] {
 const PATHS: Record<keyof RunOverrides, string[]> = {
   name: ['name'], model: ['model'], dataset: ['dataset'], seed: ['seed'], quantization: ['quantization'],
   r: ['lora', 'r'], alpha: ['lora', 'lora_alpha'], dropout: ['lora', 'lora_dropout'], targets: ['lora', 'target_modules'], rslora: ['lora', 'use_rslora'],
+  dora: ['lora', 'use_dora'], init: ['lora', 'init_lora_weights'], loraplusRatio: ['training', 'loraplus_lr_ratio'],
   steps: ['training', 'max_steps'], lr: ['training', 'learning_rate'], batch: ['training', 'batch_size'], gradAccum: ['training', 'gradient_accumulation_steps'],
   seqLen: ['training', 'max_seq_len'], warmup: ['training', 'warmup_steps'], evalSamples: ['eval', 'max_samples'], generate: ['eval', 'generate'],
 };

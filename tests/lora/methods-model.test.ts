@@ -296,3 +296,32 @@ test('a PEFT-written DoRA adapter (PEFT key names, hand-built) loads and equals 
   model.dispose();
   reference.dispose();
 });
+
+test('DoRA + dropout + LoRA+ + PiSSA trains without leaking tensors and lowers the loss; same seed, same losses', async () => {
+  const { train } = await import('../../src/training/trainer.js');
+  const example = (idsIn: number[]) => ({ input_ids: idsIn, labels: idsIn.map((t, i) => (i < 3 ? -100 : t)) });
+  const examples = [example([10, 11, 12, 40, 41, 42, 43, 260]), example([20, 21, 22, 50, 51, 260]), example([9, 8, 7, 70, 71, 260])];
+  const run = async () => {
+    const { model } = await tinyLm({ modelType: 'llama' });
+    const lora = injectLora(model, cfg({ r: 2, lora_alpha: 4, lora_dropout: 0.1, use_dora: true, init_lora_weights: 'pissa', target_modules: ['q_proj', 'v_proj', 'down_proj'] }), { seed: 4 });
+    const res = await train({
+      model, variables: lora.variables, lrScales: loraPlusLrScales(lora.kinds, 16), examples, padId: 0,
+      config: { maxSteps: 5, learningRate: 5e-3, microBatchSize: 2, gradientAccumulationSteps: 1, maxSeqLen: 32, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 7 },
+    });
+    model.dispose();
+    return res;
+  };
+  const a = await run();
+  expect(a.tensorsAfterLastStep).toBe(a.tensorsAfterFirstStep);
+  expect(a.steps.at(-1)!.loss).toBeLessThan(a.steps[0].loss);
+  const b = await run();
+  expect(b.steps.map((s) => s.loss)).toEqual(a.steps.map((s) => s.loss));
+});
+
+test('run-single flags --dora, --init, --loraplus-ratio set PEFT\'s fields', async () => {
+  const { resolveRunConfig } = await import('../../src/config/resolve-run-config.js');
+  const c = resolveRunConfig(undefined, { model: 'm', dataset: 'd', dora: true, init: 'pissa_niter_4', loraplusRatio: 16 });
+  expect([c.lora.use_dora, c.lora.init_lora_weights, c.training.loraplus_lr_ratio]).toEqual([true, 'pissa_niter_4', 16]);
+  expect(resolveRunConfig(undefined, { model: 'm', dataset: 'd', init: false }).lora.init_lora_weights).toBe(false);
+  expect(() => resolveRunConfig(undefined, { model: 'm', dataset: 'd', init: 'corda' })).toThrow(/init_lora_weights/);
+});
