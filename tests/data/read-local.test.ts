@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DatasetNotFoundError, DatasetParseError } from '../../src/data/errors.js';
@@ -73,4 +73,14 @@ describe('encodings', () => {
     writeFileSync(json, Buffer.concat([Buffer.from('[{"instruction": "'), Buffer.from([0xfc]), Buffer.from('", "output": "x"}]')]));
     await expect(readDataFile(json)).rejects.toThrow('at byte offset 18 (line 1)');
   });
+});
+
+test('a Parquet string that is not UTF-8 is refused, showing the value', async () => {
+  const bytes = readFileSync(join(FIXTURES, 'alpaca.parquet'));
+  // The fixture is uncompressed: "Paris" sits in a data page behind its 4-byte length.
+  const at = bytes.indexOf(Buffer.from([5, 0, 0, 0, ...Buffer.from('Paris')])) + 4;
+  bytes[at + 1] = 0xe9;
+  const file = join(tmpDir(), 'latin1.parquet');
+  writeFileSync(file, bytes);
+  await expect(readDataFile(file)).rejects.toThrow(`${file}: not valid Parquet: a string value is not UTF-8: byte 0xe9 at byte 1 of "P\uFFFDris"`);
 });
