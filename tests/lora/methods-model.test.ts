@@ -325,3 +325,60 @@ test('run-single flags --dora, --init, --loraplus-ratio set PEFT\'s fields', asy
   expect(resolveRunConfig(undefined, { model: 'm', dataset: 'd', init: false }).lora.init_lora_weights).toBe(false);
   expect(() => resolveRunConfig(undefined, { model: 'm', dataset: 'd', init: 'corda' })).toThrow(/init_lora_weights/);
 });
+
+test('an unconverted PEFT PiSSA/OLoRA adapter (init_lora_weights "pissa"/"olora") loads as PEFT loads it: residual recomputed, then A/B', async () => {
+  const { writeSafetensors } = await import('../../src/model/safetensors.js');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  for (const init of ['pissa', 'olora'] as const) {
+    const a = await tinyLm({ modelType: 'llama' });
+    const lora = injectLora(a.model, cfg({ r: 2, lora_alpha: 4, target_modules: ['q_proj', 'down_proj'], init_lora_weights: init }), { seed: 1 });
+    perturb(a.model, 7);
+    const trained = logitsOf(a.model);
+    // What PEFT's save_pretrained writes without path_initial_model_for_weight_conversion: the raw A/B.
+    const dir = tmp(`raw-${init}`);
+    mkdirSync(dir, { recursive: true });
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const n of lora.modules) {
+      const l = a.model.linears.get(n)!.lora!;
+      tensors[`base_model.model.${n}.lora_A.weight`] = { shape: l.A.shape, data: Float32Array.from(await l.A.data()) };
+      tensors[`base_model.model.${n}.lora_B.weight`] = { shape: l.B.shape, data: Float32Array.from(await l.B.data()) };
+    }
+    await writeSafetensors(join(dir, ADAPTER_WEIGHTS), tensors);
+    writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify({ peft_type: 'LORA', r: 2, lora_alpha: 4, target_modules: ['q_proj', 'down_proj'], init_lora_weights: init, use_dora: false, use_rslora: false, bias: 'none' }));
+    const b = await tinyLm({ modelType: 'llama' });
+    await loadAdapter(dir, b.model);
+    expect(maxDiff(logitsOf(b.model), trained)).toBeLessThan(2e-5);
+    a.model.dispose();
+    b.model.dispose();
+  }
+});
+
+test('a PEFT adapter with rank_pattern / alpha_pattern / layers_to_transform loads with per-module ranks and scales', async () => {
+  const { writeSafetensors } = await import('../../src/model/safetensors.js');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { model } = await tinyLm({ modelType: 'llama' });
+  const base = logitsOf(model);
+  const rand = mulberry32(9);
+  const peftCfg = { peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 2, lora_alpha: 4, target_modules: ['q_proj', 'v_proj'], rank_pattern: { v_proj: 3 }, alpha_pattern: { 'model.layers.1.self_attn.q_proj': 10 }, layers_to_transform: [1], layers_pattern: 'layers', use_dora: false, use_rslora: false, bias: 'none', init_lora_weights: true };
+  const expected = { 'model.layers.1.self_attn.q_proj': [2, 5], 'model.layers.1.self_attn.v_proj': [3, 4 / 3] } as Record<string, [number, number]>;
+  const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [n, [r]] of Object.entries(expected)) {
+    const l = model.linears.get(n)!;
+    tensors[`base_model.model.${n}.lora_A.weight`] = { shape: [r, l.inFeatures], data: Float32Array.from({ length: r * l.inFeatures }, () => rand() - 0.5) };
+    tensors[`base_model.model.${n}.lora_B.weight`] = { shape: [l.outFeatures, r], data: Float32Array.from({ length: l.outFeatures * r }, () => (rand() - 0.5) * 0.2) };
+  }
+  const dir = tmp('peft-patterns');
+  mkdirSync(dir, { recursive: true });
+  await writeSafetensors(join(dir, ADAPTER_WEIGHTS), tensors);
+  writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify(peftCfg));
+  const lora = await loadAdapter(dir, model);
+  for (const [n, [r, scale]] of Object.entries(expected)) expect([model.linears.get(n)!.lora!.r, model.linears.get(n)!.lora!.scale]).toEqual([r, scale]);
+  expect(lora.modules.sort()).toEqual(Object.keys(expected));
+  expect(maxDiff(logitsOf(model), base)).toBeGreaterThan(1e-4);
+  // A rank that contradicts rank_pattern is refused, naming the module.
+  writeFileSync(join(dir, ADAPTER_CONFIG), JSON.stringify({ ...peftCfg, rank_pattern: {} }));
+  const fresh = await tinyLm({ modelType: 'llama' });
+  await expect(loadAdapter(dir, fresh.model)).rejects.toThrow(/v_proj.*rank r=2/);
+  model.dispose();
+  fresh.model.dispose();
+});
