@@ -44,10 +44,7 @@ export interface ModelConfig {
   mlpBias: boolean;
   tieWordEmbeddings: boolean;
   hiddenAct: string;
-  /**
-   * Mistral-style sliding-window attention span, or null. Attention is unchanged for sequences
-   * no longer than the window, so architectures may ignore it below that length.
-   */
+  /** Mistral / Phi-3 sliding-window attention span (a query sees the last `slidingWindow` keys), or null. */
   slidingWindow?: number | null;
   bosTokenId: number | null;
   eosTokenId: number | null;

@@ -7,12 +7,14 @@ const MASKED = -1e9;
 /**
  * Additive attention mask `[B, 1, T, S]`: 0 where query i may attend key j, MASKED elsewhere.
  * Keys are the `past` cached positions followed by the T new ones; a key is visible when it is
- * not padding and not in the future (j ≤ past + i).
+ * not padding and not in the future (j ≤ past + i) and, with a sliding window w (Mistral,
+ * Phi-3), not w or more positions back (past + i − j < w).
  */
-export function buildAttentionMask(attentionMask: tf.Tensor2D | null, batch: number, T: number, past: number): tf.Tensor {
+export function buildAttentionMask(attentionMask: tf.Tensor2D | null, batch: number, T: number, past: number, slidingWindow?: number | null): tf.Tensor {
   const S = past + T;
+  const w = slidingWindow ?? Infinity;
   const causal = new Float32Array(T * S);
-  for (let i = 0; i < T; i++) for (let j = 0; j < S; j++) causal[i * S + j] = j <= past + i ? 0 : MASKED;
+  for (let i = 0; i < T; i++) for (let j = 0; j < S; j++) causal[i * S + j] = j <= past + i && past + i - j < w ? 0 : MASKED;
   const causalT = tf.tensor(causal, [1, 1, T, S]);
   if (!attentionMask) return causalT;
   if (attentionMask.shape[1] !== S) {

@@ -104,7 +104,7 @@ export class RopeDecoder implements CausalLM {
     const ctx: ForwardContext = { training: input.training ?? false, dropoutSeed: input.dropoutSeed };
     const positions = input.positionIds ?? defaultPositions(B, T, past);
     const { cos, sin } = ropeCosSin(positions, c.rotaryDim ?? c.headDim, c.ropeTheta);
-    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past);
+    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past, c.slidingWindow);
     const newCache: KvCache | undefined = input.useCache ? { layers: [], length: past + T } : undefined;
 
     let x: tf.Tensor = embed(this.embedTokens, input.inputIds, this.trainable); // [B, T, C]
