@@ -92,7 +92,9 @@ export function transposeHost(data: ArrayLike<number>, rows: number, cols: numbe
 }
 
 /** Host copy of a linear layer's float32 weight (dequantized when quantized). */
-export function denseWeightToHost(weight: tf.Tensor | { dequantize(): tf.Tensor2D }, transpose = false): HostTensor {
+export function denseWeightToHost(weight: tf.Tensor | { dequantize(): tf.Tensor2D; toHost?(): HostTensor }, transpose = false): HostTensor {
+  // A vocabulary-chunked head reads its chunks one by one (never one tensor over the limit).
+  if (!transpose && !(weight instanceof tf.Tensor) && weight.toHost) return weight.toHost();
   if (weight instanceof tf.Tensor) return toHost(weight, transpose);
   const dense = weight.dequantize();
   const out = toHost(dense, transpose);

@@ -1,3 +1,4 @@
+import type { VocabTable } from '../../layers/vocab-chunks.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../util/tfjs-setup.js';
 import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
@@ -29,7 +30,7 @@ interface Gpt2Block {
 export class Gpt2Model implements CausalLM {
   readonly outputHeadName = HEAD_NAME;
   private readonly params: ModelParameters;
-  private readonly wte: tf.Tensor2D;
+  private readonly wte: VocabTable;
   private readonly wpe: tf.Tensor2D;
   private readonly blocks: Gpt2Block[] = [];
   private readonly lnF: Norm;
@@ -43,7 +44,7 @@ export class Gpt2Model implements CausalLM {
     this.trainable = opts.trainable;
     this.params = new ModelParameters(reader, opts.trainable);
     this.act = activation(c.hiddenAct);
-    this.wte = this.params.tensor('transformer.wte.weight', [c.vocabSize, C]) as tf.Tensor2D;
+    this.wte = this.params.vocabTable('transformer.wte.weight', [c.vocabSize, C]);
     this.wpe = this.params.tensor('transformer.wpe.weight', [c.maxPositionEmbeddings, C]) as tf.Tensor2D;
     const norm = (name: string): Norm => ({
       w: this.params.tensor(`${name}.weight`, [C]) as tf.Tensor1D,

@@ -1,3 +1,4 @@
+import type { VocabTable } from '../../layers/vocab-chunks.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../util/tfjs-setup.js';
 import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
@@ -34,7 +35,7 @@ interface PhiBlock {
 export class PhiModel implements CausalLM {
   readonly outputHeadName = HEAD_NAME;
   private readonly params: ModelParameters;
-  private readonly embedTokens: tf.Tensor2D;
+  private readonly embedTokens: VocabTable;
   private readonly blocks: PhiBlock[] = [];
   private readonly finalNorm: Norm;
   private readonly lmHead: Linear;
@@ -48,7 +49,7 @@ export class PhiModel implements CausalLM {
     this.params = new ModelParameters(reader, opts.trainable);
     this.act = activation(c.hiddenAct);
     const embName = 'model.embed_tokens.weight';
-    this.embedTokens = this.params.tensor(embName, [c.vocabSize, C]) as tf.Tensor2D;
+    this.embedTokens = this.params.vocabTable(embName, [c.vocabSize, C]);
     const norm = (name: string, size: number): Norm => ({
       w: this.params.tensor(`${name}.weight`, [size]) as tf.Tensor1D,
       b: this.params.tensor(`${name}.bias`, [size]) as tf.Tensor1D,

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../../../util/tfjs-setup.js';
 import { LoraStudyError } from '../../../util/errors.js';
 import { Linear } from '../../layers/linear.js';
+import { VocabChunks, vocabChunkRows, type VocabTable } from '../../layers/vocab-chunks.js';
 import { denseWeightToHost, toHost, type WeightReader } from '../../layers/weights.js';
 import type { HostTensor, ModelConfig } from '../../types.js';
 import { HEAD_NAME, type LinearSpec } from '../spec.js';
@@ -23,6 +24,8 @@ export class TiedHeadMismatchError extends LoraStudyError {
 export class ModelParameters {
   readonly linears = new Map<string, Linear>();
   private readonly plain = new Map<string, tf.Tensor>();
+  /** Vocabulary tables split because one tensor would exceed the backend's binding limit. */
+  private readonly chunked = new Map<string, VocabChunks>();
   private index = 0;
 
   constructor(private readonly reader: WeightReader, private readonly trainable: boolean) {}
@@ -34,10 +37,25 @@ export class ModelParameters {
     return t;
   }
 
+  /**
+   * A `[vocab, hidden]` table (token embedding): one tensor, or row chunks when one tensor is
+   * larger than the backend can bind (src/model/layers/vocab-chunks.ts).
+   */
+  vocabTable(name: string, shape: [number, number]): VocabTable {
+    const rows = vocabChunkRows(...shape);
+    if (rows === null) return this.tensor(name, shape) as tf.Tensor2D;
+    const t = VocabChunks.fromHost(this.reader.host(name, shape).data, shape, rows, this.trainable);
+    this.chunked.set(name, t);
+    return t;
+  }
+
   /** A linear layer `name` (its `.weight` and, when `spec.bias`, `.bias`). */
   linear(name: string, spec: Omit<LinearSpec, 'path'>): Linear {
+    const headRows = name === HEAD_NAME ? vocabChunkRows(spec.outFeatures, spec.inFeatures) : null;
     const w =
-      spec.layout === 'in_out'
+      headRows !== null
+        ? VocabChunks.fromHost(this.reader.host(`${name}.weight`, [spec.outFeatures, spec.inFeatures]).data, [spec.outFeatures, spec.inFeatures], headRows, this.trainable)
+        : spec.layout === 'in_out'
         ? this.reader.takeTransposed(`${name}.weight`, [spec.inFeatures, spec.outFeatures])
         : (this.reader.take(`${name}.weight`, [spec.outFeatures, spec.inFeatures]) as tf.Tensor2D);
     const b = spec.bias ? (this.reader.take(`${name}.bias`, [spec.outFeatures]) as tf.Tensor1D) : null;
@@ -57,7 +75,7 @@ export class ModelParameters {
    * The output head, by transformers' rule: tied to the embedding (the same tensor) when
    * tie_word_embeddings is true, else its own `lm_head.weight` (and `lm_head.bias` for phi).
    */
-  head(config: ModelConfig, embedding: tf.Tensor2D, embeddingName: string): Linear {
+  head(config: ModelConfig, embedding: VocabTable, embeddingName: string): Linear {
     const [V, C] = [config.vocabSize, config.hiddenSize];
     if (!config.tieWordEmbeddings) {
       return this.linear(HEAD_NAME, { inFeatures: C, outFeatures: V, bias: config.lmHeadBias ?? false, layout: 'out_in' });
@@ -80,6 +98,7 @@ export class ModelParameters {
   exportTensors(): Map<string, HostTensor> {
     const out = new Map<string, HostTensor>();
     for (const [name, t] of this.plain) out.set(name, toHost(t));
+    for (const [name, t] of this.chunked) out.set(name, t.toHost());
     for (const [name, l] of this.linears) {
       if (l.tied) continue;
       out.set(`${name}.weight`, denseWeightToHost(l.weight, l.layout === 'in_out'));
@@ -91,10 +110,11 @@ export class ModelParameters {
   /** Base tensors that are trainable variables (full fine-tuning only; empty for LoRA). */
   baseVariables(): tf.Variable[] {
     if (!this.trainable) return [];
-    const all: tf.Tensor[] = [...this.plain.values()];
+    const all: tf.Tensor[] = [...this.plain.values(), ...[...this.chunked.values()].flatMap((t) => t.chunks)];
     for (const l of this.linears.values()) {
       if (l.tied) continue;
-      all.push(l.weight as tf.Tensor);
+      if (l.weight instanceof VocabChunks) all.push(...l.weight.chunks);
+      else all.push(l.weight as tf.Tensor);
       if (l.bias) all.push(l.bias);
     }
     return all as tf.Variable[];
@@ -103,5 +123,6 @@ export class ModelParameters {
   dispose(): void {
     for (const l of this.linears.values()) l.dispose();
     for (const t of this.plain.values()) t.dispose();
+    for (const t of this.chunked.values()) t.dispose();
   }
 }

@@ -1,3 +1,4 @@
+import type { VocabTable } from '../../layers/vocab-chunks.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../util/tfjs-setup.js';
 import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
@@ -37,7 +38,7 @@ interface Block {
 export class RopeDecoder implements CausalLM {
   readonly outputHeadName = HEAD_NAME;
   private readonly params: ModelParameters;
-  private readonly embedTokens: tf.Tensor2D;
+  private readonly embedTokens: VocabTable;
   private readonly blocks: Block[] = [];
   private readonly finalNorm: tf.Tensor1D;
   private readonly lmHead: Linear;
@@ -62,7 +63,7 @@ export class RopeDecoder implements CausalLM {
     this.embedScale = variant.scaleEmbeddings ? Math.fround(Math.sqrt(c.hiddenSize)) : 1;
     const C = c.hiddenSize;
     const embName = 'model.embed_tokens.weight';
-    this.embedTokens = this.params.tensor(embName, [c.vocabSize, C]) as tf.Tensor2D;
+    this.embedTokens = this.params.vocabTable(embName, [c.vocabSize, C]);
     for (let i = 0; i < c.numLayers; i++) {
       const p = blockPrefix(i);
       const inputNorm = this.params.tensor(`${p}.input_layernorm.weight`, [C]) as tf.Tensor1D;
