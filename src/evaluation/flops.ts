@@ -68,10 +68,10 @@ export function forwardFlopsPerToken(config: ModelConfig, opts: FlopsOptions): F
   return { linear, attention, lmHead, total: linear + attention + lmHead };
 }
 
-/** Forward FLOPs per token added by the adapters: Σ 2·r·(in + out) over the targeted modules. */
+/** Forward FLOPs per token added by the adapters: Σ 2·r·(in + out) over the targeted modules (r per module with rank_pattern). */
 export function loraForwardFlopsPerToken(config: ModelConfig, lora: LoraShape): number {
   return resolveTargetModules(config, lora.targetModules).reduce(
-    (sum, m) => sum + 2 * lora.r * (m.inFeatures + m.outFeatures),
+    (sum, m) => sum + 2 * (lora.ranks?.get(m.name) ?? lora.r) * (m.inFeatures + m.outFeatures),
     0,
   );
 }

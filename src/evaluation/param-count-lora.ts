@@ -7,6 +7,8 @@ export interface LoraShape {
   r: number;
   /** PEFT `target_modules`: a list of names (suffix match), a regex string, or `all-linear`. */
   targetModules: string | readonly string[];
+  /** Rank of modules whose rank differs from r (rank_pattern), by full module name. */
+  ranks?: ReadonlyMap<string, number>;
 }
 
 export interface LoraModuleParams extends TargetedModule {

@@ -168,7 +168,7 @@ export class BaseExperiment {
     const trainable = this.lora!.trainableParams;
     const gpu = this.ctx.engine.backend === 'tensorflow' || this.ctx.engine.backend === 'webgpu' ? queryGpuMemory() : null;
     const seqLen = tr.trainSamples > 0 ? tr.trainTokens / tr.trainSamples : this.config.training.max_seq_len;
-    const mfu = await computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules }, seqLen, tr.tokensPerS, this.ctx.engine.backend);
+    const mfu = await computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules, ranks: new Map(this.lora!.modules.map((n) => [n, m.linears.get(n)!.lora!.r])) }, seqLen, tr.tokensPerS, this.ctx.engine.backend);
     return {
       trainable_params: trainable,
       total_params: params.total + trainable,

@@ -382,3 +382,13 @@ test('a PEFT adapter with rank_pattern / alpha_pattern / layers_to_transform loa
   model.dispose();
   fresh.model.dispose();
 });
+
+test('LoRA FLOPs count each module at its own rank (rank_pattern)', async () => {
+  const { loraForwardFlopsPerToken } = await import('../../src/evaluation/flops.js');
+  const { model } = await tinyLm({ modelType: 'llama' });
+  const q = model.linears.get('model.layers.0.self_attn.q_proj')!;
+  const names = ['model.layers.0.self_attn.q_proj', 'model.layers.1.self_attn.q_proj'];
+  const flops = loraForwardFlopsPerToken(model.config, { r: 2, targetModules: names, ranks: new Map([[names[1], 6]]) });
+  expect(flops).toBe(2 * 2 * (q.inFeatures + q.outFeatures) + 2 * 6 * (q.inFeatures + q.outFeatures));
+  model.dispose();
+});
