@@ -6,6 +6,7 @@ import { BENCH_SHAPES } from '../evaluation/bench-shapes.js';
 import { formatBytes, formatCount, formatPercent } from '../reporting/format.js';
 import { formatTextTable } from '../reporting/text-table.js';
 import { createLogger } from '../util/logger.js';
+import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
 
 interface Opts {
@@ -16,7 +17,6 @@ interface Opts {
   json?: boolean;
 }
 
-const int = (v: string) => Number.parseInt(v, 10);
 const f1 = (x: number) => x.toFixed(1);
 
 /** The bench table: one row per shape, then the matmul reference and the machine. */
@@ -54,9 +54,9 @@ export function register(program: Command): void {
     .command('bench')
     .description('LoRA training and generation speed on fixed model shapes (tiny llama, GPT-2 small 124M) against the backend\'s matmul rate')
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu', 'auto')
-    .option('--threads <n>', 'wasm threads (int, default: cores)', int)
+    .option('--threads <n>', 'wasm threads (int, default: cores)', numberFlag('--threads', FLAG_SCHEMAS.threads))
     .option('--quick', `only the ${BENCH_SHAPES[0].name} shape and 3 matmul repetitions (seconds, not minutes)`)
-    .option('--steps <n>', 'training steps per shape, at least 3 (int, default: per shape)', int)
+    .option('--steps <n>', 'training steps per shape, at least 3 (int, default: per shape)', numberFlag('--steps', FLAG_SCHEMAS.benchSteps))
     .option('--json', 'print one JSON document with every figure')
     .action(async (opts: Opts) => {
       await runCommand('bench', opts, async () => {

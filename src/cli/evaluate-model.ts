@@ -11,6 +11,7 @@ import { openRunStore } from '../tracking/open-store.js';
 import { DB_FLAGS, DB_HELP } from './db-option.js';
 import { LoraStudyError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
 
 interface Opts {
@@ -35,7 +36,8 @@ interface Opts {
   json?: boolean;
 }
 
-const int = (v: string) => Number.parseInt(v, 10);
+const num = numberFlag;
+const S = FLAG_SCHEMAS;
 const fmt = (x: number | undefined, d: number) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
 
 /** The metrics table and, when asked for, generations beside their references. */
@@ -87,21 +89,21 @@ export function register(program: Command): void {
     .option('--model <dir>', 'Hugging Face model folder (default with --run: the run\'s model)')
     .option('--dataset <dir>', 'prepared dataset folder (default with --run: the run\'s dataset)')
     .option('--adapter <dir>', 'PEFT adapter folder to attach (default: none, the base alone)')
-    .option('--run <id>', 'tracked run id: evaluates its adapter and records the metrics into it', int)
+    .option('--run <id>', 'tracked run id: evaluates its adapter and records the metrics into it', num('--run', S.runId))
     .option(DB_FLAGS, `${DB_HELP}; read and written with --run`)
     .option('--metric-prefix <p>', 'prefix of the metric names recorded with --run ("" overwrites the run\'s own)', EVALUATE_METRIC_PREFIX)
-    .option('--max-samples <n>', 'evaluate the first N eval rows (int, default: all)', int)
-    .option('--batch-size <n>', 'rows per forward pass / generation batch (int)', int, 16)
-    .option('--max-seq-len <n>', 'truncate rows for the loss (int, default: no truncation)', int)
+    .option('--max-samples <n>', 'evaluate the first N eval rows (int, default: all)', num('--max-samples', S.evalMaxSamples))
+    .option('--batch-size <n>', 'rows per forward pass / generation batch (int)', num('--batch-size', S.evalBatchSize), 16)
+    .option('--max-seq-len <n>', 'truncate rows for the loss (int, default: no truncation)', num('--max-seq-len', S.maxSeqLen))
     .option('--no-generate', 'skip generation (exact match, ROUGE-L, generation tokens/s)')
-    .option('--max-new-tokens <n>', 'generation length limit (int)', int, 32)
-    .option('--temperature <t>', 'sampling temperature, 0 = greedy (number)', Number, 0)
-    .option('--top-p <p>', 'nucleus sampling mass, 1 = off (number)', Number, 1)
-    .option('--seed <n>', 'sampling seed (int)', int, 0)
-    .option('--samples <n>', 'print N generations beside their references (int)', int, 0)
+    .option('--max-new-tokens <n>', 'generation length limit (int)', num('--max-new-tokens', S.maxNewTokens), 32)
+    .option('--temperature <t>', 'sampling temperature, 0 = greedy (number ≥ 0)', num('--temperature', S.temperature), 0)
+    .option('--top-p <p>', 'nucleus sampling mass, 1 = off (number in (0, 1])', num('--top-p', S.topP), 1)
+    .option('--seed <n>', 'sampling seed (int)', num('--seed', S.seed), 0)
+    .option('--samples <n>', 'print N generations beside their references (int)', num('--samples', S.count), 0)
     .option('--quantization <fmt>', `base-weight precision: ${QUANT_FORMATS.join('|')} (default: fp32, or the run's)`)
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu', 'auto')
-    .option('--threads <n>', 'wasm threads (int, default: cores)', int)
+    .option('--threads <n>', 'wasm threads (int, default: cores)', num('--threads', S.threads))
     .option('--json', 'print one JSON document with the result')
     .action(async (opts: Opts) => {
       await runCommand('evaluate-model', opts, async () => {

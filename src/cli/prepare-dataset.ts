@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { BUILTIN_DATASET_NAMES } from '../data/builtin/registry.js';
 import { DROP_REASONS } from '../data/drops.js';
 import {
@@ -15,6 +15,7 @@ import {
 import { DATASET_ALIASES, parseSourceSpec } from '../data/source-spec.js';
 import { TEMPLATE_NAMES } from '../data/templates.js';
 import { createLogger } from '../util/logger.js';
+import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
 
 interface Options {
@@ -37,17 +38,6 @@ interface Options {
   overwrite?: boolean;
   json?: boolean;
 }
-
-const int = (flag: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag} must be a whole number`);
-  return n;
-};
-const float = (flag: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number`);
-  return n;
-};
 
 /** `builtin:mix` → builtin-mix, `hf:tatsu-lab/alpaca` → alpaca, `x/rows.jsonl` → rows. */
 export function defaultDatasetName(dataset: string): string {
@@ -87,11 +77,11 @@ export function register(program: Command): void {
     .option('--name <name>', 'output folder name under --out-dir (default: from --dataset, e.g. builtin-mix, alpaca)')
     .option('--out-dir <dir>', 'where prepared datasets live', 'data')
     .addOption(new Option('--template <name>', 'prompt template').choices([...TEMPLATE_NAMES]).default('alpaca'))
-    .option('--num-samples <n>', `rows to keep (train + eval), sampled with --seed (default: all; built-in: ${BUILTIN_DEFAULT_SAMPLES})`, int('--num-samples'))
-    .option('--eval-samples <n>', 'rows for the eval split (conflicts with --eval-fraction)', int('--eval-samples'))
-    .option('--eval-fraction <f>', `fraction of kept rows for the eval split (default ${DEFAULT_EVAL_FRACTION})`, float('--eval-fraction'))
-    .option('--seed <n>', 'seeds sampling, the split and built-in generation', int('--seed'), DEFAULT_SEED)
-    .option('--max-seq-len <n>', `longest example in tokens (prompt + response + EOS); default ${DEFAULT_MAX_SEQ_LEN}, and never more than the model's positions (a longer value is clipped, with a warning)`, int('--max-seq-len'))
+    .option('--num-samples <n>', `rows to keep (train + eval), sampled with --seed (default: all; built-in: ${BUILTIN_DEFAULT_SAMPLES})`, numberFlag('--num-samples', FLAG_SCHEMAS.positive))
+    .option('--eval-samples <n>', 'rows for the eval split (conflicts with --eval-fraction)', numberFlag('--eval-samples', FLAG_SCHEMAS.count))
+    .option('--eval-fraction <f>', `fraction of kept rows for the eval split (default ${DEFAULT_EVAL_FRACTION})`, numberFlag('--eval-fraction', FLAG_SCHEMAS.fraction))
+    .option('--seed <n>', 'seeds sampling, the split and built-in generation', numberFlag('--seed', FLAG_SCHEMAS.seed), DEFAULT_SEED)
+    .option('--max-seq-len <n>', `longest example in tokens (prompt + response + EOS); default ${DEFAULT_MAX_SEQ_LEN}, and never more than the model's positions (a longer value is clipped, with a warning)`, numberFlag('--max-seq-len', FLAG_SCHEMAS.maxSeqLen))
     .addOption(new Option('--overflow <policy>', 'longer examples: drop them, or truncate their tail').choices(['drop', 'truncate']).default('drop'))
     .addOption(new Option('--unk-labels <policy>', "labels that are the tokenizer's <unk>: mask them to -100, or keep (train on) them; both are counted in meta.json").choices([...UNK_LABEL_POLICIES]).default('mask'))
     .option('--train-on-inputs', 'compute the loss on prompt tokens too (default: response tokens only)')

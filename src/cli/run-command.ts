@@ -14,16 +14,34 @@ export async function runCommand(
     const code = await action();
     process.exitCode = typeof code === 'number' ? code : 0;
   } catch (err) {
-    const e = err as Error;
-    process.stderr.write(`error during ${name}: ${e.message}\n`);
-    if (err instanceof LoraStudyError && err.hint) process.stderr.write(`  hint: ${err.hint}\n`);
-    if (process.env.LORA_STUDY_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
-    if (opts.json) {
-      process.stdout.write(
-        `${JSON.stringify({ error: { command: name, type: e.name, message: e.message, hint: err instanceof LoraStudyError ? err.hint : undefined } })}\n`,
-      );
-    }
+    reportError(name, err, opts.json === true);
     process.exitCode = 1;
+  }
+}
+
+/**
+ * A run that failed, with its outcome (run id, output folder, error): with `--json` the outcome
+ * goes inside the one error document, as `error.result`, instead of a second document.
+ */
+export class RunFailedError extends LoraStudyError {
+  constructor(message: string, readonly result: unknown, opts: { hint?: string } = {}) {
+    super(message, opts);
+  }
+}
+
+/**
+ * Prints a failure: `error during <command>: <message>` and the hint on stderr, and with `--json`
+ * the one JSON document on stdout, `{ "error": { command, type, message, hint, result? } }`.
+ */
+export function reportError(name: string, err: unknown, json: boolean): void {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const hint = err instanceof LoraStudyError ? err.hint : undefined;
+  process.stderr.write(`error during ${name}: ${e.message}\n`);
+  if (hint) process.stderr.write(`  hint: ${hint}\n`);
+  if (process.env.LORA_STUDY_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
+  if (json) {
+    const result = err instanceof RunFailedError ? err.result : undefined;
+    process.stdout.write(`${JSON.stringify({ error: { command: name, type: e.name, message: e.message, hint, result } })}\n`);
   }
 }
 

@@ -5,11 +5,11 @@ import type { BackendRequest } from '../engine/types.js';
 import { runSingle } from '../experiments/run-single.js';
 import { openRunStore } from '../tracking/open-store.js';
 import { DB_FLAGS, DB_HELP } from './db-option.js';
-import { LoraStudyError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { formatRunSummary } from './format-run.js';
 import { TrainProgress } from './progress.js';
-import { printJson, runCommand } from './run-command.js';
+import { FLAG_SCHEMAS, numberFlag, runConfigFlag } from './numeric-flag.js';
+import { RunFailedError, printJson, runCommand } from './run-command.js';
 import { interruptFlag } from './signals.js';
 
 interface Opts extends RunOverrides {
@@ -22,7 +22,7 @@ interface Opts extends RunOverrides {
   json?: boolean;
 }
 
-const int = (v: string) => Number.parseInt(v, 10);
+const cfg = runConfigFlag;
 
 export function register(program: Command): void {
   program
@@ -32,26 +32,26 @@ export function register(program: Command): void {
     .option('--model <dir>', 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)')
     .option('--dataset <dir>', 'prepared dataset folder (from prepare-dataset)')
     .option('--name <name>', 'run name (string, default: "run")')
-    .option('--r <n>', 'LoRA rank (int, default: 8)', int)
-    .option('--alpha <x>', 'lora_alpha (number, default: 8)', Number)
-    .option('--dropout <p>', 'lora_dropout (number, default: 0)', Number)
+    .option('--r <n>', 'LoRA rank (int, default: 8)', cfg('--r', 'r'))
+    .option('--alpha <x>', 'lora_alpha (number, default: 8)', cfg('--alpha', 'alpha'))
+    .option('--dropout <p>', 'lora_dropout (number, default: 0)', cfg('--dropout', 'dropout'))
     .option('--targets <list>', 'target modules: comma list of suffixes, a regex, or all-linear (default: architecture default)')
     .option('--rslora', 'scale by alpha/√r (rsLoRA)')
     .option('--dora', 'DoRA: train a magnitude vector beside LoRA (lora.use_dora)')
     .option('--init <how>', 'init_lora_weights: true|false|gaussian|pissa|pissa_niter_<N>|olora (default: true)', parseInit)
     .option('--loraplus-ratio <x>', 'LoRA+: lora_B (and DoRA\'s magnitude) learn at lr × this (training.loraplus_lr_ratio; PEFT examples: 16)', Number)
     .option('--quantization <fmt>', 'base-weight precision: fp32|int8|nf4|nf4-dq|fp4 (default: fp32)')
-    .option('--steps <n>', 'optimizer steps (int, default: 100)', int)
-    .option('--lr <x>', 'peak learning rate (number, default: 2e-4)', Number)
-    .option('--batch <n>', 'micro-batch size (int, default: 8)', int)
-    .option('--grad-accum <n>', 'gradient accumulation steps (int, default: 1)', int)
-    .option('--seq-len <n>', 'max sequence length (int, default: 256; clipped to the model\'s positions, with a warning)', int)
-    .option('--warmup <n>', 'warmup steps (int, default: 0)', int)
-    .option('--eval-samples <n>', 'eval examples (int, default: 200)', int)
+    .option('--steps <n>', 'optimizer steps (int, default: 100)', cfg('--steps', 'steps'))
+    .option('--lr <x>', 'peak learning rate (number, default: 2e-4)', cfg('--lr', 'lr'))
+    .option('--batch <n>', 'micro-batch size (int, default: 8)', cfg('--batch', 'batch'))
+    .option('--grad-accum <n>', 'gradient accumulation steps (int, default: 1)', cfg('--grad-accum', 'gradAccum'))
+    .option('--seq-len <n>', 'max sequence length (int, default: 256; clipped to the model\'s positions, with a warning)', cfg('--seq-len', 'seqLen'))
+    .option('--warmup <n>', 'warmup steps (int, default: 0)', cfg('--warmup', 'warmup'))
+    .option('--eval-samples <n>', 'eval examples (int, default: 200)', cfg('--eval-samples', 'evalSamples'))
     .option('--no-generate', 'skip generation metrics (exact match, ROUGE-L)')
-    .option('--seed <n>', 'seed (int, default: 42)', int)
+    .option('--seed <n>', 'seed (int, default: 42)', cfg('--seed', 'seed'))
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
-    .option('--threads <n>', 'wasm threads (int, default: cores)', int)
+    .option('--threads <n>', 'wasm threads (int, default: cores)', numberFlag('--threads', FLAG_SCHEMAS.threads))
     .option('-o, --output <dir>', 'output folder for adapter and run.json (default: results/runs/<name>)')
     .option(DB_FLAGS, DB_HELP)
     .option('--no-track', 'do not record the run in the tracker')
@@ -80,9 +80,10 @@ export function register(program: Command): void {
             shouldStop: stop.isSet,
           });
           progress.stop();
+          // --json prints one document: the outcome, or for a failed run the error that carries it.
+          if (!json) process.stdout.write(`${formatRunSummary(outcome)}\n`);
+          if (outcome.status === 'failed') throw new RunFailedError(outcome.error ?? 'run failed', outcome);
           if (json) printJson(outcome);
-          else process.stdout.write(`${formatRunSummary(outcome)}\n`);
-          if (outcome.status === 'failed') throw new LoraStudyError(outcome.error ?? 'run failed');
           return outcome.status === 'completed' ? 0 : 130;
         } finally {
           progress.stop();

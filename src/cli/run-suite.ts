@@ -12,6 +12,7 @@ import { DB_FLAGS, DB_HELP } from './db-option.js';
 import { LoraStudyError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { formatPlan } from './format-plan.js';
+import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
 import { interruptFlag } from './signals.js';
 
@@ -26,8 +27,6 @@ interface Opts {
   json?: boolean;
 }
 
-const int = (v: string) => Number.parseInt(v, 10);
-
 export function register(program: Command): void {
   program
     .command('run-suite')
@@ -37,7 +36,7 @@ export function register(program: Command): void {
     .option('--resume', 'skip runs whose resolved config already completed; redo interrupted ones')
     .option('--filter <text>', 'only runs whose name contains <text> (or matches /regex/)')
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
-    .option('--threads <n>', 'wasm threads (int, default: cores)', int)
+    .option('--threads <n>', 'wasm threads (int, default: cores)', numberFlag('--threads', FLAG_SCHEMAS.threads))
     .option('-o, --output <dir>', 'results folder: runs/<suite>/<run>/ adapters and run.json', 'results')
     .option(DB_FLAGS, DB_HELP)
     .option('--json', 'print one JSON document (plan or outcome) on stdout')

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { configErrorFrom } from './config-errors.js';
 import { readYamlFile } from './load-yaml.js';
 import { runConfigSchema, type RunConfig } from './run-config.js';
@@ -41,6 +42,20 @@ const PATHS: Record<keyof RunOverrides, string[]> = {
   steps: ['training', 'max_steps'], lr: ['training', 'learning_rate'], batch: ['training', 'batch_size'], gradAccum: ['training', 'gradient_accumulation_steps'],
   seqLen: ['training', 'max_seq_len'], warmup: ['training', 'warmup_steps'], evalSamples: ['eval', 'max_samples'], generate: ['eval', 'generate'],
 };
+
+/**
+ * The config field an override sets and its zod schema, so that the flag is validated exactly as
+ * the field is in a YAML file (`--steps` with `training.max_steps`'s schema).
+ */
+export function overrideField(key: keyof RunOverrides): { path: string; schema: z.ZodType } {
+  let schema: z.ZodType = runConfigSchema;
+  for (const part of PATHS[key]) {
+    while (schema instanceof z.ZodDefault || schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+    if (!(schema instanceof z.ZodObject)) throw new Error(`internal: ${PATHS[key].join('.')} is not a config field`);
+    schema = schema.shape[part] as z.ZodType;
+  }
+  return { path: PATHS[key].join('.'), schema };
+}
 
 /** YAML (optional) + flag overrides → a validated, fully defaulted run config. */
 export function resolveRunConfig(file: string | undefined, overrides: RunOverrides): RunConfig {

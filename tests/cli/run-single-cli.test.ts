@@ -33,6 +33,18 @@ test('run-single --json prints one JSON document; merge exports a model folder',
   expect(runs.code, runs.stderr).toBe(0);
 });
 
+test('a run that fails under --json prints exactly one JSON document: the error, carrying the outcome', () => {
+  const r = runCli(['run-single', '--model', join(root, 'no-model-here'), ...common, '--no-track', '-o', join(root, 'failed'), '--json']);
+  expect(r.code).toBe(1);
+  // JSON.parse refuses two concatenated documents.
+  const doc = JSON.parse(r.stdout) as { error: { command: string; message: string; result: { status: string; outputDir: string } } };
+  expect(Object.keys(doc)).toEqual(['error']);
+  expect(doc.error.command).toBe('run-single');
+  expect(doc.error.message).toContain('has no config.json');
+  expect(doc.error.result).toMatchObject({ status: 'failed', outputDir: join(root, 'failed') });
+  expect(r.stderr).toMatch(/error during run-single: model folder .*no-model-here has no config\.json/);
+});
+
 describe('bad input: a clear message and a non-zero exit', () => {
   const expectError = (args: string[], pattern: RegExp) => {
     const r = runCli(['run-single', ...args, ...common, '--no-track']);
