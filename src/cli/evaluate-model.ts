@@ -91,7 +91,7 @@ export function register(program: Command): void {
     .option('--adapter <dir>', 'PEFT adapter folder to attach (default: none, the base alone)')
     .option('--run <id>', 'tracked run id: evaluates its adapter and records the metrics into it', num('--run', S.runId))
     .option(DB_FLAGS, `${DB_HELP}; read and written with --run`)
-    .option('--metric-prefix <p>', 'prefix of the metric names recorded with --run ("" overwrites the run\'s own)', EVALUATE_METRIC_PREFIX)
+    .option('--metric-prefix <prefix>', 'prefix of the metric names recorded with --run ("" overwrites the run\'s own)', EVALUATE_METRIC_PREFIX)
     .option('--max-samples <n>', 'evaluate the first N eval rows (int, default: all)', num('--max-samples', S.evalMaxSamples))
     .option('--batch-size <n>', 'rows per forward pass / generation batch (int)', num('--batch-size', S.evalBatchSize), 16)
     .option('--max-seq-len <n>', 'truncate rows for the loss (int, default: no truncation)', num('--max-seq-len', S.maxSeqLen))

@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .option('--rslora', 'scale by alpha/√r (rsLoRA)')
     .option('--dora', 'DoRA: train a magnitude vector beside LoRA (lora.use_dora)')
     .option('--init <how>', 'init_lora_weights: true|false|gaussian|pissa|pissa_niter_<N>|olora (default: true)', parseInit)
-    .option('--loraplus-ratio <x>', 'LoRA+: lora_B (and DoRA\'s magnitude) learn at lr × this (training.loraplus_lr_ratio; PEFT examples: 16)', Number)
+    .option('--loraplus-ratio <x>', 'LoRA+: lora_B (and DoRA\'s magnitude) learn at lr × this (training.loraplus_lr_ratio; PEFT examples: 16)', cfg('--loraplus-ratio', 'loraplusRatio'))
     .option('--quantization <fmt>', 'base-weight precision: fp32|int8|nf4|nf4-dq|fp4 (default: fp32)')
     .option('--steps <n>', 'optimizer steps (int, default: 100)', cfg('--steps', 'steps'))
     .option('--lr <x>', 'peak learning rate (number, default: 2e-4)', cfg('--lr', 'lr'))

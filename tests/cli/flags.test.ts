@@ -74,17 +74,15 @@ describe('numeric flags', () => {
     const numeric: string[] = [];
     for (const cmd of program.commands) {
       for (const opt of cmd.options) {
-        const saysNumber = /\((int|number)\b/.test(opt.description);
-        if (!opt.parseArg) {
-          // A number flag without a parser would reach the command as text.
-          expect(saysNumber, `${cmd.name()} ${opt.long} says it takes a number but has no parser`).toBe(false);
-          continue;
-        }
-        if (opt.argChoices) continue;
+        // Value placeholders <n>, <x>, <p>, <t>, <f>, <id> are the numeric flags.
+        const isNumeric = /<(n|x|p|t|f|id)>/.test(opt.flags);
+        expect(/\((int|number)\b/.test(opt.description) && !isNumeric, `${cmd.name()} ${opt.flags} says it takes a number`).toBe(false);
+        if (!isNumeric) continue;
+        expect(opt.parseArg, `${cmd.name()} ${opt.long} has no parser: its value would reach the command as text`).toBeDefined();
         numeric.push(`${cmd.name()} ${opt.long}`);
         let thrown: unknown;
         try {
-          opt.parseArg('abc', undefined as never);
+          opt.parseArg!('abc', undefined as never);
         } catch (e) {
           thrown = e;
         }
