@@ -109,7 +109,12 @@ function baseMutatingInit(layer: Linear, cfg: LoraConfig, r: number, scale: numb
     });
   }
   // A float32 base is host-made, so this read is synchronous on every backend; a quantized base is
-  // dequantized on the backend, which WebGPU cannot read back synchronously (it says so).
+  // dequantized on the backend, which WebGPU cannot read back synchronously.
+  if (layer.quantized && tf.getBackend() === 'webgpu') {
+    throw new LoraStudyError(`${what}: decomposing a quantized base needs a synchronous read of its dequantized weight, which the webgpu backend cannot do`, {
+      hint: 'use --backend wasm, cpu or tensorflow for PiSSA/OLoRA on a quantized base, or quantization: fp32',
+    });
+  }
   const W = tf.tidy(() => layer.denseWeight().dataSync() as Float32Array);
   const dense = new Float32Array(W);
   const niter = pissaNiter(cfg.init_lora_weights);
