@@ -13,6 +13,7 @@ import { LoraStudyError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
+import { interruptFlag } from './signals.js';
 
 interface Opts {
   model?: string;
@@ -119,7 +120,8 @@ export function register(program: Command): void {
           const dataset = opts.dataset ?? fromRun?.dataset ?? undefined;
           if (!model || !dataset) throw new LoraStudyError(`--${model ? 'dataset' : 'model'} is required`, { hint: 'name the base model folder and a prepared dataset, or a tracked --run' });
           const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
-            const result = await evaluateModel({
+          const stop = interruptFlag('stopping evaluation after the current batch or generation step');
+          const result = await evaluateModel({
             model,
             dataset,
             adapter: opts.adapter ?? fromRun?.adapterDir ?? null,
@@ -134,7 +136,8 @@ export function register(program: Command): void {
             seed: opts.seed,
             samples: opts.samples,
             logger,
-          });
+            shouldStop: stop.isSet,
+          }).finally(() => stop.dispose());
           const recorded = store ? await recordIntoRun(opts.db, opts.run!, result.metrics, opts.metricPrefix, logger) : null;
           if (opts.json) printJson({ ...result, engine, run: opts.run ?? null, recorded });
           else {

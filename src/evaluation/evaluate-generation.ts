@@ -17,6 +17,8 @@ export interface EvaluateGenerationOptions {
   seed?: number;
   /** Where the one notice about prompts cut to fit the model's positions goes. */
   logger?: Logger;
+  /** Checked between generation steps and batches (Ctrl-C): throws EvaluationInterruptedError when set. */
+  shouldStop?: () => boolean;
 }
 
 /** One generation beside its reference, decoded and trimmed as it was scored. */
@@ -60,6 +62,7 @@ export async function evaluateGeneration(model: CausalLM, tokenizer: TextTokeniz
       padTokenId: opts.padTokenId,
       // A different stream per batch, still reproducible from one seed.
       seed: (opts.seed ?? 0) + i,
+      shouldStop: opts.shouldStop,
     });
     seconds += (performance.now() - t0) / 1000;
     truncatedPrompts += res.truncatedPrompts;

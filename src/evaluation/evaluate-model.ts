@@ -39,6 +39,8 @@ export interface EvaluateModelParams {
   /** How many generations to return beside their references. Default 0. */
   samples?: number;
   logger?: Logger;
+  /** Checked between batches and generation steps (Ctrl-C): throws EvaluationInterruptedError when set. */
+  shouldStop?: () => boolean;
 }
 
 /** The figures of one evaluation, under the metric names of tracking/metric-names.ts. */
@@ -95,7 +97,7 @@ export async function evaluateModel(params: EvaluateModelParams): Promise<Evalua
     const padId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
     const maxSeqLen = clipToPositions(params.maxSeqLen ?? Math.max(...rows.map((r) => r.input_ids.length)), model.config.maxPositionEmbeddings, 'max_seq_len', logger);
     logger.info({ rows: rows.length, adapter: params.adapter ?? null, quantization }, 'evaluating loss');
-    const loss = await evaluateLoss(model, rows, { batchSize, maxSeqLen, padId });
+    const loss = await evaluateLoss(model, rows, { batchSize, maxSeqLen, padId, shouldStop: params.shouldStop });
     const metrics: EvaluationMetrics = {
       eval_loss: loss.meanLoss,
       perplexity: loss.perplexity,
@@ -108,7 +110,7 @@ export async function evaluateModel(params: EvaluateModelParams): Promise<Evalua
     let samples: GenerationSample[] = [];
     if (generation) {
       logger.info({ rows: rows.length, ...generation }, 'generating');
-      const gen = await evaluateGeneration(model, tokenizer, rows, { batchSize, padTokenId: padId, seed: params.seed, logger, ...generation });
+      const gen = await evaluateGeneration(model, tokenizer, rows, { batchSize, padTokenId: padId, seed: params.seed, logger, shouldStop: params.shouldStop, ...generation });
       if (gen.scores) {
         metrics.exact_match = gen.scores.exactMatch;
         metrics.exact_match_strict = gen.scores.exactMatchStrict;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM, KvCache } from '../model/causal-lm.js';
 import { Rng } from '../util/random.js';
+import { checkpointInterrupt } from './interrupt.js';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -15,6 +16,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Positions the model has (default its max_position_embeddings / n_positions); see `fitToPositions`. */
   maxPositions?: number;
+  /** Checked between steps, after letting the event loop run (Ctrl-C): throws EvaluationInterruptedError when set. */
+  shouldStop?: () => boolean;
 }
 
 export interface GenerateResult {
@@ -117,53 +120,57 @@ export async function generate(model: CausalLM, rawPrompts: number[][], opts: Ge
   let cache: KvCache | null = null;
   const t0 = performance.now();
   let generated = 0;
-  for (let step = 0; step < fit.maxNewTokens && done.some((d) => !d); step++) {
-    const S = seqs[0].length;
-    const feedFrom: number = useCache && cache ? S - 1 : 0;
-    const T: number = S - feedFrom;
-    // HF: position_ids = cumsum(attention_mask) - 1, padding positions filled with 1.
-    const positions = mask.map((m) => {
-      const pos: number[] = [];
-      let c = 0;
-      for (let j = 0; j < S; j++) {
-        pos.push(m[j] ? c : 1);
-        c += m[j];
-      }
-      return pos.slice(feedFrom);
-    });
-    const past: KvCache | null = cache;
-    const { next, newCache } = tidyStep(() => {
-      const inputIds = tf.tensor2d(seqs.map((s) => s.slice(feedFrom)), [B, T], 'int32');
-      const res = model.forward({
-        inputIds,
-        attentionMask: tf.tensor2d(mask, [B, S], 'int32'),
-        positionIds: tf.tensor2d(positions, [B, T], 'int32'),
-        cache: useCache ? past : null,
-        useCache,
+  try {
+    for (let step = 0; step < fit.maxNewTokens && done.some((d) => !d); step++) {
+      const S = seqs[0].length;
+      const feedFrom: number = useCache && cache ? S - 1 : 0;
+      const T: number = S - feedFrom;
+      // HF: position_ids = cumsum(attention_mask) - 1, padding positions filled with 1.
+      const positions = mask.map((m) => {
+        const pos: number[] = [];
+        let c = 0;
+        for (let j = 0; j < S; j++) {
+          pos.push(m[j] ? c : 1);
+          c += m[j];
+        }
+        return pos.slice(feedFrom);
       });
-      const last = tf.slice(res.logits, [0, T - 1, 0], [B, 1, -1]).reshape([B, -1]) as tf.Tensor2D;
-      return { next: last, newCache: res.cache ?? null };
-    });
-    if (useCache) {
-      disposeCache(cache);
-      cache = newCache;
-    }
-    const V = next.shape[1] as number;
-    const data = (await next.data()) as Float32Array;
-    next.dispose();
-    for (let b = 0; b < B; b++) {
-      const tok = pickToken(data.subarray(b * V, (b + 1) * V), opts, rng);
-      seqs[b].push(tok);
-      mask[b].push(1);
-      if (done[b]) continue;
-      if (tok === opts.eosTokenId) done[b] = true;
-      else {
-        out[b].push(tok);
-        generated++;
+      const past: KvCache | null = cache;
+      const { next, newCache } = tidyStep(() => {
+        const inputIds = tf.tensor2d(seqs.map((s) => s.slice(feedFrom)), [B, T], 'int32');
+        const res = model.forward({
+          inputIds,
+          attentionMask: tf.tensor2d(mask, [B, S], 'int32'),
+          positionIds: tf.tensor2d(positions, [B, T], 'int32'),
+          cache: useCache ? past : null,
+          useCache,
+        });
+        const last = tf.slice(res.logits, [0, T - 1, 0], [B, 1, -1]).reshape([B, -1]) as tf.Tensor2D;
+        return { next: last, newCache: res.cache ?? null };
+      });
+      if (useCache) {
+        disposeCache(cache);
+        cache = newCache;
       }
+      const V = next.shape[1] as number;
+      const data = (await next.data()) as Float32Array;
+      next.dispose();
+      for (let b = 0; b < B; b++) {
+        const tok = pickToken(data.subarray(b * V, (b + 1) * V), opts, rng);
+        seqs[b].push(tok);
+        mask[b].push(1);
+        if (done[b]) continue;
+        if (tok === opts.eosTokenId) done[b] = true;
+        else {
+          out[b].push(tok);
+          generated++;
+        }
+      }
+      await checkpointInterrupt(opts.shouldStop, 'generation');
     }
+  } finally {
+    disposeCache(cache); // also when stopped early
   }
-  disposeCache(cache);
   const seconds = (performance.now() - t0) / 1000;
   return { tokens: out, tokensPerS: seconds > 0 ? generated / seconds : 0, truncatedPrompts: fit.truncated, maxNewTokens: fit.maxNewTokens };
 }

@@ -7,6 +7,7 @@ import { clipToPositions } from '../data/seq-len.js';
 import { peakRssBytes, queryGpuMemory } from '../engine/memory.js';
 import { evaluateLoss } from '../evaluation/evaluate-loss.js';
 import { evaluateGeneration } from '../evaluation/evaluate-generation.js';
+import { EvaluationInterruptedError } from '../evaluation/interrupt.js';
 import { countParameters } from '../evaluation/param-count.js';
 import { injectLora, type InjectedLora } from '../lora/inject.js';
 import { loraPlusLrScales } from '../training/loraplus.js';
@@ -23,6 +24,11 @@ import { baseLinearBytes, quantizeBase } from '../lora/quantize/quantize-base.js
 import { runIdentity } from './run-identity.js';
 import { writeRunJson } from './run-json.js';
 import type { ExperimentContext, RunOutcome, RunSummary } from './types.js';
+
+type EvalSummary = Pick<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s'>;
+
+/** What an evaluation stopped by Ctrl-C leaves: no measured value (stored as NULL). */
+const NOT_EVALUATED: EvalSummary = { eval_loss: Number.NaN, perplexity: Number.NaN, token_accuracy: Number.NaN, eval_tokens: 0 };
 
 export class ExperimentValidationError extends LoraStudyError {}
 
@@ -142,14 +148,17 @@ export class BaseExperiment {
     return result;
   }
 
-  protected async evaluatePhase(): Promise<Pick<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s'>> {
+  /** Eval loss and generation metrics; throws EvaluationInterruptedError on Ctrl-C between batches or generation steps. */
+  protected async evaluatePhase(): Promise<EvalSummary> {
     const e = this.config.eval;
     const rows = this.data!.eval.slice(0, e.max_samples);
     if (rows.length === 0) throw new ExperimentValidationError(`dataset ${this.config.dataset} has an empty eval split`);
-    const loss = await evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.seqLen, padId: this.padId() });
-    const out: Awaited<ReturnType<BaseExperiment['evaluatePhase']>> = { eval_loss: loss.meanLoss, perplexity: loss.perplexity, token_accuracy: loss.accuracy, eval_tokens: loss.tokens };
+    const shouldStop = this.ctx.shouldStop;
+    this.ctx.logger.info({ run: this.config.name, rows: rows.length, generate: e.generate }, 'evaluating');
+    const loss = await evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.seqLen, padId: this.padId(), shouldStop });
+    const out: EvalSummary = { eval_loss: loss.meanLoss, perplexity: loss.perplexity, token_accuracy: loss.accuracy, eval_tokens: loss.tokens };
     if (e.generate) {
-      const gen = await evaluateGeneration(this.model.model, this.model.tokenizer, rows, { batchSize: e.batch_size, maxNewTokens: e.max_new_tokens, padTokenId: this.padId(), logger: this.ctx.logger });
+      const gen = await evaluateGeneration(this.model.model, this.model.tokenizer, rows, { batchSize: e.batch_size, maxNewTokens: e.max_new_tokens, padTokenId: this.padId(), logger: this.ctx.logger, shouldStop });
       if (gen.scores) {
         out.exact_match = gen.scores.exactMatch;
         out.exact_match_strict = gen.scores.exactMatchStrict;
@@ -160,7 +169,8 @@ export class BaseExperiment {
     return out;
   }
 
-  protected async profilePhase(tr: TrainResult): Promise<Omit<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s' | 'wall_time_s'>> {
+  /** Cost figures; `measureMfu` false (an interrupted run) skips the seconds-long matmul-peak measurement. */
+  protected async profilePhase(tr: TrainResult, measureMfu = true): Promise<Omit<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s' | 'wall_time_s'>> {
     const m = this.model.model;
     const params = countParameters(m.config);
     const linear = baseLinearBytes(m);
@@ -168,7 +178,7 @@ export class BaseExperiment {
     const trainable = this.lora!.trainableParams;
     const gpu = this.ctx.engine.backend === 'tensorflow' || this.ctx.engine.backend === 'webgpu' ? queryGpuMemory() : null;
     const seqLen = tr.trainSamples > 0 ? tr.trainTokens / tr.trainSamples : this.config.training.max_seq_len;
-    const mfu = await computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules, ranks: new Map(this.lora!.modules.map((n) => [n, m.linears.get(n)!.lora!.r])) }, seqLen, tr.tokensPerS, this.ctx.engine.backend);
+    const mfu = measureMfu ? await computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules, ranks: new Map(this.lora!.modules.map((n) => [n, m.linears.get(n)!.lora!.r])) }, seqLen, tr.tokensPerS, this.ctx.engine.backend) : {};
     return {
       trainable_params: trainable,
       total_params: params.total + trainable,
@@ -267,11 +277,21 @@ export class BaseExperiment {
       this.buildAdapter();
       phase('train');
       this.trainResult = await this.trainPhase();
-      const interrupted = this.ctx.shouldStop?.() ?? false;
+      let interrupted: string | null = this.ctx.shouldStop?.() ? 'interrupted before max_steps' : null;
       phase('evaluate');
-      const evalSummary = await this.evaluatePhase();
+      // Ctrl-C during evaluation stops it between batches / generation steps: the trained adapter
+      // is still saved, the eval metrics are left out (NULL), and the run is recorded interrupted.
+      let evalSummary: EvalSummary = NOT_EVALUATED;
+      try {
+        evalSummary = await this.evaluatePhase();
+      } catch (err) {
+        if (!(err instanceof EvaluationInterruptedError)) throw err;
+        interrupted ??= err.message;
+        logger.warn({ run: c.name }, `${err.message}: saving the adapter and recording the run as interrupted`);
+      }
+      if (!interrupted && this.ctx.shouldStop?.()) interrupted = 'interrupted after evaluation';
       phase('profile');
-      const profile = await this.profilePhase(this.trainResult);
+      const profile = await this.profilePhase(this.trainResult, !interrupted);
       phase('record');
       const adapterDir = join(this.outputDir, 'adapter');
       await saveAdapter(adapterDir, this.model.model, this.lora!, { baseModel: c.model });
@@ -284,7 +304,7 @@ export class BaseExperiment {
         await store.addArtifact(this.runId, 'adapter', adapterDir, summary.adapter_bytes);
         await store.addArtifact(this.runId, 'run_json', join(this.outputDir, 'run.json'));
         const final = await store.finishRun(this.runId, {
-          status, wallTimeS: summary.wall_time_s, error: interrupted ? 'interrupted before max_steps' : null, exclusive: this.ctx.exclusive,
+          status, wallTimeS: summary.wall_time_s, error: interrupted, exclusive: this.ctx.exclusive,
         });
         recorded = final === 'completed' ? 'completed' : 'interrupted';
         if (final !== status) logger.warn({ run: c.name, runId: this.runId }, 'another worker completed this run first; this copy is recorded interrupted');
