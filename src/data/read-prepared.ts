@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LoraStudyError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
 import { cleanJsonMessage, jsonErrorPosition, readJsonFile, readUtf8File } from '../util/text-file.js';
 import { IGNORE_INDEX } from './encode.js';
 import type { PreparedRow } from './write-prepared.js';
@@ -120,4 +121,29 @@ export function preparedTokenizerHash(meta: Record<string, unknown>): string | n
   const tok = meta.tokenizer as { hash?: unknown; sha256?: unknown } | undefined;
   const h = tok?.hash ?? tok?.sha256;
   return typeof h === 'string' ? h : null;
+}
+
+/**
+ * Says so when training labels are the tokenizer's `<unk>` (a dataset prepared with
+ * `--unk-labels keep`, by an older version, or by another tool): the run trains on them. Returns
+ * how many there are.
+ */
+export function warnUnkLabels(data: PreparedDataset, tokenizer: { unkTokenId: number | null; unkToken: string | null }, logger: Logger): number {
+  const unk = tokenizer.unkTokenId;
+  if (unk === null) return 0;
+  let count = 0;
+  let rows = 0;
+  for (const r of data.train) {
+    let inRow = 0;
+    for (const l of r.labels) if (l === unk) inRow++;
+    count += inRow;
+    if (inRow) rows++;
+  }
+  if (count > 0) {
+    logger.warn(
+      { unk_labels: count, rows, dataset: data.dir },
+      `${count} training labels in ${rows} rows of ${data.dir} are ${tokenizer.unkToken} (id ${unk}), and this run trains on them; prepare the dataset again without --unk-labels keep to mask them`,
+    );
+  }
+  return count;
 }

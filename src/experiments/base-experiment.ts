@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../config/run-config.js';
-import { readPreparedDataset, preparedTokenizerHash, type PreparedDataset } from '../data/read-prepared.js';
+import { readPreparedDataset, preparedTokenizerHash, type PreparedDataset, warnUnkLabels } from '../data/read-prepared.js';
 import { clipToPositions } from '../data/seq-len.js';
 import { peakRssBytes, queryGpuMemory } from '../engine/memory.js';
 import { evaluateLoss } from '../evaluation/evaluate-loss.js';
@@ -100,6 +100,7 @@ export class BaseExperiment {
         hint: 'prepare the dataset again with --model pointing at this model folder',
       });
     }
+    warnUnkLabels(this.data, this.loaded.tokenizer, this.ctx.logger);
     this.seqLen = clipToPositions(this.config.training.max_seq_len, this.loaded.model.config.maxPositionEmbeddings, 'training.max_seq_len', this.ctx.logger);
   }
 

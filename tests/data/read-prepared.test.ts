@@ -1,10 +1,15 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { prepareDataset } from '../../src/data/prepare.js';
 import { PreparedDatasetError, PreparedIdRangeError, readPreparedDataset } from '../../src/data/read-prepared.js';
+import { runConfigSchema } from '../../src/config/run-config.js';
+import { initEngine } from '../../src/engine/backend.js';
 import { evaluateModel } from '../../src/evaluation/evaluate-model.js';
+import { runSingle } from '../../src/experiments/run-single.js';
+import { loadTokenizer } from '../../src/model/tokenizer.js';
+import { captureLogger } from '../helpers/capture-logger.js';
 import { useCpuBackend } from '../helpers/tf-setup.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
 
@@ -77,7 +82,7 @@ describe('a dataset loaded for a model', () => {
     const data = join(root, 'data');
     await prepareDataset({ source: 'builtin:reverse', name: 'rev', outDir: data, modelDir, template: 'plain', numSamples: 4, evalSamples: 2, maxSeqLen: 64 });
     const dir = join(data, 'rev');
-    const evalRows = (await import('node:fs')).readFileSync(join(dir, 'eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const evalRows = readFileSync(join(dir, 'eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const last = evalRows[1].labels.length - 1;
     evalRows[1].labels[last] = 100000;
     mkdirSync(dir, { recursive: true });
@@ -85,5 +90,28 @@ describe('a dataset loaded for a model', () => {
     await expect(evaluateModel({ model: modelDir, dataset: dir, generate: false })).rejects.toThrow(
       `prepared dataset ${join(dir, 'eval.jsonl')}:2: labels[${last}] is 100000, outside the vocabulary of ${modelDir}`,
     );
+  });
+
+  test('a run says so when it trains on <unk> labels (a dataset made by another tool)', async () => {
+    const unkModel = join(root, 'unk-model');
+    await writeTinyModel(unkModel, { modelType: 'gpt2', seed: 1, hiddenSize: 16, numLayers: 1, numHeads: 2 });
+    const cfg = JSON.parse(readFileSync(join(unkModel, 'tokenizer_config.json'), 'utf8'));
+    writeFileSync(join(unkModel, 'tokenizer_config.json'), JSON.stringify({ ...cfg, unk_token: '<|im_start|>' }));
+    const unk = loadTokenizer(unkModel).unkTokenId!;
+    const data = join(root, 'unk-data');
+    await prepareDataset({ source: 'builtin:reverse', name: 'rev', outDir: data, modelDir: unkModel, template: 'plain', numSamples: 6, evalSamples: 2, maxSeqLen: 64 });
+    const dir = join(data, 'rev');
+    const train = readFileSync(join(dir, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    train[0].labels[train[0].labels.length - 2] = unk;
+    train[0].input_ids[train[0].labels.length - 2] = unk;
+    writeFileSync(join(dir, 'train.jsonl'), train.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const { logger, warnings } = captureLogger();
+    const config = runConfigSchema.parse({
+      name: 'unk', model: unkModel, dataset: dir, seed: 1, lora: { r: 2, lora_alpha: 4, target_modules: ['c_attn'] },
+      training: { max_steps: 1, batch_size: 2, learning_rate: 1e-3, max_seq_len: 64 }, eval: { max_samples: 2, batch_size: 2, generate: false },
+    });
+    const out = await runSingle({ config, runtime: { backend: 'cpu', outputDir: join(root, 'unk-out') }, engine: await initEngine({ backend: 'cpu' }), logger });
+    expect(out.status).toBe('completed');
+    expect(warnings()).toContain(`1 training labels in 1 rows of ${dir} are <|im_start|> (id ${unk}), and this run trains on them; prepare the dataset again without --unk-labels keep to mask them`);
   });
 });
