@@ -1,0 +1,63 @@
+// LoRA methods benchmark: what each method costs on the bundled model at equal rank — adapter
+// init time (PiSSA/OLoRA decompose every targeted weight on the host), trainable parameters, and
+// ms per training step (median and IQR over the timed steps; the first step is warm-up).
+//   npx tsx scripts/bench-methods.ts [--backend wasm] [--threads 2] [--model models/tiny-llama] [--steps 12] [--r 8] [--json]
+import { parseArgs } from 'node:util';
+import { initEngine } from '../src/engine/backend.js';
+import type { BackendRequest } from '../src/engine/types.js';
+import { injectLora } from '../src/lora/inject.js';
+import { loraConfigSchema } from '../src/lora/lora-config.js';
+import { loadModel } from '../src/model/load-model.js';
+import { loraPlusLrScales } from '../src/training/loraplus.js';
+import { train } from '../src/training/trainer.js';
+import { Rng } from '../src/util/random.js';
+
+const { values } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    threads: { type: 'string' },
+    model: { type: 'string', default: 'models/tiny-llama' },
+    steps: { type: 'string', default: '12' },
+    r: { type: 'string', default: '8' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const engine = await initEngine({ backend: values.backend as BackendRequest, threads: values.threads === undefined ? undefined : Number(values.threads) });
+const r = Number(values.r);
+const METHODS: Array<{ name: string; lora: Record<string, unknown>; ratio?: number }> = [
+  { name: 'LoRA', lora: {} },
+  { name: 'rsLoRA', lora: { use_rslora: true } },
+  { name: 'DoRA', lora: { use_dora: true } },
+  { name: 'LoRA+ (16)', lora: {}, ratio: 16 },
+  { name: 'PiSSA', lora: { init_lora_weights: 'pissa' } },
+  { name: 'PiSSA niter 4', lora: { init_lora_weights: 'pissa_niter_4' } },
+  { name: 'OLoRA', lora: { init_lora_weights: 'olora' } },
+];
+const rng = new Rng(1);
+const rows = [];
+for (const m of METHODS) {
+  const loaded = await loadModel(values.model!);
+  const vocab = loaded.model.config.vocabSize;
+  const examples = Array.from({ length: 64 }, () => {
+    const ids = Array.from({ length: 48 }, () => Math.floor(rng.uniform(0, vocab)));
+    return { input_ids: ids, labels: ids.map((t, i) => (i < 8 ? -100 : t)) };
+  });
+  const cfg = loraConfigSchema.parse({ r, lora_alpha: 2 * r, target_modules: 'all-linear', ...m.lora });
+  const t0 = performance.now();
+  const lora = injectLora(loaded.model, cfg, { seed: 0 });
+  const initMs = performance.now() - t0;
+  const res = await train({
+    model: loaded.model, variables: lora.variables, lrScales: loraPlusLrScales(lora.kinds, m.ratio), examples, padId: 0,
+    config: { maxSteps: Number(values.steps), learningRate: 1e-3, microBatchSize: 8, gradientAccumulationSteps: 1, maxSeqLen: 48, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 0 },
+  });
+  const ms = res.steps.slice(1).map((s) => s.msFwdBwd + s.msOptimizer).sort((a, b) => a - b);
+  const q = (p: number) => ms[Math.min(ms.length - 1, Math.floor(p * (ms.length - 1) + 0.5))];
+  rows.push({ method: m.name, trainable_params: lora.trainableParams, init_ms: Math.round(initMs), ms_per_step_median: Math.round(q(0.5)), ms_per_step_q1: Math.round(q(0.25)), ms_per_step_q3: Math.round(q(0.75)) });
+  loaded.model.dispose();
+}
+if (values.json) process.stdout.write(`${JSON.stringify({ engine: { backend: engine.backend, device: engine.device }, model: values.model, r, rows }, null, 2)}\n`);
+else {
+  process.stdout.write(`${engine.backend} on ${engine.device}; ${values.model}, r=${r}, all-linear, batch 8 × 48 tokens\n`);
+  process.stdout.write('| method | trainable params | init ms | ms/step median (IQR) |\n| --- | --- | --- | --- |\n');
+  for (const x of rows) process.stdout.write(`| ${x.method} | ${x.trainable_params} | ${x.init_ms} | ${x.ms_per_step_median} (${x.ms_per_step_q1}–${x.ms_per_step_q3}) |\n`);
+}
