@@ -48,6 +48,17 @@ export class PeakTracker {
   }
 }
 
+/**
+ * GPU buffer bytes as the backend itself counts them (webgpu: bytes in live tensors, and bytes its
+ * buffer pool holds; the pool reuses freed buffers and never shrinks during a run, so after
+ * training it is the high-water mark). null on backends that do not report GPU bytes.
+ */
+export function backendGpuBytes(): { inUse: number; allocated: number } | null {
+  const m = tf.memory() as { numBytesInGPU?: number; numBytesAllocatedInGPU?: number; numBytesInGPUAllocated?: number };
+  if (m.numBytesInGPU === undefined) return null;
+  return { inUse: m.numBytesInGPU, allocated: m.numBytesAllocatedInGPU ?? m.numBytesInGPUAllocated ?? m.numBytesInGPU };
+}
+
 /** The process's peak resident set size in bytes since it started (Linux reports KiB). */
 export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;

@@ -2,6 +2,7 @@ import { buildModel } from '../model/build-model.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { parseModelConfig } from '../model/config.js';
 import { randomWeights } from '../model/random-weights.js';
+import type { QuantFormat } from '../lora/quantize/types.js';
 
 /** One benchmark case: a model shape, its LoRA, and the batch it trains and generates on. */
 export interface BenchShape {
@@ -17,10 +18,12 @@ export interface BenchShape {
   steps: number;
   /** Greedy generation with the KV cache: prompts, prompt tokens, new tokens. */
   generation: { batchSize: number; promptLen: number; newTokens: number };
+  /** Base-weight precision (QLoRA-style); default fp32. */
+  quantization?: QuantFormat;
 }
 
 /** GPT-2 small (Radford et al. 2019; HF `gpt2`): 124M parameters, tied head, vocab 50257. */
-const GPT2_SMALL = {
+export const GPT2_SMALL = {
   architectures: ['GPT2LMHeadModel'], model_type: 'gpt2', activation_function: 'gelu_new',
   n_ctx: 1024, n_positions: 1024, n_embd: 768, n_head: 12, n_layer: 12, n_inner: null,
   vocab_size: 50257, layer_norm_epsilon: 1e-5, bos_token_id: 50256, eos_token_id: 50256,

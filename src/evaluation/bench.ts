@@ -1,7 +1,8 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { measureMatmulGflops, type MatmulPeak, type MatmulShape } from '../engine/matmul-peak.js';
-import { peakRssBytes } from '../engine/memory.js';
+import { backendGpuBytes, peakRssBytes, queryGpuMemory } from '../engine/memory.js';
+import { quantizeBase } from '../lora/quantize/quantize-base.js';
 import type { EngineInfo } from '../engine/types.js';
 import { injectLora } from '../lora/inject.js';
 import { loraConfigSchema } from '../lora/lora-config.js';
@@ -45,6 +46,12 @@ export interface BenchShapeResult {
   genTokensPerS: number;
   /** Final training loss, to show the step did real work (about ln(vocab) on random weights). */
   lastLoss: number;
+  /** Base-weight precision the shape trained on. */
+  quantization: string;
+  /** webgpu: bytes its GPU buffer pool holds after training (the pool only grows: its high-water mark). */
+  gpuPoolBytes?: number;
+  /** nvidia-smi's used memory on GPU 0 after training (every process on the card), where present. */
+  gpuUsedBytesSmi?: number;
 }
 
 export interface BenchReport {
@@ -100,6 +107,7 @@ export async function benchShape(shape: BenchShape, matmulGflops: number, opts: 
   const bytes0 = tf.memory().numBytes;
   const model = buildRandomModel(shape);
   try {
+    if (shape.quantization && shape.quantization !== 'fp32') quantizeBase(model, shape.quantization);
     const baseWeightBytes = tf.memory().numBytes - bytes0;
     const cfg = model.config;
     const lora = injectLora(model, loraConfigSchema.parse({ r: shape.lora.r, lora_alpha: shape.lora.alpha, target_modules: shape.lora.targetModules }), { seed: 0 });
@@ -126,6 +134,8 @@ export async function benchShape(shape: BenchShape, matmulGflops: number, opts: 
     const flops = trainingFlopsPerToken(cfg, { seqLen: shape.seqLen, method: { kind: 'lora', r: shape.lora.r, targetModules: shape.lora.targetModules } }).total;
     const achievedGflops = (flops * trainTokensPerS) / 1e9;
     logger.info({ shape: shape.name, msPerStep, achievedGflops }, 'bench: generating');
+    const gpuBytes = backendGpuBytes();
+    const smi = queryGpuMemory();
     const genTokensPerS = await measureGeneration(model, shape, cfg.vocabSize);
     return {
       name: shape.name,
@@ -149,6 +159,9 @@ export async function benchShape(shape: BenchShape, matmulGflops: number, opts: 
       achievedGflops,
       matmulRatio: achievedGflops / matmulGflops,
       genTokensPerS,
+      quantization: shape.quantization ?? 'fp32',
+      ...(gpuBytes ? { gpuPoolBytes: gpuBytes.allocated } : {}),
+      ...(smi?.length ? { gpuUsedBytesSmi: smi[0].memoryUsedMiB * 2 ** 20 } : {}),
       lastLoss: tr.steps.at(-1)?.loss ?? Number.NaN,
     };
   } finally {

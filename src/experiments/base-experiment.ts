@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../config/run-config.js';
 import { readPreparedDataset, preparedTokenizerHash, type PreparedDataset, warnUnkLabels } from '../data/read-prepared.js';
 import { clipToPositions } from '../data/seq-len.js';
-import { peakRssBytes, queryGpuMemory } from '../engine/memory.js';
+import { backendGpuBytes, peakRssBytes, queryGpuMemory } from '../engine/memory.js';
 import { evaluateLoss } from '../evaluation/evaluate-loss.js';
 import { evaluateGeneration } from '../evaluation/evaluate-generation.js';
 import { EvaluationInterruptedError } from '../evaluation/interrupt.js';
@@ -178,6 +178,7 @@ export class BaseExperiment {
     const linearParams = linear.fp32 / 4;
     const trainable = this.lora!.trainableParams;
     const gpu = this.ctx.engine.backend === 'tensorflow' || this.ctx.engine.backend === 'webgpu' ? queryGpuMemory() : null;
+    const gpuBytes = backendGpuBytes();
     const seqLen = tr.trainSamples > 0 ? tr.trainTokens / tr.trainSamples : this.config.training.max_seq_len;
     const mfu = measureMfu ? await computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules, ranks: new Map(this.lora!.modules.map((n) => [n, m.linears.get(n)!.lora!.r])) }, seqLen, tr.tokensPerS, this.ctx.engine.backend) : {};
     return {
@@ -195,6 +196,7 @@ export class BaseExperiment {
       peak_tfjs_tensor_bytes: tr.peakBytes,
       peak_rss_bytes: peakRssBytes(),
       ...(gpu && gpu.length ? { gpu_memory_used_bytes: gpu[0].memoryUsedMiB * 1024 * 1024 } : {}),
+      ...(gpuBytes ? { gpu_backend_bytes: gpuBytes.allocated } : {}),
       train_loss_first: tr.steps[0]?.loss ?? Number.NaN,
       train_loss_final: tr.steps.at(-1)?.loss ?? Number.NaN,
       train_tokens: tr.trainTokens,

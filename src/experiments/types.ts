@@ -40,6 +40,8 @@ export interface RunSummary {
   peak_tfjs_tensor_bytes: number;
   peak_rss_bytes: number;
   gpu_memory_used_bytes?: number;
+  /** GPU buffer bytes the backend's pool holds after training (webgpu; its high-water mark). */
+  gpu_backend_bytes?: number;
   train_loss_first: number;
   train_loss_final: number;
   train_tokens: number;
