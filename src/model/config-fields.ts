@@ -35,6 +35,52 @@ const tokenId = z.number().int().nonnegative().nullish();
 /** Llama 3 lists several end-of-sequence ids; the first is the one used for padding and stopping. */
 export const tokenIds = z.union([tokenId, z.array(z.number().int().nonnegative())]);
 
+/** Sizes every decoder config.json with HF's common names has (llama, phi, phi3, gemma). */
+export const decoderSizeFields = {
+  vocab_size: count,
+  hidden_size: count,
+  intermediate_size: count,
+  num_hidden_layers: count,
+  num_attention_heads: count,
+  num_key_value_heads: count.nullish(),
+};
+
+/** The ModelConfig fields read the same way from every such config.json. */
+export function decoderSizes(
+  c: { vocab_size: number; hidden_size: number; intermediate_size: number; num_hidden_layers: number; num_attention_heads: number },
+  ids: { bos_token_id?: number | number[] | null; eos_token_id?: number | number[] | null; pad_token_id?: number | number[] | null },
+  raw: Record<string, unknown>,
+) {
+  return {
+    vocabSize: c.vocab_size,
+    hiddenSize: c.hidden_size,
+    numLayers: c.num_hidden_layers,
+    numHeads: c.num_attention_heads,
+    intermediateSize: c.intermediate_size,
+    bosTokenId: firstId(ids.bos_token_id),
+    eosTokenId: firstId(ids.eos_token_id),
+    padTokenId: firstId(ids.pad_token_id),
+    raw,
+  };
+}
+
+/**
+ * Dimensions of each head that RoPE rotates: int(head_dim · partial_rotary_factor), as
+ * transformers computes them (transformers ≥ 5 may keep the factor in rope_parameters).
+ */
+export function rotaryDims(
+  hd: number,
+  c: { partial_rotary_factor: number; rope_parameters?: { partial_rotary_factor?: number } | null },
+  file: string,
+): number {
+  const factor = c.rope_parameters?.partial_rotary_factor ?? c.partial_rotary_factor;
+  const dims = Math.floor(hd * factor);
+  if (dims < 2 || dims % 2 !== 0) {
+    throw new ModelConfigError(file, 'partial_rotary_factor', `(${factor}) gives ${dims} rotary dimensions of head_dim ${hd}; RoPE needs an even number ≥ 2`);
+  }
+  return dims;
+}
+
 /** RoPE fields as transformers ≤ 4 (rope_theta, rope_scaling) and ≥ 5 (rope_parameters) write them. */
 export const ropeFields = {
   rope_theta: z.number().positive().default(10000),

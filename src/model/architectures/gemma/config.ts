@@ -1,14 +1,10 @@
 /** config.json of GemmaConfig (Gemma 1) → ModelConfig, with GemmaConfig's defaults. */
 import { z } from 'zod';
-import { count, firstId, kvHeads, parseWith, ropeFields, ropeTheta, tokenIds } from '../../config-fields.js';
+import { count, decoderSizeFields, decoderSizes, kvHeads, parseWith, ropeFields, ropeTheta, tokenIds } from '../../config-fields.js';
 import type { ModelConfig } from '../../types.js';
 
 const schema = z.looseObject({
-  vocab_size: count,
-  hidden_size: count,
-  intermediate_size: count,
-  num_hidden_layers: count,
-  num_attention_heads: count,
+  ...decoderSizeFields,
   num_key_value_heads: count.default(16),
   // Independent of hidden_size / num_attention_heads (gemma-7b: 3072 hidden, 16 heads of 256).
   head_dim: count.default(256),
@@ -30,13 +26,9 @@ export function parseGemmaConfig(json: Record<string, unknown>, file: string, mo
   return {
     modelType,
     family: 'gemma',
-    vocabSize: c.vocab_size,
-    hiddenSize: c.hidden_size,
-    numLayers: c.num_hidden_layers,
-    numHeads: c.num_attention_heads,
+    ...decoderSizes(c, c, json),
     numKvHeads: kvHeads(c.num_attention_heads, c.num_key_value_heads, file),
     headDim: c.head_dim,
-    intermediateSize: c.intermediate_size,
     maxPositionEmbeddings: c.max_position_embeddings,
     normEps: c.rms_norm_eps,
     ropeTheta: theta,
@@ -49,9 +41,5 @@ export function parseGemmaConfig(json: Record<string, unknown>, file: string, mo
     // when it is unset, gelu_pytorch_tanh — not hidden_act, which released configs set to "gelu".
     hiddenAct: c.hidden_activation ?? 'gelu_pytorch_tanh',
     slidingWindow: null,
-    bosTokenId: firstId(c.bos_token_id),
-    eosTokenId: firstId(c.eos_token_id),
-    padTokenId: firstId(c.pad_token_id),
-    raw: json,
   };
 }

@@ -1,5 +1,6 @@
 /** GPT-2 (GPT2LMHeadModel): learned positions, LayerNorm, Conv1D linears stored [in, out]. */
 import type { ModelConfig } from '../../types.js';
+import { layerNormParamSpecs, linearParamSpecs } from '../shared/param-specs.js';
 import type { ArchitectureSpec, LinearSpec, ParamSpec } from '../spec.js';
 import { parseGpt2Config } from './config.js';
 import { Gpt2Model } from './model.js';
@@ -21,17 +22,11 @@ function parameters(c: ModelConfig): ParamSpec[] {
     { name: 'transformer.wte.weight', shape: [c.vocabSize, C], role: 'embedding', kind: 'weight' },
     { name: 'transformer.wpe.weight', shape: [c.maxPositionEmbeddings, C], role: 'position', kind: 'weight' },
   ];
-  const ln = (name: string, role: ParamSpec['role']): ParamSpec[] => [
-    { name: `${name}.weight`, shape: [C], role, kind: 'norm' },
-    { name: `${name}.bias`, shape: [C], role, kind: 'bias' },
-  ];
+  const ln = (name: string, role: ParamSpec['role']): ParamSpec[] => layerNormParamSpecs(name, C, role);
   const [attn, proj, fc, mlpProj] = blockLinears(c);
   for (let i = 0; i < c.numLayers; i++) {
     const p = blockPrefix(i);
-    const lin = (s: LinearSpec): ParamSpec[] => [
-      { name: `${p}.${s.path}.weight`, shape: [s.inFeatures, s.outFeatures], role: 'block', kind: 'weight' }, // Conv1D: [in, out]
-      { name: `${p}.${s.path}.bias`, shape: [s.outFeatures], role: 'block', kind: 'bias' },
-    ];
+    const lin = (s: LinearSpec): ParamSpec[] => linearParamSpecs(p, s); // Conv1D: stored [in, out]
     out.push(...ln(`${p}.ln_1`, 'block'), ...lin(attn), ...lin(proj), ...ln(`${p}.ln_2`, 'block'), ...lin(fc), ...lin(mlpProj));
   }
   out.push(...ln('transformer.ln_f', 'final_norm'));

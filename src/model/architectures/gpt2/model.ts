@@ -1,21 +1,16 @@
 import type { VocabTable } from '../../layers/vocab-chunks.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../util/tfjs-setup.js';
-import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
+import type { ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
 import { activation } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
 import { layerNorm } from '../../layers/norms.js';
 import type { WeightReader } from '../../layers/weights.js';
-import type { HostTensor, ModelConfig } from '../../types.js';
+import type { ModelConfig } from '../../types.js';
 import { defaultPositions, embed } from '../shared/embedding.js';
-import { ModelParameters } from '../shared/parameters.js';
-import { HEAD_NAME, type BuildOptions, type LinearSpec } from '../spec.js';
-
-interface Norm {
-  w: tf.Tensor1D;
-  b: tf.Tensor1D;
-}
+import { ParameterizedModel, type Norm } from '../shared/parameters.js';
+import type { BuildOptions, LinearSpec } from '../spec.js';
 
 interface Gpt2Block {
   ln1: Norm;
@@ -27,29 +22,22 @@ interface Gpt2Block {
  * GPT-2 following HF GPT2LMHeadModel: learned positions, pre-LayerNorm blocks,
  * x = x + attn(ln_1(x)); x = x + mlp(ln_2(x)); head tied to wte unless tie_word_embeddings is false.
  */
-export class Gpt2Model implements CausalLM {
-  readonly outputHeadName = HEAD_NAME;
-  private readonly params: ModelParameters;
+export class Gpt2Model extends ParameterizedModel {
   private readonly wte: VocabTable;
   private readonly wpe: tf.Tensor2D;
   private readonly blocks: Gpt2Block[] = [];
   private readonly lnF: Norm;
   private readonly lmHead: Linear;
   private readonly act: (x: tf.Tensor) => tf.Tensor;
-  private readonly trainable: boolean;
 
   constructor(readonly config: ModelConfig, reader: WeightReader, opts: BuildOptions, blockLinears: LinearSpec[], blockPrefix: (i: number) => string) {
+    super(reader, opts);
     const c = config;
     const C = c.hiddenSize;
-    this.trainable = opts.trainable;
-    this.params = new ModelParameters(reader, opts.trainable);
     this.act = activation(c.hiddenAct);
     this.wte = this.params.vocabTable('transformer.wte.weight', [c.vocabSize, C]);
     this.wpe = this.params.tensor('transformer.wpe.weight', [c.maxPositionEmbeddings, C]) as tf.Tensor2D;
-    const norm = (name: string): Norm => ({
-      w: this.params.tensor(`${name}.weight`, [C]) as tf.Tensor1D,
-      b: this.params.tensor(`${name}.bias`, [C]) as tf.Tensor1D,
-    });
+    const norm = (name: string): Norm => this.params.layerNorm(name, C);
     for (let i = 0; i < c.numLayers; i++) {
       const p = blockPrefix(i);
       const ln1 = norm(`${p}.ln_1`);
@@ -58,10 +46,6 @@ export class Gpt2Model implements CausalLM {
     }
     this.lnF = norm('transformer.ln_f');
     this.lmHead = this.params.head(c, this.wte, 'transformer.wte.weight');
-  }
-
-  get linears(): Map<string, Linear> {
-    return this.params.linears;
   }
 
   forward(input: ForwardInput): ForwardOutput {
@@ -97,17 +81,5 @@ export class Gpt2Model implements CausalLM {
     });
     const logits = this.lmHead.apply(layerNorm(x, this.lnF.w, this.lnF.b, c.normEps), ctx) as tf.Tensor3D;
     return { logits, cache: newCache };
-  }
-
-  exportTensors(): Map<string, HostTensor> {
-    return this.params.exportTensors();
-  }
-
-  baseVariables(): tf.Variable[] {
-    return this.params.baseVariables();
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

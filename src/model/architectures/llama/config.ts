@@ -3,16 +3,11 @@
  * defaults (a config.json may omit any field equal to its class default).
  */
 import { z } from 'zod';
-import { count, firstId, headDim, kvHeads, parseWith, ropeFields, ropeTheta, tokenIds } from '../../config-fields.js';
+import { count, decoderSizeFields, decoderSizes, headDim, kvHeads, parseWith, ropeFields, ropeTheta, tokenIds } from '../../config-fields.js';
 import type { ModelConfig } from '../../types.js';
 
 const schema = z.looseObject({
-  vocab_size: count,
-  hidden_size: count,
-  intermediate_size: count,
-  num_hidden_layers: count,
-  num_attention_heads: count,
-  num_key_value_heads: count.nullish(),
+  ...decoderSizeFields,
   head_dim: count.nullish(),
   max_position_embeddings: count.optional(),
   rms_norm_eps: z.number().positive().default(1e-6),
@@ -49,13 +44,9 @@ export function parseLlamaConfig(json: Record<string, unknown>, file: string, mo
   return {
     modelType,
     family: 'llama',
-    vocabSize: c.vocab_size,
-    hiddenSize: c.hidden_size,
-    numLayers: c.num_hidden_layers,
-    numHeads: c.num_attention_heads,
+    ...decoderSizes(c, c, json),
     numKvHeads,
     headDim: hd,
-    intermediateSize: c.intermediate_size,
     maxPositionEmbeddings: c.max_position_embeddings ?? DEFAULT_MAX_POSITIONS[modelType],
     normEps: c.rms_norm_eps,
     ropeTheta: theta,
@@ -66,9 +57,5 @@ export function parseLlamaConfig(json: Record<string, unknown>, file: string, mo
     tieWordEmbeddings: c.tie_word_embeddings,
     hiddenAct: c.hidden_act,
     slidingWindow,
-    bosTokenId: firstId(c.bos_token_id),
-    eosTokenId: firstId(c.eos_token_id),
-    padTokenId: firstId(c.pad_token_id),
-    raw: json,
   };
 }

@@ -1,10 +1,11 @@
 /** Llama, Mistral and Qwen2: one decoder, differing only in config defaults and bias rules. */
 import { RopeDecoder } from '../shared/rope-decoder.js';
+import { MODEL_LAYERS_NAMING } from '../shared/naming.js';
 import type { ArchitectureSpec, LinearSpec, ParamSpec } from '../spec.js';
 import type { ModelConfig } from '../../types.js';
 import { parseLlamaConfig } from './config.js';
 
-const blockPrefix = (layer: number): string => `model.layers.${layer}`;
+const { blockPrefix } = MODEL_LAYERS_NAMING;
 
 /** q_proj to numHeads·headDim, k/v_proj to numKvHeads·headDim (grouped-query attention). */
 export function llamaBlockLinears(c: ModelConfig): LinearSpec[] {
@@ -53,12 +54,9 @@ export const llama: ArchitectureSpec = {
   name: 'llama',
   modelTypes: { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM', qwen2: 'Qwen2ForCausalLM' },
   parseConfig: parseLlamaConfig,
-  basePrefix: 'model.',
-  bareProbe: 'embed_tokens.weight',
-  blockPrefix,
+  ...MODEL_LAYERS_NAMING,
   blockLinears: llamaBlockLinears,
   parameters: (c) => ropeDecoderParameters(c, llamaBlockLinears(c), blockPrefix),
-  knownBuffers: /\.rotary_emb\.inv_freq$/,
   // PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING.
   defaultTargets: () => ['q_proj', 'v_proj'],
   build: (c, reader, opts) => new RopeDecoder(c, reader, opts, llamaBlockLinears(c), blockPrefix),

@@ -1,15 +1,10 @@
 /** config.json of PhiConfig (Phi-1, Phi-1.5, Phi-2) → ModelConfig, with PhiConfig's defaults. */
 import { z } from 'zod';
-import { count, firstId, headDim, kvHeads, ModelConfigError, parseWith, ropeFields, ropeTheta, tokenIds } from '../../config-fields.js';
+import { count, decoderSizeFields, decoderSizes, headDim, kvHeads, parseWith, ropeFields, ropeTheta, rotaryDims, tokenIds } from '../../config-fields.js';
 import type { ModelConfig } from '../../types.js';
 
 const schema = z.looseObject({
-  vocab_size: count,
-  hidden_size: count,
-  intermediate_size: count,
-  num_hidden_layers: count,
-  num_attention_heads: count,
-  num_key_value_heads: count.nullish(),
+  ...decoderSizeFields,
   hidden_act: z.string().default('gelu_new'),
   max_position_embeddings: count.default(2048),
   layer_norm_eps: z.number().positive().default(1e-5),
@@ -27,21 +22,13 @@ export function parsePhiConfig(json: Record<string, unknown>, file: string, mode
   const theta = ropeTheta(c, file);
   // PhiAttention: head_dim = hidden_size // num_attention_heads (no head_dim field).
   const hd = headDim(c.hidden_size, c.num_attention_heads, null, file);
-  const factor = c.rope_parameters?.partial_rotary_factor ?? c.partial_rotary_factor;
-  const rotaryDim = Math.floor(hd * factor);
-  if (rotaryDim < 2 || rotaryDim % 2 !== 0) {
-    throw new ModelConfigError(file, 'partial_rotary_factor', `(${factor}) gives ${rotaryDim} rotary dimensions of head_dim ${hd}; RoPE needs an even number ≥ 2`);
-  }
+  const rotaryDim = rotaryDims(hd, c, file);
   return {
     modelType,
     family: 'phi',
-    vocabSize: c.vocab_size,
-    hiddenSize: c.hidden_size,
-    numLayers: c.num_hidden_layers,
-    numHeads: c.num_attention_heads,
+    ...decoderSizes(c, c, json),
     numKvHeads: kvHeads(c.num_attention_heads, c.num_key_value_heads, file),
     headDim: hd,
-    intermediateSize: c.intermediate_size,
     maxPositionEmbeddings: c.max_position_embeddings,
     normEps: c.layer_norm_eps,
     ropeTheta: theta,
@@ -54,9 +41,5 @@ export function parsePhiConfig(json: Record<string, unknown>, file: string, mode
     tieWordEmbeddings: c.tie_word_embeddings,
     hiddenAct: c.hidden_act,
     slidingWindow: null,
-    bosTokenId: firstId(c.bos_token_id),
-    eosTokenId: firstId(c.eos_token_id),
-    padTokenId: firstId(c.pad_token_id),
-    raw: json,
   };
 }

@@ -1,10 +1,12 @@
 /** Phi-1, Phi-1.5, Phi-2 (PhiForCausalLM): parallel attention and MLP, LayerNorm, partial RoPE. */
 import type { ModelConfig } from '../../types.js';
+import { MODEL_LAYERS_NAMING } from '../shared/naming.js';
+import { layerNormParamSpecs, linearParamSpecs } from '../shared/param-specs.js';
 import type { ArchitectureSpec, LinearSpec, ParamSpec } from '../spec.js';
 import { parsePhiConfig } from './config.js';
 import { PhiModel } from './model.js';
 
-const blockPrefix = (layer: number): string => `model.layers.${layer}`;
+const { blockPrefix } = MODEL_LAYERS_NAMING;
 
 function blockLinears(c: ModelConfig): LinearSpec[] {
   const C = c.hiddenSize;
@@ -24,21 +26,13 @@ function blockLinears(c: ModelConfig): LinearSpec[] {
 
 function parameters(c: ModelConfig): ParamSpec[] {
   const C = c.hiddenSize;
-  const ln = (name: string, size: number, role: ParamSpec['role']): ParamSpec[] => [
-    { name: `${name}.weight`, shape: [size], role, kind: 'norm' },
-    { name: `${name}.bias`, shape: [size], role, kind: 'bias' },
-  ];
+  const ln = layerNormParamSpecs;
   const out: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocabSize, C], role: 'embedding', kind: 'weight' }];
   const linears = blockLinears(c);
   for (let i = 0; i < c.numLayers; i++) {
     const p = blockPrefix(i);
     out.push(...ln(`${p}.input_layernorm`, C, 'block'));
-    for (const s of linears) {
-      out.push(
-        { name: `${p}.${s.path}.weight`, shape: [s.outFeatures, s.inFeatures], role: 'block', kind: 'weight' },
-        { name: `${p}.${s.path}.bias`, shape: [s.outFeatures], role: 'block', kind: 'bias' },
-      );
-    }
+    for (const s of linears) out.push(...linearParamSpecs(p, s));
     if (c.qkLayernorm) out.push(...ln(`${p}.self_attn.q_layernorm`, c.headDim, 'block'), ...ln(`${p}.self_attn.k_layernorm`, c.headDim, 'block'));
   }
   out.push(...ln('model.final_layernorm', C, 'final_norm'));
@@ -52,12 +46,9 @@ export const phi: ArchitectureSpec = {
   name: 'phi',
   modelTypes: { phi: 'PhiForCausalLM' },
   parseConfig: parsePhiConfig,
-  basePrefix: 'model.',
-  bareProbe: 'embed_tokens.weight',
-  blockPrefix,
+  ...MODEL_LAYERS_NAMING,
   blockLinears,
   parameters,
-  knownBuffers: /\.rotary_emb\.inv_freq$/,
   // PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING["phi"].
   defaultTargets: () => ['q_proj', 'v_proj', 'fc1', 'fc2'],
   build: (c, reader, opts) => new PhiModel(c, reader, opts, blockLinears(c), blockPrefix),

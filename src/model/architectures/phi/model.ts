@@ -1,22 +1,17 @@
 import type { VocabTable } from '../../layers/vocab-chunks.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../util/tfjs-setup.js';
-import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
+import type { ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
 import { activation } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
 import { layerNorm } from '../../layers/norms.js';
 import { applyRope, ropeCosSin } from '../../layers/rope.js';
 import type { WeightReader } from '../../layers/weights.js';
-import type { HostTensor, ModelConfig } from '../../types.js';
+import type { ModelConfig } from '../../types.js';
 import { defaultPositions, embed } from '../shared/embedding.js';
-import { ModelParameters } from '../shared/parameters.js';
-import { HEAD_NAME, type BuildOptions, type LinearSpec } from '../spec.js';
-
-interface Norm {
-  w: tf.Tensor1D;
-  b: tf.Tensor1D;
-}
+import { ParameterizedModel, type Norm } from '../shared/parameters.js';
+import type { BuildOptions, LinearSpec } from '../spec.js';
 
 interface PhiBlock {
   inputNorm: Norm;
@@ -32,28 +27,21 @@ interface PhiBlock {
  * on the first rotaryDim dimensions of each head only; mlp = fc2(gelu_new(fc1(h)));
  * final_layernorm; lm_head with a bias.
  */
-export class PhiModel implements CausalLM {
-  readonly outputHeadName = HEAD_NAME;
-  private readonly params: ModelParameters;
+export class PhiModel extends ParameterizedModel {
   private readonly embedTokens: VocabTable;
   private readonly blocks: PhiBlock[] = [];
   private readonly finalNorm: Norm;
   private readonly lmHead: Linear;
   private readonly act: (x: tf.Tensor) => tf.Tensor;
-  private readonly trainable: boolean;
 
   constructor(readonly config: ModelConfig, reader: WeightReader, opts: BuildOptions, blockLinears: LinearSpec[], blockPrefix: (i: number) => string) {
+    super(reader, opts);
     const c = config;
     const C = c.hiddenSize;
-    this.trainable = opts.trainable;
-    this.params = new ModelParameters(reader, opts.trainable);
     this.act = activation(c.hiddenAct);
     const embName = 'model.embed_tokens.weight';
     this.embedTokens = this.params.vocabTable(embName, [c.vocabSize, C]);
-    const norm = (name: string, size: number): Norm => ({
-      w: this.params.tensor(`${name}.weight`, [size]) as tf.Tensor1D,
-      b: this.params.tensor(`${name}.bias`, [size]) as tf.Tensor1D,
-    });
+    const norm = (name: string, size: number): Norm => this.params.layerNorm(name, size);
     for (let i = 0; i < c.numLayers; i++) {
       const p = blockPrefix(i);
       const inputNorm = norm(`${p}.input_layernorm`, C);
@@ -64,10 +52,6 @@ export class PhiModel implements CausalLM {
     }
     this.finalNorm = norm('model.final_layernorm', C);
     this.lmHead = this.params.head(c, this.embedTokens, embName);
-  }
-
-  get linears(): Map<string, Linear> {
-    return this.params.linears;
   }
 
   forward(input: ForwardInput): ForwardOutput {
@@ -106,17 +90,5 @@ export class PhiModel implements CausalLM {
     });
     const logits = this.lmHead.apply(layerNorm(x, this.finalNorm.w, this.finalNorm.b, eps), ctx) as tf.Tensor3D;
     return { logits, cache: newCache };
-  }
-
-  exportTensors(): Map<string, HostTensor> {
-    return this.params.exportTensors();
-  }
-
-  baseVariables(): tf.Variable[] {
-    return this.params.baseVariables();
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }

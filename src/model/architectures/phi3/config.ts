@@ -1,15 +1,10 @@
 /** config.json of Phi3Config (Phi-3, Phi-3.5, Phi-4-mini) → ModelConfig, with Phi3Config's defaults. */
 import { z } from 'zod';
-import { count, firstId, headDim, kvHeads, ModelConfigError, parseWith, ropeFields, ropeTheta, tokenIds } from '../../config-fields.js';
+import { count, decoderSizeFields, decoderSizes, headDim, kvHeads, parseWith, ropeFields, ropeTheta, rotaryDims, tokenIds } from '../../config-fields.js';
 import type { ModelConfig } from '../../types.js';
 
 const schema = z.looseObject({
-  vocab_size: count,
-  hidden_size: count,
-  intermediate_size: count,
-  num_hidden_layers: count,
-  num_attention_heads: count,
-  num_key_value_heads: count.nullish(),
+  ...decoderSizeFields,
   head_dim: count.nullish(),
   hidden_act: z.string().default('silu'),
   max_position_embeddings: count.default(4096),
@@ -28,21 +23,13 @@ export function parsePhi3Config(json: Record<string, unknown>, file: string, mod
   // Long-context Phi-3 variants use rope_scaling "longrope": refused here with the field named.
   const theta = ropeTheta(c, file);
   const hd = headDim(c.hidden_size, c.num_attention_heads, c.head_dim, file);
-  const factor = c.rope_parameters?.partial_rotary_factor ?? c.partial_rotary_factor;
-  const rotaryDim = Math.floor(hd * factor);
-  if (rotaryDim < 2 || rotaryDim % 2 !== 0) {
-    throw new ModelConfigError(file, 'partial_rotary_factor', `(${factor}) gives ${rotaryDim} rotary dimensions of head_dim ${hd}; RoPE needs an even number ≥ 2`);
-  }
+  const rotaryDim = rotaryDims(hd, c, file);
   return {
     modelType,
     family: 'phi3',
-    vocabSize: c.vocab_size,
-    hiddenSize: c.hidden_size,
-    numLayers: c.num_hidden_layers,
-    numHeads: c.num_attention_heads,
+    ...decoderSizes(c, c, json),
     numKvHeads: kvHeads(c.num_attention_heads, c.num_key_value_heads, file),
     headDim: hd,
-    intermediateSize: c.intermediate_size,
     maxPositionEmbeddings: c.max_position_embeddings,
     normEps: c.rms_norm_eps,
     ropeTheta: theta,
@@ -53,9 +40,5 @@ export function parsePhi3Config(json: Record<string, unknown>, file: string, mod
     tieWordEmbeddings: c.tie_word_embeddings,
     hiddenAct: c.hidden_act,
     slidingWindow: c.sliding_window ?? null,
-    bosTokenId: firstId(c.bos_token_id),
-    eosTokenId: firstId(c.eos_token_id),
-    padTokenId: firstId(c.pad_token_id),
-    raw: json,
   };
 }

@@ -2,10 +2,11 @@
 import type { ModelConfig } from '../../types.js';
 import { ropeDecoderParameters } from '../llama/index.js';
 import { RopeDecoder } from '../shared/rope-decoder.js';
+import { MODEL_LAYERS_NAMING } from '../shared/naming.js';
 import type { ArchitectureSpec, LinearSpec } from '../spec.js';
 import { parsePhi3Config } from './config.js';
 
-const blockPrefix = (layer: number): string => `model.layers.${layer}`;
+const { blockPrefix } = MODEL_LAYERS_NAMING;
 
 /** qkv_proj holds q | k | v (numHeads·d, then numKvHeads·d twice); gate_up_proj holds gate | up. */
 function blockLinears(c: ModelConfig): LinearSpec[] {
@@ -21,12 +22,9 @@ export const phi3: ArchitectureSpec = {
   name: 'phi3',
   modelTypes: { phi3: 'Phi3ForCausalLM' },
   parseConfig: parsePhi3Config,
-  basePrefix: 'model.',
-  bareProbe: 'embed_tokens.weight',
-  blockPrefix,
+  ...MODEL_LAYERS_NAMING,
   blockLinears,
   parameters: (c) => ropeDecoderParameters(c, blockLinears(c), blockPrefix),
-  knownBuffers: /\.rotary_emb\.inv_freq$/,
   // PEFT has no default for phi3 (get_peft_model raises); LoRA on it names the fused modules,
   // e.g. target_modules: [qkv_proj] — one adapter over q, k and v together, as PEFT does.
   defaultTargets: () => null,

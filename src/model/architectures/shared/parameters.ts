@@ -10,7 +10,8 @@ import { Linear } from '../../layers/linear.js';
 import { VocabChunks, vocabChunkRows, type VocabTable } from '../../layers/vocab-chunks.js';
 import { denseWeightToHost, toHost, type WeightReader } from '../../layers/weights.js';
 import type { HostTensor, ModelConfig } from '../../types.js';
-import { HEAD_NAME, type LinearSpec } from '../spec.js';
+import type { CausalLM, ForwardInput, ForwardOutput } from '../../causal-lm.js';
+import { HEAD_NAME, type BuildOptions, type LinearSpec } from '../spec.js';
 
 /** config.json says the head is tied, but the checkpoint's lm_head.weight is not the embedding. */
 export class TiedHeadMismatchError extends LoraStudyError {
@@ -19,6 +20,12 @@ export class TiedHeadMismatchError extends LoraStudyError {
       hint: 'set "tie_word_embeddings": false in config.json if the model was trained with its own head',
     });
   }
+}
+
+/** A LayerNorm's gain and bias. */
+export interface Norm {
+  w: tf.Tensor1D;
+  b: tf.Tensor1D;
 }
 
 export class ModelParameters {
@@ -47,6 +54,11 @@ export class ModelParameters {
     const t = VocabChunks.fromHost(this.reader.host(name, shape).data, shape, rows, this.trainable);
     this.chunked.set(name, t);
     return t;
+  }
+
+  /** A LayerNorm `name` (`.weight` and `.bias`, both `[size]`). */
+  layerNorm(name: string, size: number): Norm {
+    return { w: this.tensor(`${name}.weight`, [size]) as tf.Tensor1D, b: this.tensor(`${name}.bias`, [size]) as tf.Tensor1D };
   }
 
   /** A linear layer `name` (its `.weight` and, when `spec.bias`, `.bias`). */
@@ -124,5 +136,40 @@ export class ModelParameters {
     for (const l of this.linears.values()) l.dispose();
     for (const t of this.plain.values()) t.dispose();
     for (const t of this.chunked.values()) t.dispose();
+  }
+}
+
+/**
+ * What every architecture's model shares: its parameters (linears by HF name, export in the
+ * checkpoint's layout, trainable variables, disposal) and the output head's name. Subclasses
+ * take their tensors through `params` and implement the forward pass.
+ */
+export abstract class ParameterizedModel implements CausalLM {
+  readonly outputHeadName = HEAD_NAME;
+  protected readonly params: ModelParameters;
+  protected readonly trainable: boolean;
+  abstract readonly config: ModelConfig;
+
+  constructor(reader: WeightReader, opts: BuildOptions) {
+    this.trainable = opts.trainable;
+    this.params = new ModelParameters(reader, opts.trainable);
+  }
+
+  get linears(): Map<string, Linear> {
+    return this.params.linears;
+  }
+
+  abstract forward(input: ForwardInput): ForwardOutput;
+
+  exportTensors(): Map<string, HostTensor> {
+    return this.params.exportTensors();
+  }
+
+  baseVariables(): tf.Variable[] {
+    return this.params.baseVariables();
+  }
+
+  dispose(): void {
+    this.params.dispose();
   }
 }

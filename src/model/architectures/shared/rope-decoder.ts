@@ -1,17 +1,17 @@
 import type { VocabTable } from '../../layers/vocab-chunks.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../util/tfjs-setup.js';
-import type { CausalLM, ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
+import type { ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
 import { activation } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
 import { rmsNorm, rmsNormOffset } from '../../layers/norms.js';
 import { applyRope, ropeCosSin } from '../../layers/rope.js';
 import type { WeightReader } from '../../layers/weights.js';
-import type { HostTensor, ModelConfig } from '../../types.js';
-import { HEAD_NAME, type BuildOptions, type LinearSpec } from '../spec.js';
+import type { ModelConfig } from '../../types.js';
+import type { BuildOptions, LinearSpec } from '../spec.js';
 import { defaultPositions, embed } from './embedding.js';
-import { ModelParameters } from './parameters.js';
+import { ParameterizedModel } from './parameters.js';
 
 /** What distinguishes the pre-norm RoPE decoders that share this code. */
 export interface RopeDecoderVariant {
@@ -35,9 +35,7 @@ interface Block {
  * Attention projections are q_proj/k_proj/v_proj or one fused qkv_proj (phi3, split q|k|v);
  * the MLP's gate and up are gate_proj/up_proj or one fused gate_up_proj (phi3, split gate|up).
  */
-export class RopeDecoder implements CausalLM {
-  readonly outputHeadName = HEAD_NAME;
-  private readonly params: ModelParameters;
+export class RopeDecoder extends ParameterizedModel {
   private readonly embedTokens: VocabTable;
   private readonly blocks: Block[] = [];
   private readonly finalNorm: tf.Tensor1D;
@@ -45,7 +43,6 @@ export class RopeDecoder implements CausalLM {
   private readonly act: (x: tf.Tensor) => tf.Tensor;
   private readonly norm: (x: tf.Tensor, w: tf.Tensor1D, eps: number) => tf.Tensor;
   private readonly embedScale: number;
-  private readonly trainable: boolean;
 
   constructor(
     readonly config: ModelConfig,
@@ -53,11 +50,10 @@ export class RopeDecoder implements CausalLM {
     opts: BuildOptions,
     blockLinears: LinearSpec[],
     blockPrefix: (layer: number) => string,
-    private readonly variant: RopeDecoderVariant = {},
+    variant: RopeDecoderVariant = {},
   ) {
+    super(reader, opts);
     const c = config;
-    this.trainable = opts.trainable;
-    this.params = new ModelParameters(reader, opts.trainable);
     this.act = activation(variant.activation ?? c.hiddenAct);
     this.norm = variant.normOffset ? rmsNormOffset : rmsNorm;
     this.embedScale = variant.scaleEmbeddings ? Math.fround(Math.sqrt(c.hiddenSize)) : 1;
@@ -73,10 +69,6 @@ export class RopeDecoder implements CausalLM {
     }
     this.finalNorm = this.params.tensor('model.norm.weight', [C]) as tf.Tensor1D;
     this.lmHead = this.params.head(c, this.embedTokens, embName);
-  }
-
-  get linears(): Map<string, Linear> {
-    return this.params.linears;
   }
 
   private qkv(l: Record<string, Linear>, h: tf.Tensor, ctx: ForwardContext): [tf.Tensor, tf.Tensor, tf.Tensor] {
@@ -131,17 +123,5 @@ export class RopeDecoder implements CausalLM {
     });
     const logits = this.lmHead.apply(this.norm(x, this.finalNorm, c.normEps), ctx) as tf.Tensor3D; // [B, T, V]
     return { logits, cache: newCache };
-  }
-
-  exportTensors(): Map<string, HostTensor> {
-    return this.params.exportTensors();
-  }
-
-  baseVariables(): tf.Variable[] {
-    return this.params.baseVariables();
-  }
-
-  dispose(): void {
-    this.params.dispose();
   }
 }
