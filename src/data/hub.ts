@@ -107,6 +107,18 @@ function isNetworkError(err: unknown): boolean {
   return err instanceof TypeError && /fetch failed|network|ECONN|ENOTFOUND|EAI_AGAIN/i.test(`${err.message} ${(err as { cause?: { code?: string } }).cause?.code ?? ''}`);
 }
 
+/** The cache's record of a downloaded split; a damaged one (an interrupted write, an edit) counts as no cache. */
+function readManifest(path: string, logger: Logger): Manifest | null {
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    if (Array.isArray(m?.files) && m.files.every((f) => typeof f?.path === 'string' && typeof f?.size === 'number')) return m;
+  } catch {
+    // fall through
+  }
+  logger.warn({ manifest: path }, 'the cached download record is damaged; downloading the split again');
+  return null;
+}
+
 /**
  * Finds a dataset split's data files on the Hub and downloads them into the cache; a split
  * already cached is used without any network access.
@@ -121,13 +133,13 @@ export async function fetchHubDataset(params: HubDatasetParams, logger: Logger):
   const manifestPath = join(root, `.lora-study-split-${encodeURIComponent(split)}.json`);
   const base = { repo: params.repo, split, revision, endpoint };
 
-  if (existsSync(manifestPath)) {
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-    for (const f of manifest.files) assertRelativePath(f.path, `file listed in ${manifestPath}`);
-    const files = manifest.files.map((f) => join(root, f.path));
-    if (manifest.files.every((f, i) => existsSync(files[i]) && statSync(files[i]).size === f.size)) {
+  const cached = existsSync(manifestPath) ? readManifest(manifestPath, logger) : null;
+  if (cached) {
+    for (const f of cached.files) assertRelativePath(f.path, `file listed in ${manifestPath}`);
+    const files = cached.files.map((f) => join(root, f.path));
+    if (cached.files.every((f, i) => existsSync(files[i]) && statSync(files[i]).size === f.size)) {
       logger.info({ repo: params.repo, split, cache: root }, 'using cached Hub dataset');
-      return { ...base, files, repoFiles: manifest.files.map((f) => f.path), fromCache: true };
+      return { ...base, files, repoFiles: cached.files.map((f) => f.path), fromCache: true };
     }
   }
 

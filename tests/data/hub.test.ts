@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { fetchHubDataset, HubRepoNotFoundError, HubSplitNotFoundError, HubUnreachableError, selectSplitFiles } from '../../src/data/hub.js';
@@ -69,6 +69,17 @@ describe('Hub datasets over a loopback server', () => {
     const err = await fetchHubDataset({ repo: 'acme/qa', split: 'validation', cacheDir }, silentLogger).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HubSplitNotFoundError);
     expect((err as HubSplitNotFoundError).hint).toContain('test.jsonl');
+  });
+
+  test('a damaged cache record is not trusted: the split is downloaded again', async () => {
+    const cacheDir = tmpDir();
+    await fetchHubDataset({ repo: 'acme/qa', cacheDir }, silentLogger);
+    const record = join(cacheDir, 'datasets', 'acme', 'qa', 'main', '.lora-study-split-train.json');
+    expect(existsSync(record)).toBe(true);
+    writeFileSync(record, '{"files": [');
+    const again = await fetchHubDataset({ repo: 'acme/qa', cacheDir }, silentLogger);
+    expect(again).toMatchObject({ fromCache: false, repoFiles: ['train.jsonl'] });
+    expect((await fetchHubDataset({ repo: 'acme/qa', cacheDir }, silentLogger)).fromCache).toBe(true);
   });
 
   test('a repo that does not exist says so', async () => {
