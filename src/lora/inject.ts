@@ -3,7 +3,7 @@ import type { CausalLM } from '../model/causal-lm.js';
 import type { Linear } from '../model/layers/linear.js';
 import type { HostTensor } from '../model/types.js';
 import { LoraStudyError } from '../util/errors.js';
-import { rowNorms } from './dora.js';
+import { rowNorms } from '../model/layers/dora.js';
 import { gaussianA, kaimingUniformA, kaimingUniformB, oloraInit, pissaInit, zerosB, type BaseMutatingInit } from './init.js';
 import { moduleLoraShape, mutatesBase, pissaNiter, type LoraConfig } from './lora-config.js';
 import { loraModuleParams, planLora } from './lora-plan.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../model/causal-lm.js';
 import type { HostTensor } from '../model/types.js';
 import { LoraStudyError } from '../util/errors.js';
-import { doraMergedWeight } from './dora.js';
+import { doraMergedWeight } from '../model/layers/dora.js';
 
 /**
  * Folds every attached adapter into its base weight: W' = W + scale·B·A, or with DoRA

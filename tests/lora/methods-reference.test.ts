@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { doraMergedWeight, rowNorms } from '../../src/lora/dora.js';
+import { doraMergedWeight, rowNorms } from '../../src/model/layers/dora.js';
 import { oloraInit, pissaInit } from '../../src/lora/init.js';
 import { convertToPlainLora } from '../../src/lora/peft-adapter.js';
 import { quantizeWeight } from '../../src/lora/quantize/index.js';

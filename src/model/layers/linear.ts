@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
 import type { StoredLayout } from '../architectures/spec.js';
-import { doraDelta } from '../../lora/dora.js';
+import { doraDelta } from './dora.js';
 
 /**
  * A base weight held in a compressed form (int8, NF4, FP4: see src/lora/quantize). It is
