@@ -8,6 +8,7 @@ import { register as runSuite } from './run-suite.js';
 import { register as merge } from './merge.js';
 import { register as evaluateModel } from './evaluate-model.js';
 import { register as bench } from './bench.js';
+import { register as worker } from './worker.js';
 
 /**
  * The whole command table. Each command lives in its own file that exports
@@ -25,6 +26,7 @@ const commands: Register[] = [
   merge,
   evaluateModel,
   bench,
+  worker,
 ];
 
 export function registerCommands(program: Command): void {

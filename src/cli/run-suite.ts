@@ -7,7 +7,10 @@ import { matmulPeakGflops } from '../experiments/mfu.js';
 import { planRun } from '../experiments/plan.js';
 import { filterRuns, runSuite, type SuiteRunOutcome } from '../experiments/suite-runner.js';
 import { runIdentity } from '../experiments/run-identity.js';
-import { openRunStore } from '../tracking/open-store.js';
+import { enqueueSuite } from '../experiments/enqueue-suite.js';
+import { openRunQueue, openRunStore, parseDbSpec, queueNeedsPostgres } from '../tracking/open-store.js';
+import type { RunStore } from '../tracking/run-store.js';
+import { queueOptions, toQueueOptions, work } from './worker.js';
 import { DB_FLAGS, DB_HELP } from './db-option.js';
 import { LoraStudyError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
@@ -25,12 +28,15 @@ interface Opts {
   output: string;
   db?: string;
   json?: boolean;
+  enqueue?: boolean;
+  lease: number;
+  retryLimit: number;
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run-suite')
-    .description('run every variant × seed of a suite YAML, recording each run in SQLite')
+    .description('run every variant × seed of a suite YAML, recording each run (SQLite, or Postgres through its run queue)')
     .argument('<suite.yaml>', 'suite file, e.g. configs/experiments/rank_sweep.yaml')
     .option('--dry-run', 'validate everything and print the plan (params, memory, time); train nothing')
     .option('--resume', 'skip runs whose resolved config already completed; redo interrupted ones')
@@ -40,12 +46,16 @@ export function register(program: Command): void {
     .option('-o, --output <dir>', 'results folder: runs/<suite>/<run>/ adapters and run.json', 'results')
     .option(DB_FLAGS, DB_HELP)
     .option('--json', 'print one JSON document (plan or outcome) on stdout')
-    .action(async (file: string, opts: Opts) => {
+    .option('--enqueue', 'Postgres: put every run on the queue (once) and exit; `lora-study worker` processes run them');
+  queueOptions(cmd).action(async (file: string, opts: Opts) => {
       await runCommand('run-suite', opts, async () => {
         const logger = createLogger({ level: opts.json || process.stderr.isTTY ? 'warn' : 'info' });
         if (opts.dryRun) return dryRun(file, opts, logger);
+        const spec = parseDbSpec(opts.db);
+        if (opts.enqueue && spec.kind !== 'postgres') throw queueNeedsPostgres(spec.path);
+        const store = await openRunStore(spec);
+        if (opts.enqueue || store.kind === 'postgres') return onQueue(file, opts, store, logger);
         const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
-        const store = await openRunStore(opts.db);
         const stop = interruptFlag();
         const bars = !opts.json && process.stderr.isTTY ? new cliProgress.MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: false, format: '{label} [{bar}] {value}/{total} {info}' }, cliProgress.Presets.shades_classic) : null;
         const suiteBar = bars?.create(1, 0, { label: 'suite', info: '' });
@@ -78,7 +88,39 @@ export function register(program: Command): void {
           await store.close();
         }
       });
-    });
+  });
+}
+
+/**
+ * run-suite against the queue: enqueue every run once; then, unless --enqueue, work the queue as
+ * one worker until it is empty (on one machine, the same experience as the SQLite loop).
+ */
+async function onQueue(file: string, opts: Opts, store: RunStore, logger: ReturnType<typeof createLogger>): Promise<number> {
+  try {
+    if (opts.resume) logger.info('--resume is implied on the queue: runs already completed or queued are not enqueued again');
+    const queue = await openRunQueue(store, toQueueOptions(opts), (err) => logger.warn({ err: err.message }, 'queue error'));
+    let enqueued;
+    try {
+      enqueued = await enqueueSuite({ file, filter: opts.filter, store, queue, logger });
+    } finally {
+      await queue.close();
+    }
+    if (opts.enqueue) {
+      if (opts.json) printJson({ db: store.location, ...enqueued });
+      else {
+        const skipped = enqueued.skipped.map((s) => `  ${s.name}: ${s.reason}`).join('\n');
+        process.stdout.write(
+          `suite ${enqueued.suite}: ${enqueued.enqueued.length} run(s) enqueued${enqueued.suiteId === null ? '' : ` (suite id ${enqueued.suiteId})`}, ${enqueued.skipped.length} skipped on ${store.location}\n${skipped ? `${skipped}\n` : ''}` +
+            `start workers with: lora-study worker --db <url> --until-empty\n`,
+        );
+      }
+      return 0;
+    }
+    process.stderr.write(`suite ${enqueued.suite}: ${enqueued.enqueued.length} run(s) enqueued, ${enqueued.skipped.length} skipped; working the queue\n`);
+    return await work(store, { ...opts, untilEmpty: true }, logger);
+  } finally {
+    await store.close();
+  }
 }
 
 function formatOutcome(runs: SuiteRunOutcome[]): string {

@@ -7,3 +7,5 @@ export { KNOWN_METRICS, metricInfo, type KnownMetricName, type MetricInfo } from
 export { SCHEMA_VERSION } from './sqlite/schema.js';
 export { isPidAlive } from './process-info.js';
 export * from './types.js';
+export { openRunQueue } from './open-store.js';
+export { DEFAULT_QUEUE_OPTIONS, type RunQueue, type RunJobData, type ClaimedJob, type QueueOptions, type EnqueueResult } from './run-queue.js';

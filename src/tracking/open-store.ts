@@ -1,4 +1,6 @@
 import { LoraStudyError } from '../util/errors.js';
+import type { QueueOptions, RunQueue } from './run-queue.js';
+import type { PostgresRunStore } from './postgres/pg-store.js';
 import type { RunStore } from './run-store.js';
 
 export const DEFAULT_DB = 'results/experiments.db';
@@ -42,4 +44,21 @@ export async function openRunStore(db: string | DbSpec | undefined, opts: OpenSt
   }
   const { openSqliteStore } = await import('./sqlite/sqlite-store.js');
   return openSqliteStore(spec.path, { mustExist: opts.mustExist, readonly: opts.readonly });
+}
+
+/** The error for `--enqueue` / `worker` on a SQLite database, raised before anything is created. */
+export function queueNeedsPostgres(location: string): LoraStudyError {
+  return new LoraStudyError(`the run queue needs a PostgreSQL tracking database; ${location} is SQLite`, {
+    hint: 'pass --db postgres://user@host/db (or set LORA_STUDY_DB); on one machine, run-suite without --enqueue works on SQLite',
+  });
+}
+
+/**
+ * The run queue of a store's database (`--enqueue`, `lora-study worker`): pg-boss on Postgres.
+ * SQLite has no queue; several machines cannot share a SQLite file safely anyway.
+ */
+export async function openRunQueue(store: RunStore, options: QueueOptions, onError?: (err: Error) => void): Promise<RunQueue> {
+  if (store.kind !== 'postgres') throw queueNeedsPostgres(store.location);
+  const { PgRunQueue } = await import('./postgres/pg-queue.js');
+  return PgRunQueue.open(store as PostgresRunStore, options, onError);
 }
