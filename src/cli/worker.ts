@@ -5,9 +5,10 @@ import { runWorker, type WorkerOutcome } from '../experiments/worker.js';
 import { openRunQueue, openRunStore, parseDbSpec, queueNeedsPostgres } from '../tracking/open-store.js';
 import { DEFAULT_QUEUE_OPTIONS, type QueueOptions } from '../tracking/run-queue.js';
 import type { RunStore } from '../tracking/run-store.js';
-import { LoraStudyError } from '../util/errors.js';
+import { z } from 'zod';
 import { createLogger, type Logger } from '../util/logger.js';
 import { DB_FLAGS, DB_HELP } from './db-option.js';
+import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
 import { interruptFlag } from './signals.js';
 
@@ -23,17 +24,14 @@ export interface WorkerOpts {
   json?: boolean;
 }
 
-const int = (flag: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new LoraStudyError(`${flag} must be a non-negative integer; got "${v}"`);
-  return n;
-};
+const leaseSchema = z.number().int().min(2);
+const countSchema = z.number().int().min(0);
 
 /** Flags every command that talks to the queue shares (lease, retry limit). */
 export function queueOptions(cmd: Command): Command {
   return cmd
-    .option('--lease <s>', 'seconds without a heartbeat after which a run is given to another worker (int)', int('--lease'), DEFAULT_QUEUE_OPTIONS.leaseSeconds)
-    .option('--retry-limit <n>', 'times a run whose worker died is retried by another (int, set when enqueueing)', int('--retry-limit'), DEFAULT_QUEUE_OPTIONS.retryLimit);
+    .option('--lease <n>', 'seconds without a heartbeat after which a run is given to another worker (int)', numberFlag('--lease', leaseSchema), DEFAULT_QUEUE_OPTIONS.leaseSeconds)
+    .option('--retry-limit <n>', 'times a run whose worker died is retried by another (int, set when enqueueing)', numberFlag('--retry-limit', countSchema), DEFAULT_QUEUE_OPTIONS.retryLimit);
 }
 
 export function toQueueOptions(opts: { lease: number; retryLimit: number }): QueueOptions {
@@ -91,9 +89,9 @@ export function register(program: Command): void {
       .command('worker')
       .description('claim queued runs from a Postgres tracking database one at a time and run them (start any number, on any machine)')
       .option('--until-empty', 'exit once nothing is queued or running (default: wait for more work)')
-      .option('--gpu <n>', 'use only GPU n (sets CUDA_VISIBLE_DEVICES before the engine loads) (int)', int('--gpu'))
+      .option('--gpu <n>', 'use only GPU n (sets CUDA_VISIBLE_DEVICES before the engine loads) (int)', numberFlag('--gpu', countSchema))
       .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
-      .option('--threads <n>', 'wasm threads (int, default: cores)', int('--threads'))
+      .option('--threads <n>', 'wasm threads (int, default: cores)', numberFlag('--threads', FLAG_SCHEMAS.threads))
       .option('-o, --output <dir>', 'results folder: runs/<suite>/<run>/ adapters (a shared filesystem across machines)', 'results')
       .option(DB_FLAGS, DB_HELP)
       .option('--json', 'print one JSON document with the outcome on stdout'),
