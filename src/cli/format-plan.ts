@@ -14,12 +14,13 @@ export function formatPlan(rows: PlanRow[], header: string): string {
       mib(r.base_weight_bytes),
       mib(r.est_peak_bytes),
       secs(r.est_time_s),
-      r.ok ? (r.skip ? `skip (${r.skip})` : 'ok') : `ERROR: ${r.error}`,
+      r.ok ? (r.skip ? `skip (${r.skip})` : 'ok') : r.fits === false ? r.error! : `ERROR: ${r.error}`,
     ]);
   }
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
   const lines = table.map((row) => row.map((cell, i) => (i === 0 || i === row.length - 1 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  const total = rows.reduce((s, r) => s + (r.skip ? 0 : (r.est_time_s ?? 0)), 0);
-  return `${header}\n\n${lines.join('\n')}\n\n${rows.length} runs, ${rows.filter((r) => !r.ok).length} invalid; estimated training time ${secs(total)} (assumes the step reaches 30% of the measured matmul rate)`;
+  const total = rows.reduce((s, r) => s + (r.skip || r.fits === false ? 0 : (r.est_time_s ?? 0)), 0);
+  const tooBig = rows.filter((r) => r.fits === false).length;
+  return `${header}\n\n${lines.join('\n')}\n\n${rows.length} runs, ${rows.filter((r) => !r.ok && r.fits !== false).length} invalid, ${tooBig} will not fit; estimated training time ${secs(total)} (assumes the step reaches 30% of the measured matmul rate)`;
 }

@@ -4,6 +4,7 @@ import { loadSuite } from '../config/expand-suite.js';
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
 import { matmulPeakGflops } from '../experiments/mfu.js';
+import { memoryLimit } from '../engine/memory-limit.js';
 import { planRun } from '../experiments/plan.js';
 import { filterRuns, runSuite, type SuiteRunOutcome } from '../experiments/suite-runner.js';
 import { runIdentity } from '../experiments/run-identity.js';
@@ -140,11 +141,12 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   if (runs.length === 0) throw new LoraStudyError(`no run of suite ${suite.name} matches --filter ${opts.filter}`);
   const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
   const gflops = await matmulPeakGflops(engine.backend);
+  const limit = memoryLimit(engine.backend);
   const store = opts.resume ? await openRunStore(opts.db) : null;
   const rows = [];
   try {
     for (const r of runs) {
-      const row = planRun(r, { prepare: suite.prepare, matmulGflops: gflops });
+      const row = planRun(r, { prepare: suite.prepare, matmulGflops: gflops, memoryLimit: limit });
       const done = await store?.findCompletedRun(runIdentity(r.config));
       if (done) row.skip = `completed as run ${done.id}`;
       rows.push(row);
@@ -152,7 +154,7 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   } finally {
     await store?.close();
   }
-  if (opts.json) printJson({ suite: suite.name, type: suite.type, backend: engine.backend, device: engine.device, matmul_gflops: gflops, runs: rows });
-  else process.stdout.write(`${formatPlan(rows, `suite ${suite.name} (${suite.type}) on ${engine.backend}: ${engine.device}, matmul ${gflops.toFixed(1)} GFLOP/s`)}\n`);
+  if (opts.json) printJson({ suite: suite.name, type: suite.type, backend: engine.backend, device: engine.device, matmul_gflops: gflops, memory_limit: limit, runs: rows });
+  else process.stdout.write(`${formatPlan(rows, `suite ${suite.name} (${suite.type}) on ${engine.backend}: ${engine.device}, matmul ${gflops.toFixed(1)} GFLOP/s, memory ${(limit.bytes / 2 ** 30).toFixed(1)} GiB (${limit.what})`)}\n`);
   return rows.every((r) => r.ok) ? 0 : 1;
 }

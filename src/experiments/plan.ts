@@ -6,6 +6,8 @@ import { trainingFlopsPerToken } from '../evaluation/flops.js';
 import { countParameters } from '../evaluation/param-count.js';
 import { planLora } from '../lora/lora-plan.js';
 import { quantizedBytes } from '../lora/quantize/quantized-bytes.js';
+import type { MemoryLimit } from '../engine/memory-limit.js';
+import { readCheckpointShapes } from '../model/checkpoint-shapes.js';
 import { parseModelConfig } from '../model/config.js';
 import { linearModules } from '../model/model-shapes.js';
 import type { ModelConfig } from '../model/types.js';
@@ -29,10 +31,15 @@ export interface PlanRow {
   trainable_pct?: number;
   base_weight_bytes?: number;
   est_peak_bytes?: number;
+  /** The memory the backend can give the run (see engine/memory-limit.ts), when known. */
+  memory_limit_bytes?: number;
+  /** false when est_peak_bytes exceeds memory_limit_bytes: the run is refused as `will not fit`. */
+  fits?: boolean;
   est_train_tokens?: number;
   est_time_s?: number;
 }
 
+/** config.json, checked against the shapes in the safetensors headers (never trusted alone). */
 function readModelConfig(dir: string): ModelConfig {
   const file = join(dir, 'config.json');
   if (!existsSync(file)) throw new Error(`model folder ${dir} has no config.json`);
@@ -40,7 +47,9 @@ function readModelConfig(dir: string): ModelConfig {
   if (!existsSync(join(dir, 'model.safetensors')) && !existsSync(join(dir, 'model.safetensors.index.json'))) {
     throw new Error(`model folder ${dir} has no model.safetensors (or sharded index)`);
   }
-  return parseModelConfig(JSON.parse(readFileSync(file, 'utf8')), file);
+  const config = parseModelConfig(JSON.parse(readFileSync(file, 'utf8')), file);
+  readCheckpointShapes(dir, config);
+  return config;
 }
 
 /** Mean tokens per training example: from meta.json when prepared, else half of max_seq_len. */
@@ -57,17 +66,30 @@ function meanTokens(datasetDir: string, maxSeqLen: number): number {
 /**
  * Peak bytes of one training step, estimated: base weights at their precision, LoRA weights,
  * their gradients and two Adam moments, plus activations kept for the backward pass (per layer
- * roughly 16·C values per token and 2·H·T attention scores per token) and the logits
- * (logits, log-softmax and one-hot: 3·V per token).
+ * roughly 16·C values per token and 2·H·T attention scores per token), each adapted module's
+ * x·A (r values per token, and its gradient) and the logits (logits, log-softmax and one-hot:
+ * 3·V per token).
  */
-export function estimatePeakBytes(c: ModelConfig, baseBytes: number, trainable: number, tokensPerStep: number, seqLen: number): number {
+export function estimatePeakBytes(
+  c: ModelConfig,
+  baseBytes: number,
+  trainable: number,
+  tokensPerStep: number,
+  seqLen: number,
+  loraRankSum = 0,
+): number {
   const perTokenLayer = 16 * c.hiddenSize + 4 * c.intermediateSize + 2 * c.numHeads * seqLen;
-  const activations = tokensPerStep * (c.numLayers * perTokenLayer + 3 * c.vocabSize) * 4;
+  const activations = tokensPerStep * (c.numLayers * perTokenLayer + 2 * loraRankSum + 3 * c.vocabSize) * 4;
   return baseBytes + trainable * 4 * 4 + activations;
 }
 
-/** Validates one run without loading weights and estimates what it will cost. */
-export function planRun(run: PlannedRun, opts: { prepare?: PrepareSpec; matmulGflops: number }): PlanRow {
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+/**
+ * Validates one run without loading weights and estimates what it will cost. With a memory
+ * limit, a run whose estimated peak exceeds it is not ok: its error starts `will not fit`.
+ */
+export function planRun(run: PlannedRun, opts: { prepare?: PrepareSpec; matmulGflops: number; memoryLimit?: MemoryLimit }): PlanRow {
   const row: PlanRow = { name: run.name, variant: run.variant, seed: run.seed, ok: true };
   try {
     const c = run.config;
@@ -98,10 +120,19 @@ export function planRun(run: PlannedRun, opts: { prepare?: PrepareSpec; matmulGf
       trainable_params: trainable,
       trainable_pct: (100 * trainable) / (params.total + trainable),
       base_weight_bytes: baseBytes,
-      est_peak_bytes: estimatePeakBytes(mc, baseBytes, trainable, tokensPerStep, seqLen),
+      est_peak_bytes: estimatePeakBytes(mc, baseBytes, trainable, tokensPerStep, seqLen, lora.ranks.reduce((a, b) => a + b, 0)),
       est_train_tokens: Math.round(trainTokens),
       est_time_s: opts.matmulGflops > 0 ? (flops * trainTokens) / (opts.matmulGflops * 1e9 * ASSUMED_TRAIN_EFFICIENCY) : undefined,
     });
+    const limit = opts.memoryLimit;
+    if (limit) {
+      row.memory_limit_bytes = limit.bytes;
+      row.fits = row.est_peak_bytes! <= limit.bytes;
+      if (!row.fits) {
+        row.ok = false;
+        row.error = `will not fit: estimated peak ${gib(row.est_peak_bytes!)} > ${gib(limit.bytes)}, ${limit.what}`;
+      }
+    }
   } catch (err) {
     row.ok = false;
     row.error = err instanceof Error ? err.message : String(err);

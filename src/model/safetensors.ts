@@ -183,6 +183,34 @@ export function readSafetensorsFileSync(path: string, opts: ReadOptions = {}): S
   }
 }
 
+/** A tensor as a .safetensors header lists it: name, stored dtype, shape; no data is read. */
+export interface SafetensorsHeaderEntry {
+  name: string;
+  dtype: StoredDtype;
+  shape: number[];
+}
+
+/**
+ * Reads only the header of a .safetensors file (the first 8 + N bytes), checked as a full read
+ * checks it (offsets inside the file, byte lengths matching shape × dtype, no overlap or gap).
+ */
+export function readSafetensorsHeaderSync(path: string, opts: ReadOptions = {}): SafetensorsHeaderEntry[] {
+  const fd = openSync(path, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size < 8) throw new SafetensorsTruncatedError(path, 8, size, null);
+    const first8 = Buffer.alloc(8);
+    readSync(fd, first8, 0, 8, 0);
+    const n = parseHeaderLength(path, first8, size);
+    const header = Buffer.alloc(n);
+    const got = readSync(fd, header, 0, n, 8);
+    assert(got === n, () => `${path}: read ${got} of ${n} header bytes`);
+    return parseHeader(path, header, size, opts.skip ?? (() => false)).entries.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function readSafetensors(path: string, opts: ReadOptions = {}): Promise<Map<string, HostTensor>> {
   return (await readSafetensorsFile(path, opts)).tensors;
 }

@@ -25,7 +25,9 @@ export interface HostBatch {
  */
 export function collate(examples: TokenizedExample[], maxSeqLen: number, padId: number): HostBatch {
   const lens = examples.map((e) => Math.min(e.input_ids.length, maxSeqLen));
-  const T = Math.max(2, ...lens);
+  // A loop, not Math.max(...lens): spreading a large batch overflows the call stack.
+  let T = 2;
+  for (const len of lens) if (len > T) T = len;
   const B = examples.length;
   const inputIds = new Int32Array(B * T).fill(padId);
   const attentionMask = new Int32Array(B * T);

@@ -8,19 +8,18 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { loadSuite } from '../../src/config/expand-suite.js';
 import { planRun } from '../../src/experiments/plan.js';
+import { writeHeaderOnlyWeights } from '../helpers/header-only-weights.js';
 import { makeTinyTokenizerJson } from '../helpers/tiny-tokenizer.js';
 
 const model = join(mkdtempSync(join(tmpdir(), 'phi2-plan-')), 'phi-2');
 
 beforeAll(() => {
-  // The plan reads config.json only; the weights file just has to be there (an empty safetensors).
+  // The plan reads config.json and the safetensors header (checked against each other), never
+  // the data: a header of Phi-2's tensors over a sparse file stands in for the 5.6 GB of weights.
   mkdirSync(model, { recursive: true });
   writeFileSync(join(model, 'config.json'), readFileSync('tests/fixtures/configs/phi-2.json'));
   writeFileSync(join(model, 'tokenizer.json'), JSON.stringify(makeTinyTokenizerJson()));
-  const header = Buffer.from('{}');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(header.length));
-  writeFileSync(join(model, 'model.safetensors'), Buffer.concat([len, header]));
+  writeHeaderOnlyWeights(model, JSON.parse(readFileSync('tests/fixtures/configs/phi-2.json', 'utf8')), 'F16');
 });
 
 /** r · (in + out) per layer for Phi-2's linears (hidden 2560, MLP 10240), × 32 layers. */
