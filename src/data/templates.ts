@@ -1,7 +1,9 @@
+import { dirname, join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import type { TextTokenizer } from '../model/tokenizer.js';
 import { LoraStudyError } from '../util/errors.js';
 import { type Example, promptMessages } from './example.js';
+import { renderWithBudget, RenderBudgetError } from './template-budget.js';
 
 /**
  * Prompt templates:
@@ -87,11 +89,16 @@ function chatTemplate(tokenizer: TextTokenizer): Template {
     try {
       t = new Template(source);
     } catch (err) {
-      throw new TemplateError('model', `cannot parse the chat_template of ${tokenizer.source}: ${(err as Error).message}`);
+      throw new TemplateError('model', `cannot parse the chat_template in ${chatTemplateOrigin(tokenizer)}: ${(err as Error).message}`);
     }
     compiled.set(source, t);
   }
   return t;
+}
+
+/** The file a tokenizer's chat_template comes from: tokenizer_config.json beside tokenizer.json. */
+function chatTemplateOrigin(tokenizer: TextTokenizer): string {
+  return join(dirname(tokenizer.source), 'tokenizer_config.json');
 }
 
 function renderChat(tokenizer: TextTokenizer, ex: Example, withResponse: boolean): string {
@@ -100,9 +107,12 @@ function renderChat(tokenizer: TextTokenizer, ex: Example, withResponse: boolean
   const template = chatTemplate(tokenizer);
   try {
     // @huggingface/jinja defines raise_exception itself, as transformers does.
-    return template.render({ messages, add_generation_prompt: !withResponse, bos_token: tokenizer.bosToken ?? '', eos_token: tokenizer.eosToken ?? '' });
+    return renderWithBudget(template, { messages, add_generation_prompt: !withResponse, bos_token: tokenizer.bosToken ?? '', eos_token: tokenizer.eosToken ?? '' });
   } catch (err) {
-    throw new TemplateError('model', `the chat_template of ${tokenizer.source} failed: ${(err as Error).message}`);
+    if (err instanceof RenderBudgetError) {
+      throw new TemplateError('model', `the chat_template in ${chatTemplateOrigin(tokenizer)} went over its render budget: ${err.message}`, 'the template loops too long or builds too much text; fix chat_template in that file, or use --template chatml, alpaca or plain');
+    }
+    throw new TemplateError('model', `the chat_template in ${chatTemplateOrigin(tokenizer)} failed: ${(err as Error).message}`);
   }
 }
 
