@@ -1,7 +1,7 @@
 import { buildModel } from '../model/build-model.js';
 import type { CausalLM } from '../model/causal-lm.js';
 import { parseModelConfig } from '../model/config.js';
-import { randomWeights } from '../model/random-weights.js';
+import { initWeights } from '../model/init-weights.js';
 import type { QuantFormat } from '../lora/quantize/types.js';
 
 /** One benchmark case: a model shape, its LoRA, and the batch it trains and generates on. */
@@ -57,5 +57,5 @@ export const BENCH_SHAPES: readonly BenchShape[] = [
 /** A model of the shape's architecture with random weights, built in memory (no files). */
 export function buildRandomModel(shape: BenchShape, seed = 0): CausalLM {
   const config = parseModelConfig(shape.config, `<bench shape ${shape.name}>`);
-  return buildModel({ config, tensors: randomWeights(config, { seed }) });
+  return buildModel({ config, tensors: initWeights(config, { seed }) });
 }

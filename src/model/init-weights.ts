@@ -1,10 +1,12 @@
 /**
- * Random initialisation of a fresh Llama-family model, in Hugging Face layout and names, for
- * pretraining from scratch. Follows GPT-2 / nanoGPT: every linear and the embedding ~ N(0, σ²)
- * with σ = 0.02, the projections that write into the residual stream (o_proj, down_proj)
- * scaled by 1/√(2·layers) so the residual variance stays flat with depth; RMSNorm gains 1.
+ * Random initialisation of a fresh model, in Hugging Face layout and names (the architecture
+ * spec's parameter list), for pretraining from scratch. Follows GPT-2 / nanoGPT: every linear
+ * and the embedding ~ N(0, σ²) with σ = 0.02, the projections that write into the residual
+ * stream (o_proj, down_proj) scaled by 1/√(2·layers) so the residual variance stays flat with
+ * depth; norm gains 1, biases 0.
  */
 import { Rng } from '../util/random.js';
+import { parameterSpecs } from './model-shapes.js';
 import type { HostTensor, ModelConfig } from './types.js';
 
 export interface InitWeightsOptions {
@@ -13,44 +15,33 @@ export interface InitWeightsOptions {
   std?: number;
 }
 
-function normal(rng: Rng, shape: number[], std: number): HostTensor {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
-  return { shape, data };
-}
+/** Weights of the projections that write into the residual stream (Llama naming). */
+const RESIDUAL_OUT = /\.(o_proj|down_proj)\.weight$/;
 
-const ones = (n: number): HostTensor => ({ shape: [n], data: new Float32Array(n).fill(1) });
-const zeros = (n: number): HostTensor => ({ shape: [n], data: new Float32Array(n) });
+/**
+ * Every parameter of any registered architecture, from its spec: matrices ~ N(0, std²), norm
+ * gains 1, biases 0; weights whose names match `residualOut` get std/√(2·layers). Benchmarks and
+ * tests use it without `residualOut` (speed and shapes matter there, not the values).
+ */
+export function initWeights(config: ModelConfig, opts: InitWeightsOptions & { residualOut?: RegExp }): Map<string, HostTensor> {
+  const rng = new Rng(opts.seed);
+  const std = opts.std ?? 0.02;
+  const residualStd = std / Math.sqrt(2 * config.numLayers);
+  const out = new Map<string, HostTensor>();
+  for (const p of parameterSpecs(config)) {
+    const data = new Float32Array(p.shape.reduce((a, b) => a * b, 1));
+    if (p.kind === 'norm') data.fill(1);
+    else if (p.kind === 'weight') {
+      const s = opts.residualOut?.test(p.name) ? residualStd : std;
+      for (let i = 0; i < data.length; i++) data[i] = rng.normal() * s;
+    }
+    out.set(p.name, { shape: p.shape, data });
+  }
+  return out;
+}
 
 /** Every parameter of a Llama-family model described by `config`, freshly initialised from `seed`. */
 export function initLlamaWeights(config: ModelConfig, opts: InitWeightsOptions): Map<string, HostTensor> {
   if (config.family !== 'llama') throw new Error(`initLlamaWeights: model family ${config.family} is not llama`);
-  const rng = new Rng(opts.seed);
-  const std = opts.std ?? 0.02;
-  const residualStd = std / Math.sqrt(2 * config.numLayers);
-  const C = config.hiddenSize;
-  const qOut = config.numHeads * config.headDim;
-  const kvOut = config.numKvHeads * config.headDim;
-  const I = config.intermediateSize;
-  const out = new Map<string, HostTensor>();
-  out.set('model.embed_tokens.weight', normal(rng, [config.vocabSize, C], std));
-  const linear = (name: string, outF: number, inF: number, bias: boolean, s: number): void => {
-    out.set(`${name}.weight`, normal(rng, [outF, inF], s)); // [out, in], as nn.Linear stores it
-    if (bias) out.set(`${name}.bias`, zeros(outF));
-  };
-  for (let i = 0; i < config.numLayers; i++) {
-    const p = `model.layers.${i}`;
-    out.set(`${p}.input_layernorm.weight`, ones(C));
-    linear(`${p}.self_attn.q_proj`, qOut, C, config.attentionBias, std);
-    linear(`${p}.self_attn.k_proj`, kvOut, C, config.attentionBias, std);
-    linear(`${p}.self_attn.v_proj`, kvOut, C, config.attentionBias, std);
-    linear(`${p}.self_attn.o_proj`, C, qOut, config.outputBias, residualStd);
-    out.set(`${p}.post_attention_layernorm.weight`, ones(C));
-    linear(`${p}.mlp.gate_proj`, I, C, config.mlpBias, std);
-    linear(`${p}.mlp.up_proj`, I, C, config.mlpBias, std);
-    linear(`${p}.mlp.down_proj`, C, I, config.mlpBias, residualStd);
-  }
-  out.set('model.norm.weight', ones(C));
-  if (!config.tieWordEmbeddings) out.set('lm_head.weight', normal(rng, [config.vocabSize, C], std));
-  return out;
+  return initWeights(config, { ...opts, residualOut: RESIDUAL_OUT });
 }

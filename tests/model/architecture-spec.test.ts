@@ -12,7 +12,7 @@ import { SUPPORTED_MODEL_TYPES, specOf } from '../../src/model/architectures/reg
 import { buildModel } from '../../src/model/build-model.js';
 import { parseModelConfig } from '../../src/model/config.js';
 import { linearModules, parameterSpecs } from '../../src/model/model-shapes.js';
-import { randomWeights } from '../../src/model/random-weights.js';
+import { initWeights } from '../../src/model/init-weights.js';
 import { useCpuBackend } from '../helpers/tf-setup.js';
 import { tinyConfig, type TinyModelOptions } from '../helpers/tiny-models.js';
 
@@ -40,7 +40,7 @@ describe.each(CASES)('$name', ({ opts }) => {
   const config = parseModelConfig(tinyConfig(opts), '<tiny>');
 
   test('the model builds from exactly the spec parameters; linears and export match the spec', () => {
-    const model = buildModel({ config, tensors: randomWeights(config, { seed: 2 }) });
+    const model = buildModel({ config, tensors: initWeights(config, { seed: 2 }) });
     const specLinears = linearModules(config).map((m) => [m.name, m.inFeatures, m.outFeatures, m.layout, m.bias]);
     const modelLinears = [...model.linears.values()].map((l) => [l.name, l.inFeatures, l.outFeatures, l.layout, l.bias !== null]);
     expect(modelLinears).toEqual(specLinears);
@@ -53,7 +53,7 @@ describe.each(CASES)('$name', ({ opts }) => {
   });
 
   test.each(['default', 'all-linear', String.raw`.*\.1\..*`])('LoRA %s: the plan trains what injection creates', (target) => {
-    const model = buildModel({ config, tensors: randomWeights(config, { seed: 2 }) });
+    const model = buildModel({ config, tensors: initWeights(config, { seed: 2 }) });
     // phi3 has no PEFT default: its case names the fused module, as a phi3 config must.
     const noDefault = specOf(config).defaultTargets(config.modelType) === null;
     const targets = target === 'default' ? (noDefault ? ['qkv_proj'] : undefined) : target;
