@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { measureMatmulGflops } from '../../src/engine/matmul-peak.js';
 import { PeakTracker, peakRssBytes, queryGpuMemory, tfMemory } from '../../src/engine/memory.js';
@@ -44,13 +44,27 @@ describe('memory helpers', () => {
 });
 
 describe('measureMatmulGflops', () => {
-  it('reports a median time and the matching rate without leaking tensors', async () => {
+  it('reports the median of the timed repetitions (warm-up left out) as 2·m·k·n FLOP over that time, without leaking tensors', async () => {
     const before = tf.memory().numTensors;
-    const r = await measureMatmulGflops({ m: 64, k: 32, n: 16, iters: 3, warmup: 1 });
-    expect(r).toMatchObject({ backend: 'wasm', m: 64, k: 32, n: 16, iters: 3 });
-    expect(r.medianMs).toBeGreaterThan(0);
-    expect(r.minMs).toBeLessThanOrEqual(r.medianMs);
-    expect(r.gflops).toBeCloseTo((2 * 64 * 32 * 16) / (r.medianMs * 1e6), 9);
+    // A scripted clock: one warm-up of 50 ms, then timed repetitions of 4, 2 and 8 ms.
+    const durations = [50, 4, 2, 8];
+    let t = 1000;
+    let calls = 0;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => {
+      const i = calls++;
+      if (i % 2 === 1) t += durations[(i - 1) / 2];
+      return t;
+    });
+    let r;
+    try {
+      r = await measureMatmulGflops({ m: 64, k: 32, n: 16, iters: 3, warmup: 1 });
+    } finally {
+      clock.mockRestore();
+    }
+    expect(calls).toBe(8);
+    // 64×32×16 multiply-adds = 65,536 FLOP; the median repetition took 4 ms: 16.384 MFLOP/s.
+    expect(r).toMatchObject({ backend: 'wasm', m: 64, k: 32, n: 16, iters: 3, medianMs: 4, minMs: 2 });
+    expect(r.gflops).toBeCloseTo(0.016384, 12);
     expect(tf.memory().numTensors).toBe(before);
   });
 });
