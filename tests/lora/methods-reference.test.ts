@@ -153,3 +153,36 @@ test('PiSSA/OLoRA → plain LoRA conversion stacks [A; A₀] and [B, −B₀] as
   expect(maxRelErr(got.A.data, c.convA)).toBeLessThan(1e-6);
   expect(maxRelErr(got.B.data, c.convB)).toBeLessThan(1e-6);
 });
+
+test('DoRA with dropout active follows PEFT: base result on the clean x, both DoRA terms on the dropped-out x', () => {
+  const c: DoraCase = ref.dora[1];
+  const layer = doraLayer(c);
+  layer.lora!.dropout = 0.3;
+  const ctx = { training: true, dropoutSeed: 5 };
+  const x = tf.tensor2d(f32(c.x), [c.n, c.inF]);
+  // The scaled mask tf.dropout applies (same seed and shape as Linear.apply uses).
+  const mask = tf.tidy(() => tf.dropout(tf.onesLike(x), 0.3, undefined, (ctx.dropoutSeed * 1009 + layer.index) >>> 0).dataSync());
+  expect(mask.some((v) => v === 0)).toBe(true);
+  const y = tf.tidy(() => layer.apply(x, ctx).dataSync());
+  const { out, inF, r, n, scale: s } = c;
+  const xd = c.x.map((v, k) => v * mask[k]);
+  const BA = product(c.B, c.A, out, r, inF);
+  const want = new Float64Array(n * out);
+  for (let o = 0; o < out; o++) {
+    let nrm = 0;
+    for (let i = 0; i < inF; i++) nrm += (c.W[o * inF + i] + s * BA[o * inF + i]) ** 2;
+    const f = c.m[o] / Math.sqrt(nrm);
+    for (let t = 0; t < n; t++) {
+      let base = 0, baseDrop = 0, lora = 0;
+      for (let i = 0; i < inF; i++) {
+        base += c.x[t * inF + i] * c.W[o * inF + i];
+        baseDrop += xd[t * inF + i] * c.W[o * inF + i];
+        lora += xd[t * inF + i] * BA[o * inF + i];
+      }
+      want[t * out + o] = base + c.bias[o] + (f - 1) * baseDrop + f * s * lora;
+    }
+  }
+  expect(maxRelErr(y, want)).toBeLessThan(1e-5);
+  x.dispose();
+  layer.dispose();
+});
