@@ -186,3 +186,27 @@ test('DoRA with dropout active follows PEFT: base result on the clean x, both Do
   x.dispose();
   layer.dispose();
 });
+
+test('a PEFT-format DoRA adapter with rsLoRA, rank_pattern and alpha_pattern (built by scripts/reference/peft_adapter_reference.py) gives PyTorch\'s merged-model logits', async () => {
+  const { loadModel } = await import('../../src/model/load-model.js');
+  const { loadAdapter } = await import('../../src/lora/peft-adapter.js');
+  const dir = join(__dirname, '../fixtures/reference/lora-methods/dora-patterns-adapter');
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { input_ids: number[][]; logits: number[][][] };
+  const { model } = await loadModel(join(__dirname, '../fixtures/reference/llama-gqa-untied'));
+  const lora = await loadAdapter(dir, model);
+  expect(model.linears.get('model.layers.1.self_attn.q_proj')!.lora!.r).toBe(4);
+  expect(model.linears.get('model.layers.0.mlp.down_proj')!.lora!.r).toBe(3);
+  expect(lora.kinds.filter((k) => k === 'lora_magnitude_vector').length).toBe(lora.modules.length);
+  const [B, T] = [expected.input_ids.length, expected.input_ids[0].length];
+  const logits = tf.tidy(() => model.forward({ inputIds: tf.tensor2d(expected.input_ids, [B, T], 'int32') }).logits.dataSync());
+  const want = expected.logits.flat(2);
+  let maxErr = 0;
+  want.forEach((e, i) => (maxErr = Math.max(maxErr, Math.abs(logits[i] - e) / (1 + Math.abs(e)))));
+  expect(maxErr).toBeLessThan(2e-5);
+  // and the adapter matters: the base model alone is far from those logits
+  const { removeLora } = await import('../../src/lora/inject.js');
+  removeLora(model);
+  const base = tf.tidy(() => model.forward({ inputIds: tf.tensor2d(expected.input_ids, [B, T], 'int32') }).logits.dataSync());
+  expect(Math.max(...want.map((e, i) => Math.abs(base[i] - e)))).toBeGreaterThan(1e-2);
+  model.dispose();
+});
