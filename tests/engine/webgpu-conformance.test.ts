@@ -4,7 +4,6 @@
  * for quantized bases, KV-cache-equals-recompute and exact merges. Tiny models only: llvmpipe is
  * a CPU rasteriser sharing CI's two cores.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -21,19 +20,11 @@ import { toTensors } from '../../src/training/batch-tensors.js';
 import { collate, type TokenizedExample } from '../../src/training/batching.js';
 import { causalLmLossSum } from '../../src/training/loss.js';
 import { train } from '../../src/training/trainer.js';
+import { compareToReference, REFERENCE_DIR, referenceCases } from '../helpers/reference-fixtures.js';
 import { tinyLm } from '../helpers/tiny-lm.js';
 import { skipWebgpu, webgpuTitle } from '../helpers/webgpu.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'reference');
 const IDS = [[5, 17, 99, 3, 250, 42], [7, 7, 1, 0, 64, 200]];
-
-interface Case {
-  name: string;
-  input_ids: number[][];
-  attention_mask: number[][] | null;
-  position_ids: number[][];
-  logits: Array<Array<number[] | null>>;
-}
 
 async function logitsOf(model: CausalLM, ids = IDS): Promise<Float32Array> {
   const t = tf.tidy(() => model.forward({ inputIds: tf.tensor2d(ids, [ids.length, ids[0].length], 'int32') }).logits);
@@ -67,35 +58,14 @@ describe.skipIf(skipWebgpu)(webgpuTitle('webgpu conformance'), () => {
     await initEngine({ backend: 'webgpu' });
   });
 
-  // Same tolerance as the cpu/wasm reference test (tests/model/architectures.test.ts).
+  // Same tolerance as the cpu reference test (tests/model/architectures.test.ts).
   test.each(['llama-gqa-untied', 'qwen2-bias-tied', 'gpt2', 'phi', 'phi3', 'gemma'])('%s logits match the Hugging Face reference (2e-5)', async (fixture) => {
-    const { cases } = JSON.parse(readFileSync(join(FIXTURES, fixture, 'expected.json'), 'utf8')) as { cases: Case[] };
-    const { model } = await loadModel(join(FIXTURES, fixture));
-    let compared = 0;
-    let maxErr = 0;
-    for (const c of cases) {
-      const [B, T] = [c.input_ids.length, c.input_ids[0].length];
-      const t = tf.tidy(() =>
-        model.forward({
-          inputIds: tf.tensor2d(c.input_ids, [B, T], 'int32'),
-          attentionMask: c.attention_mask ? tf.tensor2d(c.attention_mask, [B, T], 'int32') : null,
-          positionIds: tf.tensor2d(c.position_ids, [B, T], 'int32'),
-        }).logits,
-      );
-      const logits = (await t.array()) as number[][][];
-      t.dispose();
-      c.logits.forEach((row, b) =>
-        row.forEach((expected, p) => {
-          if (!expected) return; // padding positions
-          expected.forEach((e, v) => {
-            maxErr = Math.max(maxErr, Math.abs(logits[b][p][v] - e) / (1 + Math.abs(e)));
-            compared++;
-          });
-        }),
-      );
+    const { model } = await loadModel(join(REFERENCE_DIR, fixture));
+    for (const c of referenceCases(fixture)) {
+      const { maxErr, compared } = await compareToReference(model, c);
+      expect(compared).toBeGreaterThan(0);
+      expect(maxErr).toBeLessThan(2e-5);
     }
-    expect(compared).toBeGreaterThan(0);
-    expect(maxErr).toBeLessThan(2e-5);
     model.dispose();
   });
 
