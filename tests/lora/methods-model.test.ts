@@ -392,3 +392,21 @@ test('LoRA FLOPs count each module at its own rank (rank_pattern)', async () => 
   expect(flops).toBe(2 * 2 * (q.inFeatures + q.outFeatures) + 2 * 6 * (q.inFeatures + q.outFeatures));
   model.dispose();
 });
+
+test('GPT-2 (Conv1D weights stored [in, out]): DoRA + PiSSA merge and the converted adapter reload agree', async () => {
+  const a = await tinyLm({ modelType: 'gpt2' });
+  const lora = injectLora(a.model, cfg({ r: 2, lora_alpha: 4, use_dora: true, init_lora_weights: 'pissa', target_modules: ['c_attn', 'c_fc'] }), { seed: 2 });
+  perturb(a.model, 13);
+  const adapted = logitsOf(a.model);
+  const merged = buildModel({ config: a.model.config, tensors: await mergedTensors(a.model) });
+  expect(maxDiff(logitsOf(merged), adapted)).toBeLessThan(2e-5);
+  merged.dispose();
+  const dir = tmp('gpt2-adapter');
+  await saveAdapter(dir, a.model, lora, { baseModel: 'tiny' });
+  expect(JSON.parse(readFileSync(join(dir, ADAPTER_CONFIG), 'utf8')).fan_in_fan_out).toBe(true);
+  const b = await tinyLm({ modelType: 'gpt2' });
+  await loadAdapter(dir, b.model);
+  expect(maxDiff(logitsOf(b.model), adapted)).toBeLessThan(2e-5);
+  a.model.dispose();
+  b.model.dispose();
+});
