@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker as NodeWorker } from 'node:worker_threads';
 import { writeFileAtomicSync } from '../util/atomic-write.js';
+import { isPidAlive } from '../util/stale-temps.js';
 
 /**
  * Lets tfjs-backend-wasm 4.22 start its threaded SIMD build under Node.
@@ -50,16 +51,6 @@ let tempDir: string | null = null;
 /** Script text → the file that holds it. */
 const written = new Map<string, string>();
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function readOwner(dir: string): { pid: number; host: string } | null {
   try {
     const owner = JSON.parse(readFileSync(path.join(dir, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown };
@@ -89,7 +80,7 @@ export function removeStaleScratchDirs(tmp: string = os.tmpdir(), now: number = 
     try {
       const owner = readOwner(dir);
       const stale = owner
-        ? owner.host === os.hostname() && owner.pid !== process.pid && !isAlive(owner.pid)
+        ? owner.host === os.hostname() && owner.pid !== process.pid && !isPidAlive(owner.pid)
         : now - statSync(dir).mtimeMs > UNOWNED_MAX_AGE_MS;
       if (!stale) continue;
       rmSync(dir, { recursive: true, force: true });

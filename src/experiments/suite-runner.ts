@@ -9,6 +9,7 @@ import type { RunStore } from '../tracking/run-store.js';
 import type { StepRecord } from '../training/trainer.js';
 import { LoraStudyError } from '../util/errors.js';
 import { FolderNotOursError } from '../util/owned-dir.js';
+import { sweepStaleTemps } from '../util/stale-temps.js';
 import type { Logger } from '../util/logger.js';
 import { BaseExperiment } from './base-experiment.js';
 import type { RunOutcome } from './types.js';
@@ -107,6 +108,9 @@ export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
   const runs = filterRuns(all, p.filter);
   const { store, logger } = p;
   await store.markStaleRunsInterrupted();
+  // Temps (.adapter.tmp-*, .run.json.tmp-*) that killed runs left in runs/<suite>/<run>/.
+  const swept = sweepStaleTemps(join(p.runtime.outputRoot, 'runs'), { depth: 2 });
+  if (swept.length) logger.info({ removed: swept }, `removed ${swept.length} temp file(s) left by killed runs`);
   await ensureDatasets(runs, suite.prepare, logger);
   const suiteId = await store.createSuite({ name: suite.name, config: suite });
   const out: SuiteOutcome = { suite: suite.name, suiteId, runs: [], completed: 0, failed: 0, skipped: 0, interrupted: 0 };

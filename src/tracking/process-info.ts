@@ -13,13 +13,4 @@ export function currentIdentity(): ProcessIdentity {
   return { hostname: hostname(), pid: process.pid, invocationId: randomUUID() };
 }
 
-/** Whether a process with this pid exists on this host (signal 0 only checks). */
-export function isPidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isPidAlive } from '../util/stale-temps.js';

@@ -1,15 +1,17 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { assertReplaceableDir, type DirOwnership } from './owned-dir.js';
+import { sweepStaleTemps, tempPathFor } from './stale-temps.js';
 
-function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
-}
 
-/** Writes a file so that readers see either the old content or the whole new one, never a part. */
+/**
+ * Writes a file so that readers see either the old content or the whole new one, never a part.
+ * Temps of killed writers found beside it are removed first (see stale-temps.ts).
+ */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
+  sweepStaleTemps(dirname(path));
   const tmp = tempPathFor(path);
   try {
     await writeFile(tmp, data);
@@ -22,6 +24,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
+  sweepStaleTemps(dirname(path));
   const tmp = tempPathFor(path);
   try {
     writeFileSync(tmp, data);
@@ -42,6 +45,7 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
   if (ownership) assertReplaceableDir(dir, ownership);
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });
+  sweepStaleTemps(parent); // leftovers of writers killed before they could clean up
   const tmp = tempPathFor(dir);
   await mkdir(tmp, { recursive: true });
   try {
