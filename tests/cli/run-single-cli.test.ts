@@ -23,7 +23,8 @@ test('run-single --json prints one JSON document; merge exports a model folder',
   expect(r.code, r.stderr).toBe(0);
   const doc = JSON.parse(r.stdout);
   expect(doc.status).toBe('completed');
-  expect(doc.summary.trainable_params).toBeGreaterThan(0);
+  // 2 layers × (q: 2·(32+32) + v: 2·(32+16)) on the tiny qwen2 (hidden 32, 2 KV heads of 8)
+  expect(doc.summary.trainable_params).toBe(2 * (2 * 64 + 2 * 48));
   expect(existsSync(join(out, 'adapter', 'adapter_config.json'))).toBe(true);
   const m = runCli(['merge', '--model', model, '--adapter', join(out, 'adapter'), '-o', join(root, 'merged'), '--backend', 'cpu', '--json']);
   expect(m.code, m.stderr).toBe(0);

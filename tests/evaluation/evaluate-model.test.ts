@@ -7,6 +7,8 @@ import { prepareDataset } from '../../src/data/prepare.js';
 import { readPreparedDataset } from '../../src/data/read-prepared.js';
 import { evaluateModel } from '../../src/evaluation/evaluate-model.js';
 import { lossStatsFromLogits } from '../../src/evaluation/metrics-loss-reference.js';
+import { exactMatch } from '../../src/evaluation/metrics-exact-match.js';
+import { rougeL } from '../../src/evaluation/rouge.js';
 import { injectLora } from '../../src/lora/inject.js';
 import { loraConfigSchema } from '../../src/lora/lora-config.js';
 import { loadAdapter, saveAdapter } from '../../src/lora/peft-adapter.js';
@@ -67,11 +69,17 @@ describe('evaluateModel', () => {
     expect(adapted.metrics.eval_loss).toBeCloseTo(await referenceLoss(adapterDir), 4);
     expect(Math.abs(adapted.metrics.eval_loss - base.metrics.eval_loss)).toBeGreaterThan(1e-3);
     expect(base.metrics.perplexity).toBeCloseTo(Math.exp(base.metrics.eval_loss), 6);
-    expect(base.metrics.exact_match).toBeGreaterThanOrEqual(0);
-    expect(base.metrics.rouge_l).toBeGreaterThanOrEqual(0);
     expect(base.metrics.gen_tokens_per_s).toBeGreaterThan(0);
     expect(base.samples).toHaveLength(2);
     expect(base.samples[0].reference).toBe(readPreparedDataset(dataDir).eval[0].response.trim());
+    // The corpus scores are the means over every row's generation: recomputed here from all rows.
+    const all = await evaluateModel({ model: modelDir, dataset: dataDir, adapter: adapterDir, batchSize: 4, maxNewTokens: 4, samples: EVAL_ROWS });
+    expect(all.samples.map((x) => x.reference)).toEqual(readPreparedDataset(dataDir).eval.map((r) => r.response.trim()));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(all.metrics.exact_match_strict).toBe(mean(all.samples.map((x) => (x.prediction.trim() === x.reference.trim() ? 1 : 0))));
+    expect(all.metrics.exact_match).toBe(mean(all.samples.map((x) => exactMatch(x.prediction, x.reference))));
+    expect(all.metrics.rouge_l).toBeCloseTo(mean(all.samples.map((x) => rougeL(x.prediction, x.reference).f1)), 10);
+    expect(all.metrics.eval_loss).toBe(adapted.metrics.eval_loss);
     const lossOnly = await evaluateModel({ model: modelDir, dataset: dataDir, maxSamples: 2, generate: false });
     expect(lossOnly.generation).toBeNull();
     expect(lossOnly.metrics.exact_match).toBeUndefined();
