@@ -114,7 +114,7 @@ async function runJob(p: WorkerParams, job: ClaimedJob, stop: () => boolean): Pr
     return { name: d.name, status: 'skipped', reason: `completed as run ${claim.run.id}`, runId: claim.run.id, ...tag };
   }
   p.onRunStart?.(job);
-  lease = queue.keepLease(job.id, (message) => logger.warn({ run: d.name, err: message }, 'heartbeat failed'));
+  lease = queue.keepLease(job.id);
   let outcome: RunOutcome;
   try {
     outcome = await exp.execute({ runId: claim.runId });

@@ -54,8 +54,8 @@ export interface RunQueue {
   claim(): Promise<ClaimedJob | null>;
   /** Extends the job's lease once; false when the lease was lost (expired and given to another worker). */
   heartbeat(jobId: string): Promise<boolean>;
-  /** Heartbeats the job from a separate thread until stopped (see postgres/lease-keeper.ts). */
-  keepLease(jobId: string, onError?: (message: string) => void): Lease;
+  /** Heartbeats the job from a background thread until stopped (see postgres/lease-keeper.ts). */
+  keepLease(jobId: string): Lease;
   complete(jobId: string, output: Record<string, unknown>): Promise<void>;
   /** Gives a job back (Ctrl-C): completes this attempt and enqueues the run afresh, atomically. */
   requeue(job: ClaimedJob): Promise<void>;

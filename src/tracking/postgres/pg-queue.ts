@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { LoraStudyError } from '../../util/errors.js';
 import { SUPERSEDED_ERROR } from '../claim-rules.js';
 import type { ClaimedJob, EnqueueResult, Lease, QueueOptions, RunJobData, RunQueue } from '../run-queue.js';
-import { keepLease } from './lease-keeper.js';
+import { LeaseKeeper } from './lease-keeper.js';
 import type { PostgresRunStore } from './pg-store.js';
 
 /** The pg-boss queue every worker of a tracking database drains. */
@@ -21,10 +21,13 @@ const HEARTBEAT_SQL = `UPDATE ${SCHEMA}.job SET expire_in = (now() - started_on)
  * A killed worker stops heartbeating and its job expires one lease later.
  */
 export class PgRunQueue implements RunQueue {
+  private leases: LeaseKeeper | null = null;
+
   private constructor(
     private readonly boss: PgBoss,
     private readonly store: PostgresRunStore,
     readonly options: QueueOptions,
+    private readonly onError: (err: string) => void,
   ) {}
 
   static async open(store: PostgresRunStore, options: QueueOptions, onError: (err: Error) => void = () => undefined): Promise<PgRunQueue> {
@@ -52,7 +55,7 @@ export class PgRunQueue implements RunQueue {
       await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
       throw new LoraStudyError(`cannot start the run queue on ${store.location}: ${(err as Error).message}`, { cause: err });
     }
-    return new PgRunQueue(boss, store, options);
+    return new PgRunQueue(boss, store, options, (message) => onError(new Error(`heartbeat failed: ${message}`)));
   }
 
   async enqueue(data: RunJobData): Promise<EnqueueResult> {
@@ -101,8 +104,9 @@ export class PgRunQueue implements RunQueue {
     return r.rowCount === 1;
   }
 
-  keepLease(jobId: string, onError?: (message: string) => void): Lease {
-    return keepLease({ url: this.store.url, sql: HEARTBEAT_SQL, queue: QUEUE_NAME, jobId, leaseSeconds: this.options.leaseSeconds, onError });
+  keepLease(jobId: string): Lease {
+    this.leases ??= new LeaseKeeper({ url: this.store.url, sql: HEARTBEAT_SQL, queue: QUEUE_NAME, leaseSeconds: this.options.leaseSeconds, onError: this.onError });
+    return this.leases.keep(jobId);
   }
 
   async complete(jobId: string, output: Record<string, unknown>): Promise<void> {
@@ -171,6 +175,7 @@ export class PgRunQueue implements RunQueue {
   }
 
   async close(): Promise<void> {
+    await this.leases?.close();
     await this.boss.stop({ graceful: false, wait: true, timeout: 1000 });
   }
 }
