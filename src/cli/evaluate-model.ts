@@ -87,7 +87,7 @@ export function register(program: Command): void {
   program
     .command('evaluate-model')
     .description('evaluate a base model, or base + LoRA adapter, on a prepared dataset\'s eval split')
-    .option('--model <dir>', 'Hugging Face model folder (default with --run: the run\'s model)')
+    .option('--model <dir|id>', 'Hugging Face model folder or Hub id org/name[@revision] (default with --run: the run\'s model)')
     .option('--dataset <dir>', 'prepared dataset folder (default with --run: the run\'s dataset)')
     .option('--adapter <dir>', 'PEFT adapter folder to attach (default: none, the base alone)')
     .option('--run <id>', 'tracked run id: evaluates its adapter and records the metrics into it', num('--run', S.runId))

@@ -10,7 +10,7 @@ export function register(program: Command): void {
   program
     .command('merge')
     .description('fold a PEFT LoRA adapter into its base model and export a Hugging Face model folder')
-    .requiredOption('--model <dir>', 'base model folder')
+    .requiredOption('--model <dir|id>', 'base model folder or Hub id org/name[@revision]')
     .requiredOption('--adapter <dir>', 'adapter folder (adapter_config.json + adapter_model.safetensors)')
     .requiredOption('-o, --out <dir>', 'output model folder (written atomically; an existing one is replaced only if merge wrote it)')
     .option('--dtype <dtype>', `stored dtype: ${STORED_DTYPES.join('|')} (default: F32)`, 'F32')

@@ -17,6 +17,7 @@ import { TEMPLATE_NAMES } from '../data/templates.js';
 import { createLogger } from '../util/logger.js';
 import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
+import { resolveModel } from '../model/hub/resolve-model.js';
 
 interface Options {
   dataset: string;
@@ -73,7 +74,7 @@ export function register(program: Command): void {
       '--dataset <source>',
       `builtin:<task> (${BUILTIN_DATASET_NAMES.join(', ')}), hf:<owner>/<name>[@<revision>][:<split>], ${Object.keys(DATASET_ALIASES).join(', ')}, or a .json/.jsonl/.parquet file or folder`,
     )
-    .requiredOption('--model <folder>', 'model folder whose tokenizer.json tokenizes the rows')
+    .requiredOption('--model <folder|id>', 'model folder or Hub id (org/name[@revision]) whose tokenizer.json tokenizes the rows')
     .option('--name <name>', 'output folder name under --out-dir (default: from --dataset, e.g. builtin-mix, alpaca)')
     .option('--out-dir <dir>', 'where prepared datasets live', 'data')
     .addOption(new Option('--template <name>', 'prompt template').choices([...TEMPLATE_NAMES]).default('alpaca'))
@@ -98,7 +99,7 @@ export function register(program: Command): void {
             source: opts.dataset,
             name: opts.name ?? defaultDatasetName(opts.dataset),
             outDir: opts.outDir,
-            modelDir: opts.model,
+            modelDir: (await resolveModel(opts.model, { logger })).dir,
             template: opts.template,
             numSamples: opts.numSamples,
             evalSamples: opts.evalSamples,

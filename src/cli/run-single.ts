@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .command('run-single')
     .description('fine-tune one LoRA adapter, evaluate it, and record the run')
     .option('-c, --config <file>', 'YAML run config (flags below override its fields)')
-    .option('--model <dir>', 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json)')
+    .option('--model <dir|id>', 'Hugging Face model folder (config.json, model.safetensors, tokenizer.json) or Hub id org/name[@revision], downloaded into the HF cache')
     .option('--dataset <dir>', 'prepared dataset folder (from prepare-dataset)')
     .option('--name <name>', 'run name (string, default: "run")')
     .option('--r <n>', 'LoRA rank (int, default: 8)', cfg('--r', 'r'))

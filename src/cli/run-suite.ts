@@ -19,6 +19,7 @@ import { formatPlan } from './format-plan.js';
 import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
 import { interruptFlag } from './signals.js';
+import { prefetchModelConfigs } from '../model/hub/resolve-model.js';
 
 interface Opts {
   dryRun?: boolean;
@@ -144,9 +145,12 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   const limit = memoryLimit(engine.backend);
   const store = opts.resume ? await openRunStore(opts.db) : null;
   const rows = [];
+  const hubErrors = await prefetchModelConfigs(runs.map((r) => r.config.model), { logger });
   try {
     for (const r of runs) {
       const row = planRun(r, { prepare: suite.prepare, matmulGflops: gflops, memoryLimit: limit });
+      const hubError = hubErrors.get(r.config.model);
+      if (hubError && !row.ok) row.error = hubError;
       const done = await store?.findCompletedRun(runIdentity(r.config));
       if (done) row.skip = `completed as run ${done.id}`;
       rows.push(row);

@@ -44,7 +44,7 @@ export const evalSchema = z
 export const runConfigSchema = z
   .object({
     name: pathSegmentSchema().default('run').describe('Run name (unique within a suite); it names the run\'s folder, so it must be one folder name: no / \\ or :, and not ".." or ".".'),
-    model: z.string().min(1).describe('Hugging Face model folder: config.json, model.safetensors, tokenizer.json.'),
+    model: z.string().min(1).describe('Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or a Hub id org/name[@revision] downloaded into the Hugging Face cache (HF_HUB_CACHE / HF_HOME) and pinned to its commit.'),
     dataset: z.string().min(1).describe('Prepared dataset folder (data/<name>, from prepare-dataset).'),
     seed: z.number().int().min(0).default(42).describe('Seeds LoRA init, data order and dropout.'),
     quantization: z.enum(QUANT_FORMATS).default('fp32').describe('Precision of the frozen base weights: fp32, int8 (per-channel absmax), nf4, nf4-dq (double-quantized scales), fp4.'),

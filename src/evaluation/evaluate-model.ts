@@ -8,6 +8,7 @@ import { LoraStudyError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 import { evaluateGeneration, type GenerationSample } from './evaluate-generation.js';
 import { evaluateLoss } from './evaluate-loss.js';
+import { resolveModel } from '../model/hub/resolve-model.js';
 
 export class EvaluateModelError extends LoraStudyError {}
 
@@ -82,7 +83,8 @@ export async function evaluateModel(params: EvaluateModelParams): Promise<Evalua
   const data = readPreparedDataset(params.dataset);
   const rows = data.eval.slice(0, params.maxSamples ?? data.eval.length);
   if (rows.length === 0) throw new EvaluateModelError(`dataset ${params.dataset} has an empty eval split`);
-  const loaded = await loadModel(params.model, { logger });
+  const resolved = await resolveModel(params.model, { logger });
+  const loaded = await loadModel(resolved.dir, { logger });
   try {
     const want = preparedTokenizerHash(data.meta);
     if (want && want !== loaded.tokenizer.hash) {
@@ -120,7 +122,7 @@ export async function evaluateModel(params: EvaluateModelParams): Promise<Evalua
       samples = gen.samples.slice(0, params.samples ?? 0);
     }
     return {
-      model: params.model,
+      model: resolved.spec,
       dataset: params.dataset,
       adapter: params.adapter ?? null,
       quantization,

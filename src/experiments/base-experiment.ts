@@ -24,6 +24,8 @@ import { baseLinearBytes, quantizeBase } from '../lora/quantize/quantize-base.js
 import { runIdentity } from './run-identity.js';
 import { writeRunJson } from './run-json.js';
 import type { ExperimentContext, RunOutcome, RunSummary } from './types.js';
+import { parseHubModelId } from '../model/hub/model-id.js';
+import { resolveModel } from '../model/hub/resolve-model.js';
 
 type EvalSummary = Pick<RunSummary, 'eval_loss' | 'perplexity' | 'token_accuracy' | 'eval_tokens' | 'exact_match' | 'exact_match_strict' | 'rouge_l' | 'gen_tokens_per_s'>;
 
@@ -67,7 +69,8 @@ export class BaseExperiment {
   /** Cheap checks that need no model load (dry-run uses them too). */
   validate(): void {
     const c = this.config;
-    for (const f of ['config.json', 'tokenizer.json']) {
+    // A Hub id's files are checked (and fetched) when it is resolved, at load.
+    for (const f of parseHubModelId(c.model) ? [] : ['config.json', 'tokenizer.json']) {
       if (!existsSync(join(c.model, f))) {
         throw new ExperimentValidationError(`model folder ${c.model} has no ${f}`, { hint: 'point `model:` at a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)' });
       }
@@ -92,7 +95,8 @@ export class BaseExperiment {
   }
 
   protected async load(): Promise<void> {
-    this.loaded = await loadModel(this.config.model, { logger: this.ctx.logger });
+    const { dir } = await resolveModel(this.config.model, { logger: this.ctx.logger });
+    this.loaded = await loadModel(dir, { logger: this.ctx.logger });
     this.data = readPreparedDataset(this.config.dataset, { vocabSize: this.loaded.model.config.vocabSize, name: this.config.model });
     const want = preparedTokenizerHash(this.data.meta);
     if (want && want !== this.loaded.tokenizer.hash) {

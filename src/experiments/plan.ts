@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { PlannedRun } from '../config/expand-suite.js';
 import type { PrepareSpec } from '../config/suite-config.js';
 import { trainingFlopsPerToken } from '../evaluation/flops.js';
@@ -11,6 +11,9 @@ import { readCheckpointShapes } from '../model/checkpoint-shapes.js';
 import { parseModelConfig } from '../model/config.js';
 import { linearModules } from '../model/model-shapes.js';
 import type { ModelConfig } from '../model/types.js';
+import { parseHubModelId } from '../model/hub/model-id.js';
+import { localModelDir } from '../model/hub/resolve-model.js';
+import { missingModelFiles } from '../model/hub/cache-layout.js';
 
 /**
  * Fraction of the measured matmul peak a training step is assumed to reach when estimating
@@ -39,8 +42,20 @@ export interface PlanRow {
   est_time_s?: number;
 }
 
-/** config.json, checked against the shapes in the safetensors headers (never trusted alone). */
-function readModelConfig(dir: string): ModelConfig {
+/**
+ * config.json, checked against the shapes in the safetensors headers (never trusted alone). A
+ * Hub id is read from its cached snapshot (prefetchModelConfigs put config.json there); the
+ * plan downloads no weights, so its headers are checked only when the cache already holds them.
+ */
+function readModelConfig(spec: string): ModelConfig {
+  if (parseHubModelId(spec)) {
+    const file = join(localModelDir(spec), 'config.json');
+    if (!existsSync(file)) throw new Error(`the cached snapshot of ${spec} has no config.json (${file})`);
+    const config = parseModelConfig(JSON.parse(readFileSync(file, 'utf8')), file);
+    if (missingModelFiles(dirname(file)).length === 0) readCheckpointShapes(dirname(file), config);
+    return config;
+  }
+  const dir = spec;
   const file = join(dir, 'config.json');
   if (!existsSync(file)) throw new Error(`model folder ${dir} has no config.json`);
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new Error(`model folder ${dir} has no tokenizer.json`);

@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { join, resolve } from 'node:path';
 import type { RunConfig } from '../config/run-config.js';
 import { hashConfig } from '../tracking/config-hash.js';
+import { hubModelIdentity } from '../model/hub/resolve-model.js';
 
 /**
  * What a model folder is, independent of where it lies: sha256 over `config.json` and the
@@ -11,8 +12,11 @@ import { hashConfig } from '../tracking/config-hash.js';
  * checkpoints with identical headers and configs but different weights are not a case a study
  * meets (a fine-tuned copy is saved as a new folder with its own config). `model:<path>` when
  * the folder has no config.json (the run then fails validation with a clear message).
+ * A Hub id is `hf:<org>/<name>@<commit sha>` (the revision as the cache resolves it).
  */
 export function modelContentId(dir: string): string {
+  const hub = hubModelIdentity(dir);
+  if (hub) return hub;
   const config = join(dir, 'config.json');
   if (!existsSync(config)) return `missing-model:${resolve(dir)}`;
   const h = createHash('sha256');

@@ -7,6 +7,7 @@ import type { Logger } from '../util/logger.js';
 import { singleStudy } from '../studies/single.js';
 import { BaseExperiment } from './base-experiment.js';
 import type { RunOutcome } from './types.js';
+import { resolveModel } from '../model/hub/resolve-model.js';
 
 export interface RunSingleParams {
   config: RunConfig;
@@ -20,7 +21,9 @@ export interface RunSingleParams {
 
 /** Trains, evaluates and records one run; the adapter and run.json land in runtime.outputDir. */
 export async function runSingle(p: RunSingleParams): Promise<RunOutcome> {
-  const exp = new BaseExperiment(singleStudy, p.config, {
+  // A Hub id is downloaded (or found in the cache) and pinned to its commit before the run starts.
+  const model = await resolveModel(p.config.model, { logger: p.logger });
+  const exp = new BaseExperiment(singleStudy, { ...p.config, model: model.spec }, {
     runtime: { ...p.runtime, outputDir: resolve(p.runtime.outputDir) },
     engine: p.engine,
     logger: p.logger,

@@ -13,6 +13,7 @@ import { sweepStaleTemps } from '../util/stale-temps.js';
 import type { Logger } from '../util/logger.js';
 import { BaseExperiment } from './base-experiment.js';
 import type { RunOutcome } from './types.js';
+import { localModelDir, resolveModel } from '../model/hub/resolve-model.js';
 
 export interface SuiteRuntime {
   backend: BackendRequest;
@@ -56,6 +57,16 @@ export function filterRuns(runs: PlannedRun[], filter?: string): PlannedRun[] {
 }
 
 /** Prepares each dataset a suite names but that does not exist yet, from the suite's prepare: block. */
+/**
+ * Hub ids downloaded (or found in the cache) and pinned to their commit, once per distinct id,
+ * so that every run of the suite, and its identity, use the same weights.
+ */
+export async function pinModels(runs: PlannedRun[], logger: Logger): Promise<PlannedRun[]> {
+  const pinned = new Map<string, string>();
+  for (const spec of new Set(runs.map((r) => r.config.model))) pinned.set(spec, (await resolveModel(spec, { logger })).spec);
+  return runs.map((r) => ({ ...r, config: { ...r.config, model: pinned.get(r.config.model)! } }));
+}
+
 export async function ensureDatasets(runs: PlannedRun[], prepare: PrepareSpec | undefined, logger: Logger): Promise<void> {
   const seen = new Set<string>();
   for (const r of runs) {
@@ -67,7 +78,7 @@ export async function ensureDatasets(runs: PlannedRun[], prepare: PrepareSpec | 
     try {
       await prepareDataset(
         {
-          source: prepare.source, name: basename(dir), outDir: dirname(dir), modelDir: r.config.model, template: prepare.template,
+          source: prepare.source, name: basename(dir), outDir: dirname(dir), modelDir: localModelDir(r.config.model), template: prepare.template,
           numSamples: prepare.num_samples, evalSamples: prepare.eval_samples, maxSeqLen: prepare.max_seq_len, seed: prepare.seed,
         },
         logger,
@@ -105,8 +116,8 @@ export function suiteStatus(out: SuiteOutcome, loop: 'finished' | 'stopped' | 'e
  */
 export async function runSuite(p: RunSuiteParams): Promise<SuiteOutcome> {
   const { suite, study, runs: all } = loadSuite(p.file);
-  const runs = filterRuns(all, p.filter);
   const { store, logger } = p;
+  const runs = await pinModels(filterRuns(all, p.filter), logger);
   await store.markStaleRunsInterrupted();
   // Temps (.adapter.tmp-*, .run.json.tmp-*) that killed runs left in runs/<suite>/<run>/.
   const swept = sweepStaleTemps(join(p.runtime.outputRoot, 'runs'), { depth: 2 });

@@ -8,6 +8,7 @@ import { silentLogger } from '../util/logger.js';
 import { assertNotOverInputs, assertReplaceableDir, type DirOwnership } from '../util/owned-dir.js';
 import { assertFiniteTensors, mergedTensors } from './merge.js';
 import { loadAdapter } from './peft-adapter.js';
+import { resolveModel } from '../model/hub/resolve-model.js';
 
 /** The file that marks a folder as a merged model lora-study wrote (what `merge -o` may replace). */
 export const MERGE_MARKER = 'lora-study-merge.json';
@@ -51,13 +52,14 @@ export function checkMergeParams(p: MergeExportParams): StoredDtype {
 export async function mergeAndExport(p: MergeExportParams): Promise<{ outDir: string; modules: number; tensors: number }> {
   const logger = p.logger ?? silentLogger;
   const dtype = checkMergeParams(p);
-  const loaded = await loadModel(p.modelDir, { logger });
+  const model = await resolveModel(p.modelDir, { logger });
+  const loaded = await loadModel(model.dir, { logger });
   try {
     const lora = await loadAdapter(p.adapterDir, loaded.model);
     const tensors = await mergedTensors(loaded.model);
     assertFiniteTensors(tensors, `merging ${p.adapterDir} into ${p.modelDir}`);
     const marker = {
-      base_model: resolve(p.modelDir),
+      base_model: model.hub ? model.spec : resolve(p.modelDir),
       adapter: resolve(p.adapterDir),
       dtype,
       merged_modules: lora.modules.length,
@@ -66,7 +68,7 @@ export async function mergeAndExport(p: MergeExportParams): Promise<{ outDir: st
     await saveCheckpoint(p.outDir, {
       config: loaded.rawConfig,
       tensors,
-      tokenizerDir: p.modelDir,
+      tokenizerDir: model.dir,
       dtype,
       extraFiles: { [MERGE_MARKER]: `${JSON.stringify(marker, null, 2)}\n` },
       ownership: mergeOwnership(p.overwrite),

@@ -10,6 +10,7 @@ import { LoraStudyError } from '../util/errors.js';
 import { injectLora, type AdapterValues, type InjectedLora } from './inject.js';
 import { initLoraWeightsSchema, loraConfigSchema, moduleLoraShape, type LoraConfig } from './lora-config.js';
 import { moduleSuffixes } from './target-modules.js';
+import { parseHubModelId } from '../model/hub/model-id.js';
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
@@ -117,10 +118,12 @@ export async function saveAdapter(
   const alphaFactor = converted ? (cfg.use_rslora ? Math.SQRT2 : 2) : 1;
   const rFactor = converted ? 2 : 1;
   const scaled = (rec: Record<string, number>, f: number) => Object.fromEntries(Object.entries(rec).map(([k, v]) => [k, v * f]));
+  const hubBase = parseHubModelId(opts.baseModel);
   const config = {
     alpha_pattern: scaled(cfg.alpha_pattern, alphaFactor),
     auto_mapping: null,
-    base_model_name_or_path: opts.baseModel,
+    // A Hub model recorded as `org/name@<sha>` is written the PEFT way: the id, and the commit in `revision`.
+    base_model_name_or_path: hubBase?.repo ?? opts.baseModel,
     bias: 'none',
     fan_in_fan_out: lora.modules.every((m) => model.linears.get(m)?.layout === 'in_out'),
     inference_mode: true,
@@ -133,7 +136,7 @@ export async function saveAdapter(
     peft_type: 'LORA',
     r: cfg.r * rFactor,
     rank_pattern: scaled(cfg.rank_pattern, rFactor),
-    revision: null,
+    revision: hubBase?.revision ?? null,
     target_modules: targetModules,
     task_type: 'CAUSAL_LM',
     use_dora: cfg.use_dora,
