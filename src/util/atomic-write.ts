@@ -1,6 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { describeWriteError } from './fs-errors.js';
 import { assertReplaceableDir, type DirOwnership } from './owned-dir.js';
 import { sweepStaleTemps, tempPathFor } from './stale-temps.js';
 
@@ -10,6 +11,14 @@ import { sweepStaleTemps, tempPathFor } from './stale-temps.js';
  * Temps of killed writers found beside it are removed first (see stale-temps.ts).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomicRaw(path, data);
+  } catch (err) {
+    throw describeWriteError(err, path);
+  }
+}
+
+async function writeFileAtomicRaw(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   sweepStaleTemps(dirname(path));
   const tmp = tempPathFor(path);
@@ -23,6 +32,14 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 }
 
 export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
+  try {
+    writeFileAtomicSyncRaw(path, data);
+  } catch (err) {
+    throw describeWriteError(err, path);
+  }
+}
+
+function writeFileAtomicSyncRaw(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   sweepStaleTemps(dirname(path));
   const tmp = tempPathFor(path);
@@ -42,6 +59,14 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
  * (checked before building and again just before the swap).
  */
 export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Promise<void>, ownership?: DirOwnership): Promise<void> {
+  try {
+    await writeDirAtomicRaw(dir, fill, ownership);
+  } catch (err) {
+    throw describeWriteError(err, dir); // a read-only or full disk names the folder being written
+  }
+}
+
+async function writeDirAtomicRaw(dir: string, fill: (tmpDir: string) => Promise<void>, ownership?: DirOwnership): Promise<void> {
   if (ownership) assertReplaceableDir(dir, ownership);
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true });

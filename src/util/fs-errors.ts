@@ -13,14 +13,19 @@ export function nearestExisting(path: string): string {
   return p;
 }
 
-/** Whether this process may write `path` (access(2) W_OK). */
-export function isWritable(path: string): boolean {
+/** Why this process may not write `path` (access(2) W_OK: EACCES, EROFS, …), or null when it may. */
+function writeAccessProblem(path: string): string | null {
   try {
     accessSync(path, constants.W_OK);
-    return true;
-  } catch {
-    return false;
+    return null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'EACCES';
   }
+}
+
+/** Whether this process may write `path` (access(2) W_OK). */
+export function isWritable(path: string): boolean {
+  return writeAccessProblem(path) === null;
 }
 
 /**
@@ -53,14 +58,12 @@ export function describeFsError(err: unknown, path: string, action: string): Err
         hint: 'free disk space there (old adapters and merged models in results/ are the large files), or write elsewhere',
         cause: err,
       });
-    case 'ENOENT':
-      if (existsSync(where) && !isWritable(where)) {
-        return new LoraStudyError(`cannot ${action}: ${where} is not writable (${path})`, {
-          hint: 'make that folder writable for this user, or pass another output folder',
-          cause: err,
-        });
-      }
+    case 'ENOENT': {
+      // mkdir -p on a read-only or unwritable folder can report ENOENT; say what it really is.
+      const problem = existsSync(where) ? writeAccessProblem(where) : null;
+      if (problem) return describeFsError(Object.assign(new Error(e.message), { code: problem }), path, action);
       return new LoraStudyError(`cannot ${action}: ${path} does not exist (${e.message})`, { cause: err });
+    }
     case 'EISDIR':
       return new LoraStudyError(`cannot ${action}: ${path} is a folder, not a file`, {
         hint: 'name the file inside it',
@@ -71,4 +74,19 @@ export function describeFsError(err: unknown, path: string, action: string): Err
     default:
       return new LoraStudyError(`cannot ${action}: ${path}: ${e.message}`, { cause: err });
   }
+}
+
+const WRITE_CODES = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']);
+
+/**
+ * For errors met while writing `path` (an output file or folder): a read-only, permission or
+ * full-disk error becomes a LoraStudyError naming `path` (see describeFsError); so does an ENOENT
+ * that really means the folder is not writable. Anything else (e.g. a missing input read while
+ * filling a folder) passes through unchanged.
+ */
+export function describeWriteError(err: unknown, path: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string' || err instanceof LoraStudyError) return err;
+  const notWritable = code === 'ENOENT' && existsSync(nearestExisting(dirname(path))) && !isWritable(nearestExisting(dirname(path)));
+  return WRITE_CODES.has(code) || notWritable ? describeFsError(err, path, `write ${path}`) : err;
 }
