@@ -2,25 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { afterEach, expect, test, vi } from 'vitest';
-import { runProgram } from '../../src/cli/program.js';
+import { afterEach, expect, test } from 'vitest';
+import { runInProcess } from '../helpers/cli-in-process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dry-run-'));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
-  let stdout = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await runProgram(['node', 'lora-study', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, stdout };
-}
+const cli = runInProcess;
 
 afterEach(() => {
   process.exitCode = 0;

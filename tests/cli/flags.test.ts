@@ -1,23 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { afterEach, describe, expect, test, vi } from 'vitest';
-import { buildProgram, runProgram } from '../../src/cli/program.js';
+import { afterEach, describe, expect, test } from 'vitest';
+import { buildProgram } from '../../src/cli/program.js';
+import { runInProcess } from '../helpers/cli-in-process.js';
 
-/** Runs the real program in-process; refused flags stop it before any command starts. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
-  try {
-    await runProgram(['node', 'lora-study', ...args]);
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, stdout, stderr };
-}
+const cli = runInProcess;
 
 afterEach(() => {
   process.exitCode = 0;

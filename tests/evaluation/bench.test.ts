@@ -20,7 +20,7 @@ test('the fixed shapes are the models they are named for: GPT-2 small has its pu
 });
 
 test('bench --quick --json: one document whose figures agree with counts made by hand and with the wall clock', async () => {
-  const r = runCli(['bench', '--quick', '--steps', '3', '--backend', 'cpu', '--json']);
+  const r = await runCli(['bench', '--quick', '--steps', '3', '--backend', 'cpu', '--json']);
   expect(r.code, r.stderr).toBe(0);
   const doc = JSON.parse(r.stdout);
   expect(Object.keys(doc).sort()).toEqual(['cores', 'engine', 'loadAverage', 'matmul', 'peakRssBytes', 'shapes', 'wallTimeS']);

@@ -96,7 +96,7 @@ describe('lora-study evaluate-model', () => {
     tracker.recordMetrics(runId, { eval_loss: 123 });
     tracker.close();
 
-    const r = runCli(['evaluate-model', '--run', String(runId), '--db', db, '--max-samples', '4', '--max-new-tokens', '3', '--backend', 'cpu', '--json']);
+    const r = await runCli(['evaluate-model', '--run', String(runId), '--db', db, '--max-samples', '4', '--max-new-tokens', '3', '--backend', 'cpu', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc).sort()).toEqual(['adapter', 'dataset', 'engine', 'generation', 'metrics', 'model', 'quantization', 'recorded', 'run', 'samples', 'wallTimeS']);
@@ -113,13 +113,13 @@ describe('lora-study evaluate-model', () => {
   });
 
   test('table output with --samples; a clear error for an unknown run', async () => {
-    const r = runCli(['evaluate-model', '--model', modelDir, '--dataset', dataDir, '--adapter', adapterDir, '--max-samples', '2', '--max-new-tokens', '2', '--samples', '1', '--backend', 'cpu']);
+    const r = await runCli(['evaluate-model', '--model', modelDir, '--dataset', dataDir, '--adapter', adapterDir, '--max-samples', '2', '--max-new-tokens', '2', '--samples', '1', '--backend', 'cpu']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/eval loss \(nats\)\s+\d+\.\d{4}/);
     expect(r.stdout).toContain('── sample 1 ──');
     expect(r.stdout).toMatch(/reference: {2}\S/);
 
-    const e = runCli(['evaluate-model', '--run', '999', '--db', join(root, 'exp.db'), '--json']);
+    const e = await runCli(['evaluate-model', '--run', '999', '--db', join(root, 'exp.db'), '--json']);
     expect(e.code).toBe(1);
     expect(e.stderr).toMatch(/error during evaluate-model: run 999: no such run/);
     expect(JSON.parse(e.stdout).error.command).toBe('evaluate-model');

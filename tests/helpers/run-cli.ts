@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export interface CliResult {
@@ -7,13 +7,30 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real CLI (src/cli/main.ts through tsx) in a child process, as a user would. */
-export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], {
-    cwd: opts.cwd ?? process.cwd(),
-    env: { ...process.env, LORA_STUDY_LOG_LEVEL: 'warn', ...opts.env },
-    encoding: 'utf8',
-    timeout: 240_000,
+/**
+ * Runs the real CLI (src/cli/main.ts through tsx) in a child process, as a user would. Async, so
+ * that the test worker keeps answering vitest while the child runs (a blocking spawnSync of a
+ * slow command on a loaded machine made vitest report `Timeout calling "onTaskUpdate"`).
+ */
+export function runCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], {
+      cwd: opts.cwd ?? process.cwd(),
+      env: { ...process.env, LORA_STUDY_LOG_LEVEL: 'warn', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
   });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -26,10 +26,10 @@ describe('the study registry', () => {
     );
   });
 
-  test('run-suite --dry-run fails on an unknown type, naming the file and the allowed types', () => {
+  test('run-suite --dry-run fails on an unknown type, naming the file and the allowed types', async () => {
     const file = join(dir, 'bogus.yaml');
     writeFileSync(file, stringify({ name: 'bogus', type: 'bogus', base, sweep: { rank: [1] } }));
-    const r = runCli(['run-suite', file, '--dry-run']);
+    const r = await runCli(['run-suite', file, '--dry-run']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(file);
     expect(r.stderr).toMatch(/unknown study type "bogus": use one of rank, module, quantization, method, single/);
