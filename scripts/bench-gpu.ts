@@ -2,7 +2,7 @@
 // peak GPU memory at the GPT-2-small shape (batch 8×512) and the Qwen2.5-0.5B shape (batch 4×512,
 // r=16, all linear layers, fp32 and nf4 base), then a short rank study (r = 4, 16, 64) on both
 // shapes. Random weights: speed and memory do not depend on them. Writes one JSON document.
-//   npx tsx scripts/bench-gpu.ts [--backend webgpu] [--doctor] [--small] [--ranks 4,16,64] [--steps 4] [--matmul-only] [--out DIR] [--json]
+//   npx tsx scripts/bench-gpu.ts [--backend webgpu] [--doctor] [--small] [--ranks 4,16,64] [--steps 4] [--matmul-only] [--only NAME-PART] [--out DIR] [--json]
 // --small: 2 layers, batch 1×64, matmul 1024³ only (a CPU rasteriser such as llvmpipe; the
 // vocabulary stays full size, so the split output head is measured too).
 // scripts/device-check.sh bundles this file and runs it on a GPU machine with --doctor.
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
     'matmul-only': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const small = values.small;
@@ -115,7 +116,8 @@ const shapes = [
 const rankShapes = ranks.flatMap((r) => [shape('gpt2-small', GPT2_SMALL, GPT2_LINEAR, 8, r), shape('qwen2.5-0.5b', QWEN25_05B, QWEN_LINEAR, 4, r)]);
 const results: Array<BenchShapeResult | { name: string; error: string }> = [];
 const done = new Map<string, BenchShapeResult>();
-for (const s of [...shapes, ...rankShapes.filter((s) => !shapes.some((t) => t.name === s.name))]) {
+const all = [...shapes, ...rankShapes.filter((s) => !shapes.some((t) => t.name === s.name))];
+for (const s of all.filter((x) => !values.only || x.name.includes(values.only))) {
   try {
     const r = await benchShape(s, peak, { steps, logger });
     results.push(r);

@@ -62,6 +62,10 @@ class Int32BinaryProgram {
  *   above 2^24 (the packed words of quantized weights use all 32 bits: `mod(2147483647, 256)` gave
  *   0). They get exact i32 programs for equal shapes or a single-value operand; other shapes keep
  *   tfjs's kernel.
+ * - BatchMatMul dispatches one workgroup row per batch entry and fails an assertion when the
+ *   batch exceeds `maxComputeWorkgroupsPerDimension` (65535: blockwise dequantization multiplies
+ *   one scale per 64-weight block, 68k blocks for one Qwen2.5-0.5B MLP weight). Such batches are
+ *   multiplied in slices and concatenated.
  */
 export function installWebgpuKernelFixes(util: WebgpuUtil): void {
   if (installed) return;
@@ -85,6 +89,7 @@ export function installWebgpuKernelFixes(util: WebgpuUtil): void {
       },
     });
   }
+  installBatchedMatMulSlices();
   const addN = tf.getKernel('AddN', 'webgpu');
   if (!addN) return;
   tf.unregisterKernel('AddN', 'webgpu');
@@ -113,4 +118,42 @@ export function installWebgpuKernelFixes(util: WebgpuUtil): void {
     },
   });
   installed = true;
+}
+
+type KernelFn = (args: { inputs: Record<string, tf.TensorInfo>; backend: tf.KernelBackend; attrs?: Record<string, unknown> }) => tf.TensorInfo;
+
+function installBatchedMatMulSlices(): void {
+  const matmul = tf.getKernel('BatchMatMul', 'webgpu');
+  const slice = tf.getKernel('Slice', 'webgpu')?.kernelFunc as KernelFn | undefined;
+  const concat = tf.getKernel('Concat', 'webgpu')?.kernelFunc as unknown as ((args: { inputs: tf.TensorInfo[]; backend: tf.KernelBackend; attrs: { axis: number } }) => tf.TensorInfo) | undefined;
+  const reshape = tf.getKernel('Reshape', 'webgpu')?.kernelFunc as KernelFn | undefined;
+  if (!matmul || !slice || !concat || !reshape) return;
+  tf.unregisterKernel('BatchMatMul', 'webgpu');
+  tf.registerKernel({
+    kernelName: 'BatchMatMul',
+    backendName: 'webgpu',
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args as unknown as { inputs: { a: tf.TensorInfo; b: tf.TensorInfo }; backend: WebgpuBackendLike; attrs: { transposeA: boolean; transposeB: boolean } };
+      const { a, b } = inputs;
+      const outer = (t: tf.TensorInfo) => t.shape.slice(0, -2);
+      const batch = outer(a).reduce((x, y) => x * y, 1);
+      const maxBatch = backend.device.limits.maxComputeWorkgroupsPerDimension;
+      const sameOuter = outer(a).length === outer(b).length && outer(a).every((d, i) => d === outer(b)[i]);
+      if (batch <= maxBatch || !sameOuter) return matmul.kernelFunc(args);
+      const temps: tf.TensorInfo[] = [];
+      const keep = <T extends tf.TensorInfo>(t: T): T => (temps.push(t), t);
+      const as3 = (t: tf.TensorInfo) => keep(reshape({ inputs: { x: t }, backend, attrs: { shape: [batch, ...t.shape.slice(-2)] } }));
+      const [a3, b3] = [as3(a), as3(b)];
+      const parts: tf.TensorInfo[] = [];
+      for (let start = 0; start < batch; start += maxBatch) {
+        const n = Math.min(maxBatch, batch - start);
+        const part = (t: tf.TensorInfo) => keep(slice({ inputs: { x: t }, backend, attrs: { begin: [start, 0, 0], size: [n, -1, -1] } }));
+        parts.push(keep(matmul.kernelFunc({ ...args, inputs: { a: part(a3), b: part(b3) } } as never) as tf.TensorInfo));
+      }
+      const joined = keep(concat({ inputs: parts, backend, attrs: { axis: 0 } }));
+      const out = reshape({ inputs: { x: joined }, backend, attrs: { shape: [...outer(a), ...joined.shape.slice(1)] } });
+      for (const t of temps) backend.disposeData(t.dataId);
+      return out;
+    },
+  });
 }

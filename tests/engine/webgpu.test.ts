@@ -111,6 +111,25 @@ describe.skipIf(skipWebgpu)(webgpuTitle('webgpu backend on this machine'), () =>
     expect(bufferLimitBytes()).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('multiplies batches larger than one dispatch dimension, and int32 arithmetic exactly', async () => {
+    await initEngine({ backend: 'webgpu' });
+    const B = activeWebgpuAdapter()!.limits.maxComputeWorkgroupsPerDimension + 7;
+    const av = Float32Array.from({ length: B * 2 }, (_, i) => (i % 13) - 6);
+    const bv = Float32Array.from({ length: B * 2 }, (_, i) => (i % 7) - 3);
+    const before = tf.memory().numTensors;
+    const c = tf.matMul(tf.tensor3d(av, [B, 1, 2]), tf.tensor3d(bv, [B, 2, 1])); // [B, 1, 1]
+    expect(c.shape).toEqual([B, 1, 1]);
+    const got = await c.data();
+    for (const i of [0, 1, 65534, 65535, B - 1]) expect(got[i]).toBe(av[2 * i] * bv[2 * i] + av[2 * i + 1] * bv[2 * i + 1]);
+    tf.dispose(c);
+    expect(tf.memory().numTensors).toBe(before + 2); // the two inputs only
+    // tfjs computes these in float32, which rounds above 2^24; the engine's kernels are exact.
+    const w = tf.tensor1d([2147483647, -2147483648, 16777217, -7], 'int32');
+    expect(Array.from(await tf.mod(w, tf.scalar(256, 'int32')).data())).toEqual([255, 0, 1, 249]);
+    expect(Array.from(await tf.sub(w, tf.scalar(1, 'int32')).data())).toEqual([2147483646, 2147483647, 16777216, -8]);
+    expect(Array.from(await tf.floorDiv(w, tf.scalar(65536, 'int32')).data())).toEqual([32767, -32768, 256, -1]);
+  });
+
   it('turns a binding over the limit into an error at read-back instead of zeros', async () => {
     await initEngine({ backend: 'webgpu' });
     const limit = activeWebgpuAdapter()!.limits.maxStorageBufferBindingSize;
