@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { existsSync, readdirSync, statSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LoraStudyError } from '../../util/errors.js';
@@ -125,4 +126,24 @@ export function withDatabaseErrors<T extends object>(target: T, path: string): T
     });
   }
   return target;
+}
+
+/**
+ * Opens a SQLite database (a file, or a byte image held in memory) and runs `configure` on it;
+ * any failure closes it and becomes a databaseError naming `path`.
+ */
+export function openConfigured(source: string | Buffer, path: string, configure: (db: Database.Database) => void, options?: Database.Options): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(source, options);
+  } catch (err) {
+    throw databaseError(err, path);
+  }
+  try {
+    configure(db);
+  } catch (err) {
+    db.close();
+    throw databaseError(err, path);
+  }
+  return db;
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { LoraStudyError } from '../../util/errors.js';
-import { databaseError, missingDatabaseError } from './db-errors.js';
+import { databaseError, missingDatabaseError, openConfigured } from './db-errors.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 
 /** SQLite codes meaning "readable, but SQLite would need to write beside it (-shm) to read". */
@@ -59,18 +59,8 @@ function snapshot(path: string): Database.Database {
   }
   // Bytes 18–19 are 2 in a WAL-mode file; an in-memory copy must use the rollback format (1).
   if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
-  let db: Database.Database;
-  try {
-    db = new Database(bytes);
-  } catch (err) {
-    throw databaseError(err, path);
-  }
-  try {
+  return openConfigured(bytes, path, (db) => {
     migrate(db, path);
     db.pragma('query_only = ON');
-  } catch (err) {
-    db.close();
-    throw databaseError(err, path);
-  }
-  return db;
+  });
 }

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { describeFsError } from '../../util/fs-errors.js';
 import { assert } from '../../util/errors.js';
 import { hashConfig } from '../config-hash.js';
-import { databaseError, missingDatabaseError, refuseFolderAsDatabase, withDatabaseErrors } from './db-errors.js';
+import { missingDatabaseError, openConfigured, refuseFolderAsDatabase, withDatabaseErrors } from './db-errors.js';
 import { openReadOnlyDatabase } from './open-read-only.js';
 import { metricInfo } from '../metric-names.js';
 import { currentIdentity, type ProcessIdentity } from '../process-info.js';
@@ -72,24 +72,15 @@ export function openTracker(path: string = DEFAULT_DB_PATH, opts: OpenTrackerOpt
       }
     }
   }
-  let db: Database.Database;
-  try {
-    db = new Database(path);
-  } catch (err) {
-    throw databaseError(err, path);
-  }
-  try {
-    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-    db.pragma('journal_mode = WAL');
+  const db = openConfigured(path, path, (d) => {
+    d.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    d.pragma('journal_mode = WAL');
     // WAL keeps committed transactions durable across a process crash at NORMAL; only an OS
     // crash can lose the last few, which a resumable study tolerates.
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
-    migrate(db, path);
-  } catch (err) {
-    db.close();
-    throw databaseError(err, path);
-  }
+    d.pragma('synchronous = NORMAL');
+    d.pragma('foreign_keys = ON');
+    migrate(d, path);
+  });
   return withDatabaseErrors(new Tracker(db, path, currentIdentity()), path);
 }
 
