@@ -46,9 +46,14 @@ function checkSize(a: Active, v: { value?: unknown } | undefined): void {
 // per row.
 type Evaluate = (this: unknown, node: unknown, environment: unknown) => { value?: unknown };
 const proto = Interpreter.prototype as unknown as { evaluate: Evaluate; evaluateBlock: Evaluate };
+/** Set when this @huggingface/jinja lacks what the budget hooks into: rendering then refuses to run. */
+let unenforceable: string | null = null;
 for (const method of ['evaluate', 'evaluateBlock'] as const) {
   const original = proto[method];
-  if (typeof original !== 'function') throw new Error(`@huggingface/jinja: Interpreter.${method} is missing; the render budget cannot be enforced`);
+  if (typeof original !== 'function') {
+    unenforceable = `@huggingface/jinja has no Interpreter.${method} (a version this lora-study was not built for)`;
+    continue;
+  }
   proto[method] = function budgeted(node, environment) {
     const a = active;
     if (a) tick(a);
@@ -82,6 +87,7 @@ function boundedRange(maxItems: number) {
 
 /** Renders `template` with `items`, throwing RenderBudgetError when it goes over `budget`. */
 export function renderWithBudget(template: Template, items: Record<string, unknown>, budget: RenderBudget = DEFAULT_RENDER_BUDGET): string {
+  if (unenforceable) throw new RenderBudgetError(`the render budget cannot be enforced: ${unenforceable}; reinstall with npm ci`);
   const previous = active;
   active = { steps: 0, deadline: performance.now() + budget.maxMs, budget };
   try {
