@@ -99,7 +99,8 @@ export function register(program: Command): void {
             source: opts.dataset,
             name: opts.name ?? defaultDatasetName(opts.dataset),
             outDir: opts.outDir,
-            modelDir: (await resolveModel(opts.model, { logger })).dir,
+            // A Hub id: config.json and the tokenizer files only; the weights wait for the run.
+            modelDir: (await resolveModel(opts.model, { logger, parts: 'tokenizer' })).dir,
             template: opts.template,
             numSamples: opts.numSamples,
             evalSamples: opts.evalSamples,

@@ -19,7 +19,7 @@ import { formatPlan } from './format-plan.js';
 import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
 import { interruptFlag } from './signals.js';
-import { prefetchModelConfigs } from '../model/hub/resolve-model.js';
+import { hubPlanNotes, prefetchModelConfigs } from '../model/hub/resolve-model.js';
 
 interface Opts {
   dryRun?: boolean;
@@ -158,7 +158,8 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   } finally {
     await store?.close();
   }
-  if (opts.json) printJson({ suite: suite.name, type: suite.type, backend: engine.backend, device: engine.device, matmul_gflops: gflops, memory_limit: limit, runs: rows });
-  else process.stdout.write(`${formatPlan(rows, `suite ${suite.name} (${suite.type}) on ${engine.backend}: ${engine.device}, matmul ${gflops.toFixed(1)} GFLOP/s, memory ${(limit.bytes / 2 ** 30).toFixed(1)} GiB (${limit.what})`)}\n`);
+  const notes = hubPlanNotes(runs.map((r) => r.config.model));
+  if (opts.json) printJson({ suite: suite.name, type: suite.type, backend: engine.backend, device: engine.device, matmul_gflops: gflops, memory_limit: limit, runs: rows, notes });
+  else process.stdout.write(`${formatPlan(rows, `suite ${suite.name} (${suite.type}) on ${engine.backend}: ${engine.device}, matmul ${gflops.toFixed(1)} GFLOP/s, memory ${(limit.bytes / 2 ** 30).toFixed(1)} GiB (${limit.what})`)}\n${notes.map((n) => `note: ${n}\n`).join('')}`);
   return rows.every((r) => r.ok) ? 0 : 1;
 }

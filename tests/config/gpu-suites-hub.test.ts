@@ -13,6 +13,7 @@ import { planRun } from '../../src/experiments/plan.js';
 import { runIdentity } from '../../src/experiments/run-identity.js';
 import { parseHubModelId } from '../../src/model/hub/model-id.js';
 import { prefetchModelConfigs } from '../../src/model/hub/resolve-model.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const CONFIGS: Record<string, string> = {
   'microsoft/phi-2': 'phi-2.json',
@@ -58,4 +59,13 @@ test.each(files)('%s names its model by Hub id and plans offline from config.jso
   }
   // The identity names the commit the cache resolved, not a path.
   expect(runIdentity(s.runs[0].config)).toBe(runIdentity({ ...s.runs[0].config, model: `${specs[0].split('@')[0]}@${SHA}` }));
+});
+
+test('run-suite --dry-run on a Hub id, offline: the plan, and a note that it came from config.json alone', async () => {
+  const r = await runCli(['run-suite', 'configs/gpu/qwen2.5-0.5b_rank_sweep.yaml', '--dry-run', '--json', '--backend', 'wasm', '--threads', '1'], {
+    env: { HF_HUB_CACHE: process.env.HF_HUB_CACHE!, HF_HUB_OFFLINE: '1', HF_ENDPOINT: 'http://127.0.0.1:9' },
+  });
+  const doc = JSON.parse(r.stdout) as { runs: Array<{ ok: boolean; error?: string }>; notes: string[] };
+  expect(doc.runs.map((x) => x.error).filter((e) => e && !/^will not fit/.test(e))).toEqual([]); // rows may not fit wasm's 4 GiB; none is invalid
+  expect(doc.notes).toEqual([expect.stringMatching(/^Qwen\/Qwen2\.5-0\.5B@cccccccccccc: planned from config\.json alone/)]);
 });

@@ -153,6 +153,20 @@ describe('download into the Hugging Face cache layout', () => {
     expect(h.requests.filter((q) => q.path.includes('/resolve/') || q.path.startsWith('/lfs/'))).toEqual([]);
   });
 
+  test("parts: 'tokenizer' fetches config and tokenizer files, no weights; the full model later fetches only the rest", async () => {
+    const h = await serve();
+    const c = cache();
+    const tok = await resolveModel('tiny-org/tiny-llama', { cacheDir: c, hubUrl: h.url, offline: false, parts: 'tokenizer' });
+    expect(readdirSync(tok.dir).sort()).toEqual(['config.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(h.requests.some((q) => q.path.endsWith('.safetensors') || q.path.startsWith('/lfs/'))).toBe(false);
+    const n = h.requests.length;
+    const full = await resolveModel('tiny-org/tiny-llama', { cacheDir: c, hubUrl: h.url, offline: false });
+    expect(full.dir).toBe(tok.dir);
+    const gets = h.requests.slice(n).filter((q) => q.method === 'GET' && !q.path.startsWith('/api/')).map((q) => q.path.split('/').pop());
+    // model.safetensors is an LFS file: its GET is redirected to the blob store (/lfs/<sha256>).
+    expect(gets.sort()).toEqual([blobEtag('model.safetensors', tiny['model.safetensors']), 'generation_config.json', 'model.safetensors']);
+  });
+
   test('a revision pin: a tag and a commit sha resolve to that commit; the tag is recorded in refs/', async () => {
     const h = await serve();
     const c = cache();

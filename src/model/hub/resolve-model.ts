@@ -14,7 +14,16 @@ import { COMMIT_SHA, formatHubModelId, parseHubModelId, type HubModelRef } from 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
 /** Files a model folder may carry besides config, tokenizer and weights; fetched when the repo has them. */
+export type HubModelParts = 'model' | 'tokenizer' | 'config';
+
 export const OPTIONAL_MODEL_FILES = ['tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
+const OPTIONAL_TOKENIZER_FILES = ['tokenizer_config.json', 'special_tokens_map.json'];
+
+/** The files of `parts` that `dir` lacks. */
+function missingParts(dir: string, parts: HubModelParts): string[] {
+  if (parts === 'model') return missingModelFiles(dir);
+  return (parts === 'config' ? ['config.json'] : ['config.json', 'tokenizer.json']).filter((f) => !isFile(join(dir, f)));
+}
 const PICKLE = /\.(bin|pt|pth|ckpt|pkl)$/;
 
 export interface HubModelOptions {
@@ -30,8 +39,12 @@ export interface HubModelOptions {
   logger?: Logger;
   /** Show a progress bar (default: stderr is a terminal). */
   tty?: boolean;
-  /** Only config.json (what a dry-run plan reads): weights and tokenizer are not downloaded. */
-  configOnly?: boolean;
+  /**
+   * What to fetch: the whole model folder (default); `tokenizer` (config.json and the tokenizer
+   * files, what prepare-dataset reads); `config` (config.json alone, what a dry-run plan reads).
+   * The repo's weights are checked (pickle-only refused) in every case; only `model` downloads them.
+   */
+  parts?: HubModelParts;
 }
 
 export interface ResolvedHubModel {
@@ -62,12 +75,12 @@ function settings(o: HubModelOptions) {
 }
 
 /** What the cache holds for `ref` without any request: the snapshot folder and the files it lacks. */
-export function cachedHubModel(ref: HubModelRef, opts: Pick<HubModelOptions, 'cacheDir' | 'configOnly'> = {}): (ResolvedHubModel & { missing: string[] }) | null {
+export function cachedHubModel(ref: HubModelRef, opts: Pick<HubModelOptions, 'cacheDir' | 'parts'> = {}): (ResolvedHubModel & { missing: string[] }) | null {
   const repoDir = repoCacheDir(opts.cacheDir ?? hubCacheDir(), ref.repo);
   const sha = readRef(repoDir, ref.revision);
   if (!sha) return null;
   const dir = snapshotDir(repoDir, sha);
-  const missing = opts.configOnly ? (isFile(join(dir, 'config.json')) ? [] : ['config.json']) : missingModelFiles(dir);
+  const missing = missingParts(dir, opts.parts ?? 'model');
   return { repo: ref.repo, revision: ref.revision, sha, dir, fromCache: true, missing };
 }
 
@@ -86,7 +99,8 @@ const normalizeEtag = (e: string | null): string | null => (e ? e.replace(/^W\//
  */
 export async function ensureHubModel(ref: HubModelRef, opts: HubModelOptions = {}): Promise<ResolvedHubModel> {
   const s = settings(opts);
-  const cached = cachedHubModel(ref, { cacheDir: s.cacheDir, configOnly: opts.configOnly });
+  const parts = opts.parts ?? 'model';
+  const cached = cachedHubModel(ref, { cacheDir: s.cacheDir, parts });
   if (cached && cached.missing.length === 0) {
     s.logger.info({ model: ref.repo, revision: ref.revision, sha: cached.sha, folder: cached.dir }, 'using the cached Hub model');
     const { missing: _m, ...hit } = cached;
@@ -120,7 +134,7 @@ export async function ensureHubModel(ref: HubModelRef, opts: HubModelOptions = {
 
   const wanted: string[] = ['config.json'];
   if (!has.has('config.json')) throw new HubModelError(`model ${ref.repo}@${sha} has no config.json`, { hint: 'lora-study needs a transformers model repo (config.json, model.safetensors, tokenizer.json)' });
-  if (!opts.configOnly) {
+  if (parts !== 'config') {
     if (!has.has('tokenizer.json')) {
       throw new HubModelError(`model ${ref.repo}@${sha} has no tokenizer.json (the fast-tokenizer file lora-study reads)`, {
         hint: `save one with transformers: AutoTokenizer.from_pretrained("${ref.repo}").save_pretrained("<folder>") and use a local folder`,
@@ -174,18 +188,18 @@ export async function ensureHubModel(ref: HubModelRef, opts: HubModelOptions = {
     progress?.stop();
   };
 
-  await fetchFiles(opts.configOnly ? wanted : [...wanted, ...weights]);
-  if (!opts.configOnly) {
-    if (weights[0] === 'model.safetensors.index.json') {
+  await fetchFiles(parts === 'model' ? [...wanted, ...weights] : wanted);
+  if (parts !== 'config') {
+    if (parts === 'model' && weights[0] === 'model.safetensors.index.json') {
       const index = JSON.parse(readFileSync(join(dir, weights[0]), 'utf8')) as { weight_map?: Record<string, string> };
       const shards = [...new Set(Object.values(index.weight_map ?? {}))].sort();
       for (const f of shards) assertRelativePath(f, `shard listed in ${ref.repo}/model.safetensors.index.json`);
       await fetchFiles(shards);
     }
-    const optional = OPTIONAL_MODEL_FILES.filter((f) => has.has(f));
-    await fetchFiles(optional);
+    const optionalFiles = parts === 'model' ? OPTIONAL_MODEL_FILES : OPTIONAL_TOKENIZER_FILES;
+    await fetchFiles(optionalFiles.filter((f) => has.has(f)));
     // As huggingface_hub does: remember that a file is absent at this commit.
-    for (const f of OPTIONAL_MODEL_FILES.filter((x) => !has.has(x))) {
+    for (const f of optionalFiles.filter((x) => !has.has(x))) {
       const p = noExistPath(repoDir, sha, f);
       if (!existsSync(p)) await writeFileAtomic(p, '');
     }
@@ -231,7 +245,7 @@ export function localModelDir(spec: string, opts: Pick<HubModelOptions, 'cacheDi
   const ref = parseHubModelId(spec);
   if (!ref) return spec;
   const cacheDir = opts.cacheDir ?? hubCacheDir();
-  const hit = cachedHubModel(ref, { cacheDir, configOnly: true });
+  const hit = cachedHubModel(ref, { cacheDir, parts: 'config' });
   if (!hit) throw new HubModelNotCachedError(ref.repo, ref.revision, cacheDir, 'it was never downloaded', false);
   return hit.dir;
 }
@@ -240,7 +254,7 @@ export function localModelDir(spec: string, opts: Pick<HubModelOptions, 'cacheDi
 export function hubModelIdentity(spec: string): string | null {
   const ref = parseHubModelId(spec);
   if (!ref) return null;
-  const hit = cachedHubModel(ref, { configOnly: true });
+  const hit = cachedHubModel(ref, { parts: 'config' });
   return `hf:${ref.repo}@${hit?.sha ?? ref.revision}`;
 }
 
@@ -255,11 +269,24 @@ export async function prefetchModelConfigs(specs: string[], opts: HubModelOption
     const ref = parseHubModelId(spec);
     if (!ref) continue;
     try {
-      await ensureHubModel(ref, { ...opts, configOnly: true });
+      await ensureHubModel(ref, { ...opts, parts: 'config' });
     } catch (err) {
       const hint = err instanceof HubModelError && err.hint ? ` — ${err.hint}` : '';
       errors.set(spec, `${err instanceof Error ? err.message : String(err)}${hint}`);
     }
   }
   return errors;
+}
+
+/** A note for each Hub id a dry-run plans without its weights in the cache (config.json alone). */
+export function hubPlanNotes(specs: string[], opts: Pick<HubModelOptions, 'cacheDir'> = {}): string[] {
+  const notes: string[] = [];
+  for (const spec of new Set(specs)) {
+    const ref = parseHubModelId(spec);
+    const hit = ref && cachedHubModel(ref, { cacheDir: opts.cacheDir, parts: 'model' });
+    if (hit && hit.missing.length) {
+      notes.push(`${ref.repo}@${hit.sha.slice(0, 12)}: planned from config.json alone (its weights are not in the cache and a dry-run does not download them; the run downloads them and checks the config against their safetensors headers)`);
+    }
+  }
+  return notes;
 }
