@@ -7,6 +7,7 @@ import { LoraStudyError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { assertRelativePath } from '../util/path-segment.js';
 import { DATA_FILE_EXTENSIONS } from './read-local.js';
+import { isNetworkError } from '../util/network-error.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
@@ -101,10 +102,6 @@ interface Manifest {
   split: string;
   revision: string;
   files: Array<{ path: string; size: number }>;
-}
-
-function isNetworkError(err: unknown): boolean {
-  return err instanceof TypeError && /fetch failed|network|ECONN|ENOTFOUND|EAI_AGAIN/i.test(`${err.message} ${(err as { cause?: { code?: string } }).cause?.code ?? ''}`);
 }
 
 /** The cache's record of a downloaded split; a damaged one (an interrupted write, an edit) counts as no cache. */

@@ -10,6 +10,7 @@ import { hubCacheDir, isFile, missingModelFiles, noExistPath, readRef, refPath, 
 import { DownloadProgress } from './download-progress.js';
 import { HubModelError, HubModelNotCachedError, HubModelNotFoundError, HubModelUnreachableError, HubPickleOnlyError } from './errors.js';
 import { COMMIT_SHA, formatHubModelId, parseHubModelId, type HubModelRef } from './model-id.js';
+import { isNetworkError } from '../../util/network-error.js';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 
@@ -82,10 +83,6 @@ export function cachedHubModel(ref: HubModelRef, opts: Pick<HubModelOptions, 'ca
   const dir = snapshotDir(repoDir, sha);
   const missing = missingParts(dir, opts.parts ?? 'model');
   return { repo: ref.repo, revision: ref.revision, sha, dir, fromCache: true, missing };
-}
-
-function isNetworkError(err: unknown): boolean {
-  return err instanceof TypeError && /fetch failed|network|ECONN|ENOTFOUND|EAI_AGAIN/i.test(`${err.message} ${(err as { cause?: { code?: string } }).cause?.code ?? ''}`);
 }
 
 const normalizeEtag = (e: string | null): string | null => (e ? e.replace(/^W\//, '').replace(/"/g, '') : null);
