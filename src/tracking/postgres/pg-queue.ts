@@ -4,7 +4,7 @@ import { LoraStudyError } from '../../util/errors.js';
 import { SUPERSEDED_ERROR } from '../claim-rules.js';
 import type { ClaimedJob, EnqueueResult, Lease, QueueOptions, RunJobData, RunQueue } from '../run-queue.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import type { PostgresRunStore } from './pg-store.js';
+import { inTransaction, type PostgresRunStore } from './pg-store.js';
 
 /** The pg-boss queue every worker of a tracking database drains. */
 export const QUEUE_NAME = 'lora-study-runs';
@@ -59,39 +59,25 @@ export class PgRunQueue implements RunQueue {
   }
 
   async enqueue(data: RunJobData): Promise<EnqueueResult> {
-    const c = await this.store.pool.connect();
-    try {
-      await c.query('BEGIN');
+    return inTransaction(this.store.pool, async (c): Promise<EnqueueResult> => {
       // The same lock the store takes to claim and to complete this identity.
       await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [data.identity]);
       const done = await c.query(`SELECT id FROM runs WHERE config_hash = $1 AND status = 'completed' ORDER BY id DESC LIMIT 1`, [data.identity]);
-      if (done.rows.length) {
-        await c.query('COMMIT');
-        return { enqueued: false, reason: `completed as run ${done.rows[0].id}` };
-      }
+      if (done.rows.length) return { enqueued: false, reason: `completed as run ${done.rows[0].id}` };
       const live = await c.query(
         `SELECT state FROM ${SCHEMA}.job WHERE name = $1 AND singleton_key = $2 AND state < 'completed' LIMIT 1`,
         [QUEUE_NAME, data.identity],
       );
-      if (live.rows.length) {
-        await c.query('COMMIT');
-        return { enqueued: false, reason: live.rows[0].state === 'active' ? 'running' : 'already queued' };
-      }
+      if (live.rows.length) return { enqueued: false, reason: live.rows[0].state === 'active' ? 'running' : 'already queued' };
       const jobId = await this.boss.send(QUEUE_NAME, data as unknown as object, {
         singletonKey: data.identity,
         retryLimit: this.options.retryLimit,
         expireInSeconds: this.options.leaseSeconds,
         db: txDb(c),
       });
-      await c.query('COMMIT');
       if (!jobId) throw new Error(`pg-boss refused job ${data.name}`);
       return { enqueued: true, jobId };
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async claim(): Promise<ClaimedJob | null> {
@@ -114,9 +100,7 @@ export class PgRunQueue implements RunQueue {
   }
 
   async requeue(job: ClaimedJob): Promise<void> {
-    const c = await this.store.pool.connect();
-    try {
-      await c.query('BEGIN');
+    await inTransaction(this.store.pool, async (c) => {
       await this.boss.complete(QUEUE_NAME, job.id, { requeued: true }, { db: txDb(c) });
       await this.boss.send(QUEUE_NAME, job.data as unknown as object, {
         singletonKey: job.data.identity,
@@ -124,13 +108,7 @@ export class PgRunQueue implements RunQueue {
         expireInSeconds: this.options.leaseSeconds,
         db: txDb(c),
       });
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async pending(suiteId?: number): Promise<number> {
@@ -144,9 +122,7 @@ export class PgRunQueue implements RunQueue {
 
   async settleSuite(suiteId: number): Promise<void> {
     if ((await this.pending(suiteId)) > 0) return;
-    const c = await this.store.pool.connect();
-    try {
-      await c.query('BEGIN');
+    await inTransaction(this.store.pool, async (c) => {
       await c.query(
         `UPDATE runs SET status = 'interrupted', finished_at = $2, error = COALESCE(error, $3)
          WHERE suite_id = $1 AND status = 'running'`,
@@ -161,13 +137,7 @@ export class PgRunQueue implements RunQueue {
          WHERE id = $1 AND status = 'running'`,
         [suiteId, new Date().toISOString()],
       );
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    });
   }
 
   async dropEmptySuite(suiteId: number): Promise<void> {

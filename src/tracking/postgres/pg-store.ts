@@ -33,6 +33,22 @@ type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
 const now = (): string => new Date().toISOString();
 
+/** Runs `fn` in one transaction on one pooled client: committed when it resolves, else rolled back. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const out = await fn(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
 /** The stores share their SQL text, written with `?` placeholders; Postgres numbers them. */
 export function numberPlaceholders(sql: string): string {
   let i = 0;
@@ -105,18 +121,7 @@ export class PostgresRunStore implements RunStore {
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      c.release();
-    }
+    return inTransaction(this.pool, fn);
   }
 
   /** Serialises, across every process, transactions about one config hash. */
