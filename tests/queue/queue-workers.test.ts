@@ -92,7 +92,7 @@ describe.skipIf(Boolean(PG_SKIP_REASON))('run queue on PostgreSQL', () => {
     const third = await cli(['run-suite', file, '--db', db, '--enqueue', ...ENQ]).done;
     expect(JSON.parse(third.out).skipped.map((s: { reason: string }) => s.reason.replace(/\d+/, 'N'))).toEqual(Array(6).fill('completed as run N'));
     await store.close();
-  }, 240_000);
+  }, 420_000);
 
   test('a SIGKILLed worker’s run expires, is retried by another worker and completed exactly once', async () => {
     const db = await pgServer!.createDatabase('kill');
@@ -121,5 +121,5 @@ describe.skipIf(Boolean(PG_SKIP_REASON))('run queue on PostgreSQL', () => {
     expect(runs[0].configHash).toBe(runs[1].configHash);
     expect((await store.listSuites('kill')).map((s) => s.status)).toEqual(['completed']);
     await store.close();
-  }, 240_000);
+  }, 420_000);
 });
