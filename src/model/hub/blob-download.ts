@@ -46,16 +46,31 @@ export async function downloadBlob(d: BlobDownload): Promise<void> {
     const append = have > 0 && res.status === 206;
     if (!append) have = 0;
     d.onBytes?.(have);
-    // Every chunk received is on disk before the next is read, so an interrupted transfer leaves
-    // a partial file the next attempt continues.
+    // Received bytes reach the disk in blocks of up to 8 MiB, and what was received is written
+    // even when the transfer breaks, so an interrupted download leaves a partial file the next
+    // attempt continues.
     const fh = await open(incomplete, append ? 'a' : 'w');
+    let block: Uint8Array[] = [];
+    let blockBytes = 0;
+    const flush = async () => {
+      if (blockBytes === 0) return;
+      await fh.write(Buffer.concat(block, blockBytes));
+      block = [];
+      blockBytes = 0;
+    };
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        await fh.write(chunk);
+        block.push(chunk);
+        blockBytes += chunk.length;
         d.onBytes?.(chunk.length);
+        if (blockBytes >= 8 * 1024 * 1024) await flush();
       }
     } finally {
-      await fh.close();
+      try {
+        await flush();
+      } finally {
+        await fh.close();
+      }
     }
   }
   const got = statSync(incomplete).size;
