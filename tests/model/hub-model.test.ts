@@ -3,8 +3,9 @@
  * Hugging Face cache layout, Python's cache is reused with no request, partial downloads resume,
  * HF_HUB_OFFLINE is honoured, pickle-only repos are refused before their weights are fetched.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { HubModelNotCachedError, HubPickleOnlyError } from '../../src/model/hub/errors.js';
@@ -166,6 +167,28 @@ describe('download into the Hugging Face cache layout', () => {
     const gets = h.requests.slice(n).filter((q) => q.method === 'GET' && !q.path.startsWith('/api/')).map((q) => q.path.split('/').pop());
     // model.safetensors is an LFS file: its GET is redirected to the blob store (/lfs/<sha256>).
     expect(gets.sort()).toEqual([blobEtag('model.safetensors', tiny['model.safetensors']), 'generation_config.json', 'model.safetensors']);
+  });
+
+  test('a download lock held by a live process is waited for; one left by a dead process is taken over', async () => {
+    const h = await serve();
+    const c = cache();
+    const etag = blobEtag('model.safetensors', tiny['model.safetensors']);
+    const lock = join(c, '.locks', 'models--tiny-org--tiny-llama', `${etag}.lora-study.lock`);
+    mkdirSync(join(lock, '..'), { recursive: true });
+    writeFileSync(lock, JSON.stringify({ host: hostname(), pid: process.pid }));
+    const t0 = performance.now();
+    setTimeout(() => rmSync(lock), 400);
+    await ensureHubModel({ repo: 'tiny-org/tiny-llama', revision: 'main' }, { cacheDir: c, hubUrl: h.url, offline: false });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(350);
+    expect(existsSync(lock)).toBe(false);
+    // A dead holder (a child that exited) on this host: taken over at once.
+    const c2 = cache();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const lock2 = join(c2, '.locks', 'models--tiny-org--tiny-llama', `${etag}.lora-study.lock`);
+    mkdirSync(join(lock2, '..'), { recursive: true });
+    writeFileSync(lock2, JSON.stringify({ host: hostname(), pid: Number(dead) }));
+    const r = await ensureHubModel({ repo: 'tiny-org/tiny-llama', revision: 'main' }, { cacheDir: c2, hubUrl: h.url, offline: false });
+    expect(new Uint8Array(readFileSync(join(r.dir, 'model.safetensors')))).toEqual(tiny['model.safetensors']);
   });
 
   test('a revision pin: a tag and a commit sha resolve to that commit; the tag is recorded in refs/', async () => {

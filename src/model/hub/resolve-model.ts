@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, symlinkSync, copyFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { HubApiError, modelInfo } from '@huggingface/hub';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { silentLogger, type Logger } from '../../util/logger.js';
@@ -8,6 +8,7 @@ import { assertRelativePath } from '../../util/path-segment.js';
 import { downloadBlob } from './blob-download.js';
 import { hubCacheDir, isFile, missingModelFiles, noExistPath, readRef, refPath, repoCacheDir, snapshotDir } from './cache-layout.js';
 import { DownloadProgress } from './download-progress.js';
+import { withDownloadLock } from './download-lock.js';
 import { HubModelError, HubModelNotCachedError, HubModelNotFoundError, HubModelUnreachableError, HubPickleOnlyError } from './errors.js';
 import { COMMIT_SHA, formatHubModelId, parseHubModelId, type HubModelRef } from './model-id.js';
 import { isNetworkError } from '../../util/network-error.js';
@@ -173,7 +174,10 @@ export async function ensureHubModel(ref: HubModelRef, opts: HubModelOptions = {
       if (!isFile(t.blob)) {
         progress!.fileStart(t.file, t.size);
         try {
-          await downloadBlob({ url: t.url, headers: auth, blobPath: t.blob, etag: t.etag, size: t.size, label: `${ref.repo}/${t.file}`, fetch: s.fetch, onBytes: (n) => progress!.add(n) });
+          // One downloader per blob among processes sharing the cache; a waiter finds it done.
+          await withDownloadLock(join(s.cacheDir, '.locks', basename(repoDir), `${t.etag}.lora-study.lock`), `${ref.repo}/${t.file}`, s.logger, async () => {
+            if (!isFile(t.blob)) await downloadBlob({ url: t.url, headers: auth, blobPath: t.blob, etag: t.etag, size: t.size, label: `${ref.repo}/${t.file}`, fetch: s.fetch, onBytes: (n) => progress!.add(n) });
+          });
         } catch (err) {
           progress!.stop();
           if (isNetworkError(err)) fail(err);
