@@ -122,4 +122,26 @@ describe.skipIf(Boolean(PG_SKIP_REASON))('run queue on PostgreSQL', () => {
     expect((await store.listSuites('kill')).map((s) => s.status)).toEqual(['completed']);
     await store.close();
   }, 420_000);
+
+  test('Ctrl-C on a worker interrupts its run cleanly, gives it back to the queue and claims nothing more', async () => {
+    const db = await pgServer!.createDatabase('ctrlc');
+    const file = writeSuite('ctrlc', [2, 4], 400);
+    expect((await cli(['run-suite', file, '--db', db, '--enqueue', ...ENQ]).done).code).toBe(0);
+    const worker = cli(['worker', '--db', db, '--until-empty', '--backend', 'cpu', '-o', join(root, 'ctrlc-results'), '--lease', '10', '--json']);
+    const store = await PostgresRunStore.open(db);
+    const deadline = Date.now() + 90_000;
+    while ((await store.listRuns())[0]?.status !== 'running') {
+      if (Date.now() > deadline) throw new Error('the run never started');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    worker.child.kill('SIGINT');
+    const r = await worker.done;
+    expect(r.code, r.err).toBe(130);
+    expect(JSON.parse(r.out)).toMatchObject({ ended: 'stopped', interrupted: 1, runs: [{ status: 'interrupted' }] });
+    const runs = await store.listRuns();
+    expect(runs.map((x) => x.status)).toEqual(['interrupted']); // the second run was never claimed
+    const jobs = await store.pool.query(`SELECT state, COUNT(*)::int AS n FROM pgboss.job GROUP BY state ORDER BY state`);
+    expect(jobs.rows).toEqual([{ state: 'created', n: 2 }, { state: 'completed', n: 1 }]); // both runs wait for a worker
+    await store.close();
+  }, 420_000);
 });
