@@ -3,7 +3,7 @@ import type { RunQueue } from '../tracking/run-queue.js';
 import type { RunStore } from '../tracking/run-store.js';
 import type { Logger } from '../util/logger.js';
 import { runIdentity } from './run-identity.js';
-import { ensureDatasets, filterRuns } from './suite-runner.js';
+import { ensureDatasets, filterRuns, pinModels } from './suite-runner.js';
 
 export interface EnqueueOutcome {
   suite: string;
@@ -21,7 +21,9 @@ export interface EnqueueOutcome {
  */
 export async function enqueueSuite(p: { file: string; filter?: string; store: RunStore; queue: RunQueue; logger: Logger }): Promise<EnqueueOutcome> {
   const { suite, runs: all } = loadSuite(p.file);
-  const runs = filterRuns(all, p.filter);
+  // Hub ids are pinned to their commit here (config and tokenizer fetched for dataset
+  // preparation), so every worker trains on the same weights; each worker downloads them.
+  const runs = await pinModels(filterRuns(all, p.filter), p.logger, 'tokenizer');
   await ensureDatasets(runs, suite.prepare, p.logger);
   const suiteId = await p.store.createSuite({ name: suite.name, config: suite });
   const out: EnqueueOutcome = { suite: suite.name, suiteId, enqueued: [], skipped: [] };

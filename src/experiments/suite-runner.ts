@@ -13,7 +13,7 @@ import { sweepStaleTemps } from '../util/stale-temps.js';
 import type { Logger } from '../util/logger.js';
 import { BaseExperiment } from './base-experiment.js';
 import type { RunOutcome } from './types.js';
-import { localModelDir, resolveModel } from '../model/hub/resolve-model.js';
+import { localModelDir, resolveModel, type HubModelParts } from '../model/hub/resolve-model.js';
 
 export interface SuiteRuntime {
   backend: BackendRequest;
@@ -61,9 +61,9 @@ export function filterRuns(runs: PlannedRun[], filter?: string): PlannedRun[] {
  * Hub ids downloaded (or found in the cache) and pinned to their commit, once per distinct id,
  * so that every run of the suite, and its identity, use the same weights.
  */
-export async function pinModels(runs: PlannedRun[], logger: Logger): Promise<PlannedRun[]> {
+export async function pinModels(runs: PlannedRun[], logger: Logger, parts: HubModelParts = 'model'): Promise<PlannedRun[]> {
   const pinned = new Map<string, string>();
-  for (const spec of new Set(runs.map((r) => r.config.model))) pinned.set(spec, (await resolveModel(spec, { logger })).spec);
+  for (const spec of new Set(runs.map((r) => r.config.model))) pinned.set(spec, (await resolveModel(spec, { logger, parts })).spec);
   return runs.map((r) => ({ ...r, config: { ...r.config, model: pinned.get(r.config.model)! } }));
 }
 
