@@ -5,7 +5,7 @@ export class HubModelError extends LoraStudyError {}
 /** HF_HUB_OFFLINE=1 (or no network) and the cache lacks the model at that revision. */
 export class HubModelNotCachedError extends HubModelError {
   constructor(readonly repo: string, readonly revision: string, readonly cacheDir: string, why: string, offline: boolean) {
-    super(`model ${repo} at revision "${revision}" is not in the Hugging Face cache ${cacheDir} (${why})${offline ? ', and HF_HUB_OFFLINE=1 forbids downloading it' : ''}`, {
+    super(`model ${repo} at revision "${revision}" is not in the Hugging Face cache ${cacheDir} (${why})${offline ? ', and HF_HUB_OFFLINE=1 forbids downloading it' : ''}; there is no local folder ${repo} either`, {
       hint: `download it once with network access (unset HF_HUB_OFFLINE, or run \`huggingface-cli download ${repo} --revision ${revision}\`), point HF_HUB_CACHE/HF_HOME at the cache that holds it, or give a local model folder`,
     });
   }
