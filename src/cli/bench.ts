@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { NATIVE_MATMUL_HELP, type NativeMatmulMode } from '../engine/native-matmul.js';
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
 import { runBench, type BenchReport } from '../evaluation/bench.js';
@@ -12,6 +13,7 @@ import { printJson, runCommand } from './run-command.js';
 interface Opts {
   backend: BackendRequest;
   threads?: number;
+  nativeMatmul?: NativeMatmulMode;
   quick?: boolean;
   steps?: number;
   json?: boolean;
@@ -55,13 +57,14 @@ export function register(program: Command): void {
     .description('LoRA training and generation speed on fixed model shapes (tiny llama, GPT-2 small 124M) against the backend\'s matmul rate')
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', numberFlag('--threads', FLAG_SCHEMAS.threads))
+    .option('--native-matmul <mode>', NATIVE_MATMUL_HELP)
     .option('--quick', `only the ${BENCH_SHAPES[0].name} shape and 3 matmul repetitions (seconds, not minutes)`)
     .option('--steps <n>', 'training steps per shape, at least 3 (int, default: per shape)', numberFlag('--steps', FLAG_SCHEMAS.benchSteps))
     .option('--json', 'print one JSON document with every figure')
     .action(async (opts: Opts) => {
       await runCommand('bench', opts, async () => {
         const logger = createLogger();
-        const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
+        const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul: opts.nativeMatmul, logger });
         const report = await runBench({ engine, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, matmulIters: opts.quick ? 3 : 10, logger });
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatBench(report)}\n`);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { NATIVE_MATMUL_HELP, type NativeMatmulMode } from '../engine/native-matmul.js';
 import { QUANT_FORMATS } from '../config/run-config.js';
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
@@ -34,6 +35,7 @@ interface Opts {
   quantization?: string;
   backend: BackendRequest;
   threads?: number;
+  nativeMatmul?: NativeMatmulMode;
   json?: boolean;
 }
 
@@ -105,6 +107,7 @@ export function register(program: Command): void {
     .option('--quantization <fmt>', `base-weight precision: ${QUANT_FORMATS.join('|')} (default: fp32, or the run's)`)
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', num('--threads', S.threads))
+    .option('--native-matmul <mode>', NATIVE_MATMUL_HELP)
     .option('--json', 'print one JSON document with the result')
     .action(async (opts: Opts) => {
       await runCommand('evaluate-model', opts, async () => {
@@ -119,7 +122,7 @@ export function register(program: Command): void {
           const model = opts.model ?? fromRun?.model ?? undefined;
           const dataset = opts.dataset ?? fromRun?.dataset ?? undefined;
           if (!model || !dataset) throw new LoraStudyError(`--${model ? 'dataset' : 'model'} is required`, { hint: 'name the base model folder and a prepared dataset, or a tracked --run' });
-          const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
+          const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul: opts.nativeMatmul, logger });
           const stop = interruptFlag('stopping evaluation after the current batch or generation step');
           const result = await evaluateModel({
             model,

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { NATIVE_MATMUL_HELP, type NativeMatmulMode } from '../engine/native-matmul.js';
 import { resolveRunConfig, type RunOverrides } from '../config/resolve-run-config.js';
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
@@ -16,6 +17,7 @@ interface Opts extends RunOverrides {
   config?: string;
   backend: BackendRequest;
   threads?: number;
+  nativeMatmul?: NativeMatmulMode;
   output?: string;
   db?: string;
   track: boolean;
@@ -52,6 +54,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed (int, default: 42)', cfg('--seed', 'seed'))
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', numberFlag('--threads', FLAG_SCHEMAS.threads))
+    .option('--native-matmul <mode>', NATIVE_MATMUL_HELP)
     .option('-o, --output <dir>', 'output folder for adapter and run.json (default: results/runs/<name>)')
     .option(DB_FLAGS, DB_HELP)
     .option('--no-track', 'do not record the run in the tracker')
@@ -59,11 +62,11 @@ export function register(program: Command): void {
     .action(async (opts: Opts) => {
       await runCommand('run-single', opts, async () => {
         const logger = createLogger();
-        const { config: file, backend, threads, output, db, track, json, ...overrides } = opts;
+        const { config: file, backend, threads, nativeMatmul, output, db, track, json, ...overrides } = opts;
         // commander sets generate=true by default through --no-generate; only pass it when it was turned off.
         if (overrides.generate === true) delete overrides.generate;
         const config = resolveRunConfig(file, overrides);
-        const engine = await initEngine({ backend, threads, logger });
+        const engine = await initEngine({ backend, threads, nativeMatmul, logger });
         logger.info({ backend: engine.backend, device: engine.device }, 'engine ready');
         const store = track ? await openRunStore(db) : undefined;
         const progress = new TrainProgress(!json && Boolean(process.stderr.isTTY));

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { NATIVE_MATMUL_HELP, type NativeMatmulMode } from '../engine/native-matmul.js';
 import type { Command } from 'commander';
 import { loadSuite } from '../config/expand-suite.js';
 import { initEngine } from '../engine/backend.js';
@@ -27,6 +28,7 @@ interface Opts {
   filter?: string;
   backend: BackendRequest;
   threads?: number;
+  nativeMatmul?: NativeMatmulMode;
   output: string;
   db?: string;
   json?: boolean;
@@ -45,6 +47,7 @@ export function register(program: Command): void {
     .option('--filter <text>', 'only runs whose name contains <text> (or matches /regex/)')
     .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
     .option('--threads <n>', 'wasm threads (int, default: cores)', numberFlag('--threads', FLAG_SCHEMAS.threads))
+    .option('--native-matmul <mode>', NATIVE_MATMUL_HELP)
     .option('-o, --output <dir>', 'results folder: runs/<suite>/<run>/ adapters and run.json', 'results')
     .option(DB_FLAGS, DB_HELP)
     .option('--json', 'print one JSON document (plan or outcome) on stdout')
@@ -57,7 +60,7 @@ export function register(program: Command): void {
         if (opts.enqueue && spec.kind !== 'postgres') throw queueNeedsPostgres(spec.path);
         const store = await openRunStore(spec);
         if (opts.enqueue || store.kind === 'postgres') return onQueue(file, opts, store, logger);
-        const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
+        const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul: opts.nativeMatmul, logger });
         const stop = interruptFlag();
         const bars = !opts.json && process.stderr.isTTY ? new cliProgress.MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: false, format: '{label} [{bar}] {value}/{total} {info}' }, cliProgress.Presets.shades_classic) : null;
         const suiteBar = bars?.create(1, 0, { label: 'suite', info: '' });
@@ -140,7 +143,7 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   const { suite, runs: all } = loadSuite(file);
   const runs = filterRuns(all, opts.filter);
   if (runs.length === 0) throw new LoraStudyError(`no run of suite ${suite.name} matches --filter ${opts.filter}`);
-  const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
+  const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul: opts.nativeMatmul, logger });
   const gflops = await matmulPeakGflops(engine.backend);
   const limit = memoryLimit(engine.backend);
   const store = opts.resume ? await openRunStore(opts.db) : null;

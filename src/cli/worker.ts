@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { NATIVE_MATMUL_HELP, type NativeMatmulMode } from '../engine/native-matmul.js';
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
 import { runWorker, type WorkerOutcome } from '../experiments/worker.js';
@@ -17,6 +18,7 @@ export interface WorkerOpts {
   gpu?: number;
   backend: BackendRequest;
   threads?: number;
+  nativeMatmul?: NativeMatmulMode;
   output: string;
   db?: string;
   lease: number;
@@ -50,7 +52,7 @@ export async function work(store: RunStore, opts: WorkerOpts, logger: Logger): P
   const queue = await openRunQueue(store, toQueueOptions(opts), (err) => logger.warn({ err: err.message }, 'queue error'));
   const stop = interruptFlag('stopping after the current step; the run goes back to the queue');
   try {
-    const engine = await initEngine({ backend: opts.backend, threads: opts.threads, logger });
+    const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul: opts.nativeMatmul, logger });
     const outcome = await runWorker({
       store, queue, engine, logger, untilEmpty: opts.untilEmpty, shouldStop: stop.isSet,
       runtime: { backend: opts.backend, threads: opts.threads, outputRoot: opts.output },
@@ -92,6 +94,7 @@ export function register(program: Command): void {
       .option('--gpu <n>', 'use only GPU n (sets CUDA_VISIBLE_DEVICES before the engine loads) (int)', numberFlag('--gpu', countSchema))
       .option('--backend <name>', 'auto|tensorflow|webgpu|wasm|cpu (default: auto)', 'auto')
       .option('--threads <n>', 'wasm threads (int, default: cores)', numberFlag('--threads', FLAG_SCHEMAS.threads))
+      .option('--native-matmul <mode>', NATIVE_MATMUL_HELP)
       .option('-o, --output <dir>', 'results folder: runs/<suite>/<run>/ adapters (a shared filesystem across machines)', 'results')
       .option(DB_FLAGS, DB_HELP)
       .option('--json', 'print one JSON document with the outcome on stdout'),

@@ -6,6 +6,8 @@ import type { BackendLoad } from './load-result.js';
 import { loadTensorflow } from './load-tensorflow.js';
 import { loadWasm } from './load-wasm.js';
 import { loadWebgpu } from './load-webgpu.js';
+import { loadNativeAddon, NATIVE_ADDON_HINT } from './native-addon.js';
+import { resolveNativeMatmulMode, type NativeMatmulMode } from './native-matmul.js';
 import {
   AUTO_ORDER,
   BACKEND_NAMES,
@@ -38,7 +40,7 @@ const HINTS: Record<BackendName, string> = {
 };
 
 /** `explicit`: the backend was named with `--backend` (webgpu then accepts a software adapter). */
-export type BackendLoader = (opts: { threads?: number; logger: Logger; explicit?: boolean }) => Promise<BackendLoad>;
+export type BackendLoader = (opts: { threads?: number; logger: Logger; explicit?: boolean; nativeMatmul?: NativeMatmulMode }) => Promise<BackendLoad>;
 
 export const LOADERS: Record<BackendName, BackendLoader> = {
   tensorflow: loadTensorflow,
@@ -61,12 +63,17 @@ export async function initEngine(opts: InitEngineOptions): Promise<EngineInfo> {
       hint: `use one of: auto, ${BACKEND_NAMES.join(', ')}`,
     });
   }
+  const nativeMatmul = resolveNativeMatmulMode(opts.nativeMatmul);
+  if (nativeMatmul === 'on') {
+    const addon = loadNativeAddon();
+    if (!addon.ok) throw new LoraStudyError(`--native-matmul on: ${addon.reason}`, { hint: NATIVE_ADDON_HINT });
+  }
   const order = opts.backend === 'auto' ? AUTO_ORDER : [opts.backend];
   const attempts: BackendAttempt[] = [];
   for (const backend of order) {
     let result: BackendLoad;
     try {
-      result = await LOADERS[backend]({ threads: opts.threads, logger, explicit: opts.backend !== 'auto' });
+      result = await LOADERS[backend]({ threads: opts.threads, logger, explicit: opts.backend !== 'auto', nativeMatmul });
     } catch (err) {
       result = { ok: false, reason: (err as Error).message };
     }
@@ -77,6 +84,7 @@ export async function initEngine(opts: InitEngineOptions): Promise<EngineInfo> {
         device: result.device,
         threads: result.threads,
         simd: result.simd,
+        ...(result.nativeMatmul ? { nativeMatmul: result.nativeMatmul } : {}),
         tfjsVersion: tf.version_core,
         attempts,
       };

@@ -7,6 +7,7 @@ import { cpuModel } from './load-cpu.js';
 import { probePackage, TENSORFLOW_PACKAGES, type PackageProbe } from './load-tensorflow.js';
 import { activeWebgpuAdapter } from './load-webgpu.js';
 import { measureMatmulGflops } from './matmul-peak.js';
+import { loadNativeAddon, NATIVE_ADDON_HINT } from './native-addon.js';
 import { queryGpus, runProgram, type GpuInfo, type RunProgram } from './nvidia-smi.js';
 import { AUTO_ORDER, type BackendName } from './types.js';
 import { adapterLabel } from './webgpu-adapters.js';
@@ -39,6 +40,8 @@ export interface DoctorReport {
   cuda: CudaLibReport;
   /** Every WebGPU adapter Dawn offers and what Dawn is missing here. */
   webgpu: WebgpuReport;
+  /** The optional native SGEMM addon that runs wasm's matmuls: which kernel, or why it is absent. */
+  nativeMatmul: { ok: boolean; detail: string };
   /** What `--backend auto` picks here. */
   auto: { backend: BackendName; device: string } | null;
   /** Things to do, most important first. */
@@ -86,6 +89,10 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const tensorflowPackages = TENSORFLOW_PACKAGES.map((p) => probePackage(p));
   const webgpu = await probeWebgpu({ nvidiaGpu: (gpus?.length ?? 0) > 0, facts: opts.webgpuFacts });
   const first = backends.find((b) => b.ok && !b.software);
+  const addon = loadNativeAddon();
+  const nativeMatmul = addon.ok
+    ? { ok: true, detail: `${addon.kernel} kernel, up to ${addon.addon.info().hardwareThreads} threads (lora-study-native; --native-matmul off disables it)` }
+    : { ok: false, detail: addon.reason };
   const report: DoctorReport = {
     node: { version: process.version, platform: process.platform, arch: process.arch },
     cpu: { model: cpuModel(), logicalCores: os.cpus().length, availableParallelism: os.availableParallelism() },
@@ -96,6 +103,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     gpus,
     cuda,
     webgpu,
+    nativeMatmul,
     auto: first ? { backend: first.backend, device: first.device! } : null,
     advice: [],
   };
@@ -135,6 +143,7 @@ function adviseFor(r: DoctorReport): string[] {
     );
   }
   advice.push(...adviseWebgpu(r, hasGpu));
+  if (!r.nativeMatmul.ok) advice.push(`Native matmul unavailable, wasm runs its own (slower) matmuls: ${r.nativeMatmul.detail}; ${NATIVE_ADDON_HINT}`);
   const wasm = r.backends.find((b) => b.backend === 'wasm');
   if (wasm?.ok && (wasm.threads ?? 1) < Math.min(8, r.cpu.availableParallelism)) {
     advice.push(

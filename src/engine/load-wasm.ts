@@ -9,6 +9,7 @@ import { backendInstance, isBackendInitialized } from './tf-registry.js';
 import { checkMatmul } from './verify-backend.js';
 import { installThreadShim, unrefWorkers, type ThreadShim } from './wasm-node-threads.js';
 import { installWasmTransposedMatmul } from './wasm-matmul-transpose.js';
+import { applyNativeMatmul, type NativeMatmulMode } from './native-matmul.js';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 
@@ -44,7 +45,7 @@ function describe(simd: boolean, threads: number): string {
 }
 
 /** Sets up the wasm backend, threaded when more than one thread is wanted and the build allows it. */
-export async function loadWasm(opts: { threads?: number; logger: Logger }): Promise<BackendLoad> {
+export async function loadWasm(opts: { threads?: number; logger: Logger; nativeMatmul?: NativeMatmulMode }): Promise<BackendLoad> {
   const wasm: WasmModule = await import('@tensorflow/tfjs-backend-wasm');
   const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
 
@@ -74,10 +75,13 @@ export async function loadWasm(opts: { threads?: number; logger: Logger }): Prom
   if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tf.setBackend("wasm") returned false' };
   // Every x·Wᵀ and weight gradient is a transposed matmul, which wasm runs ~10× slower in place.
   installWasmTransposedMatmul();
+  // BatchMatMul/_FusedMatMul on the native SGEMM addon when it built (auto) or when asked (on).
+  const threads = wasm.getThreadsCount();
+  const nativeMatmul = applyNativeMatmul(opts.nativeMatmul ?? 'auto', Math.max(1, opts.threads ?? defaultThreads()));
   const bad = await checkMatmul();
   if (bad) return { ok: false, reason: bad };
-  const threads = wasm.getThreadsCount();
-  return { ok: true, reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}`, device: describe(simd, threads), threads, simd };
+  const device = `${describe(simd, threads)}${nativeMatmul.used ? `, native matmul (${nativeMatmul.detail})` : ''}`;
+  return { ok: true, reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}`, device, threads, simd, nativeMatmul };
 }
 
 /** How long the threaded build may take to start before the single-threaded one is used instead. */

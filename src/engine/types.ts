@@ -1,4 +1,5 @@
 import type { Logger } from '../util/logger.js';
+import type { NativeMatmulMode, NativeMatmulState } from './native-matmul.js';
 
 /** What `--backend` accepts: `auto` tries each real backend in {@link AUTO_ORDER}. */
 export type BackendRequest = 'auto' | BackendName;
@@ -31,6 +32,8 @@ export interface EngineInfo {
   threads: number;
   /** Whether the backend uses SIMD instructions (wasm SIMD; native code counts as true). */
   simd: boolean;
+  /** wasm only: whether BatchMatMul/_FusedMatMul run on the native SGEMM addon, and which kernel or why not. */
+  nativeMatmul?: NativeMatmulState;
   /** Version of @tensorflow/tfjs-core in this process. */
   tfjsVersion: string;
   attempts: BackendAttempt[];
@@ -41,4 +44,6 @@ export interface InitEngineOptions {
   /** Compute threads for wasm; default: the number of logical cores. Fixed at the first wasm init of a process. */
   threads?: number;
   logger?: Logger;
+  /** wasm: run matmuls on the native SGEMM addon (`--native-matmul`); default: LORA_STUDY_NATIVE_MATMUL, else auto. */
+  nativeMatmul?: NativeMatmulMode;
 }

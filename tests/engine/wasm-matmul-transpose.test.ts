@@ -5,7 +5,7 @@ import { initEngine } from '../../src/engine/backend.js';
 import { installWasmTransposedMatmul } from '../../src/engine/wasm-matmul-transpose.js';
 
 test('transposed wasm matmuls give the same products after the rewrite, and gradients still flow', async () => {
-  await initEngine({ backend: 'wasm', threads: 1 });
+  await initEngine({ backend: 'wasm', threads: 1, nativeMatmul: 'off' });
   const a = tf.randomNormal([2, 5, 7], 0, 1, 'float32', 1);
   const b = tf.randomNormal([2, 6, 7], 0, 1, 'float32', 2);
   const c = tf.randomNormal([2, 5, 6], 0, 1, 'float32', 3);

@@ -1,0 +1,48 @@
+/**
+ * Loads the optional native SGEMM addon (`lora-study-native`, built from native/sgemm by
+ * `npm install` with node-gyp). It is optional: when the build failed or the package is absent,
+ * {@link loadNativeAddon} says why and everything runs on plain wasm.
+ */
+import { createRequire } from 'node:module';
+
+/** The addon's API (native/sgemm/index.d.ts). Offsets are float indices into `heap`. */
+export interface NativeSgemm {
+  matmul(
+    heap: Float32Array, aOffsets: Uint32Array, bOffsets: Uint32Array, cOffset: number,
+    m: number, n: number, k: number, transposeA: boolean, transposeB: boolean,
+    biasOffset: number, biasLength: number, activation: number, alpha: number,
+  ): void;
+  setThreads(n: number): number;
+  setKernel(name: 'auto' | 'avx512' | 'avx2' | 'portable'): boolean;
+  info(): { kernel: string; threads: number; hardwareThreads: number };
+}
+
+export type NativeAddonLoad = { ok: true; addon: NativeSgemm; kernel: string } | { ok: false; reason: string };
+
+/** Points the loader at another module (tests use a missing path to simulate a failed build). */
+export const NATIVE_ADDON_PATH_ENV = 'LORA_STUDY_NATIVE_ADDON';
+export const NATIVE_ADDON_HINT =
+  'the native matmul is built from native/sgemm by `npm install` (node-gyp: needs g++, make and python3); ' +
+  'run `npm rebuild lora-study-native --foreground-scripts` to see the build error. Without it everything runs on plain wasm';
+
+let cached: NativeAddonLoad | null = null;
+
+export function loadNativeAddon(): NativeAddonLoad {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const id = process.env[NATIVE_ADDON_PATH_ENV] || 'lora-study-native';
+  try {
+    const addon = require(id) as NativeSgemm;
+    if (typeof addon.matmul !== 'function') throw new Error(`${id} does not export matmul()`);
+    cached = { ok: true, addon, kernel: addon.info().kernel };
+  } catch (err) {
+    const msg = (err as Error).message.split('\n')[0];
+    cached = { ok: false, reason: `the native addon did not load (${msg})` };
+  }
+  return cached;
+}
+
+/** Forgets the cached load (tests that switch {@link NATIVE_ADDON_PATH_ENV}). */
+export function resetNativeAddonCache(): void {
+  cached = null;
+}

@@ -1,0 +1,204 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { initEngine } from '../../src/engine/backend.js';
+import { loadNativeAddon, NATIVE_ADDON_PATH_ENV, resetNativeAddonCache } from '../../src/engine/native-addon.js';
+import { applyNativeMatmul, broadcastBatchIndices, disableNativeMatmul, nativeMatmulEnabled } from '../../src/engine/native-matmul.js';
+import { injectLora } from '../../src/lora/inject.js';
+import { loraConfigSchema } from '../../src/lora/lora-config.js';
+import { train, type TrainerConfig } from '../../src/training/trainer.js';
+import { tinyLm } from '../helpers/tiny-lm.js';
+
+const addon = loadNativeAddon();
+// The addon is optional for users; CI builds it (the same toolchain better-sqlite3 needs), so there a failed build fails.
+const skip = !addon.ok && process.env.CI !== 'true';
+const why = addon.ok ? '' : ` [skipped: ${addon.reason}]`;
+
+/** float64 reference: op(a)·op(b) with broadcast batch dims, then bias and activation. */
+function reference(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean, bias?: tf.Tensor, act = 'linear', alpha = 0.2): { shape: number[]; data: Float64Array } {
+  const av = a.dataSync();
+  const bv = b.dataSync();
+  const ra = a.rank;
+  const rb = b.rank;
+  const K = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const M = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const N = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const idx = broadcastBatchIndices(a.shape.slice(0, -2), b.shape.slice(0, -2), outer);
+  const out = new Float64Array(idx.a.length * M * N);
+  const shape = [...outer, M, N];
+  const bb = bias ? tf.broadcastTo(bias, shape).dataSync() : null;
+  for (let t = 0; t < idx.a.length; t++) {
+    const oa = idx.a[t] * M * K;
+    const ob = idx.b[t] * K * N;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += av[oa + (ta ? k * M + i : i * K + k)] * bv[ob + (tb ? j * K + k : k * N + j)];
+        const o = (t * M + i) * N + j;
+        if (bb) s += bb[o];
+        if (act === 'relu') s = Math.max(s, 0);
+        else if (act === 'relu6') s = Math.min(Math.max(s, 0), 6);
+        else if (act === 'leakyrelu') s = s < 0 ? alpha * s : s;
+        else if (act === 'sigmoid') s = 1 / (1 + Math.exp(-s));
+        else if (act === 'elu') s = s > 0 ? s : Math.expm1(s);
+        out[o] = s;
+      }
+    }
+  }
+  return { shape, data: out };
+}
+
+function expectClose(t: tf.Tensor, ref: { shape: number[]; data: Float64Array }, K: number): void {
+  expect(t.shape).toEqual(ref.shape);
+  const v = t.dataSync();
+  // fp32 accumulation of K products of N(0,1) values: error grows like √K·ε·|terms|.
+  const tol = 1e-5 * Math.max(1, Math.sqrt(K)) * 4;
+  let worst = 0;
+  for (let i = 0; i < v.length; i++) worst = Math.max(worst, Math.abs(v[i] - ref.data[i]) / Math.max(1, Math.abs(ref.data[i])));
+  expect(worst).toBeLessThan(tol);
+}
+
+let seed = 1;
+const rnd = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', seed++);
+
+describe.skipIf(skip)(`native matmul on the wasm backend${why}`, () => {
+  beforeAll(async () => {
+    const engine = await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: 'on' });
+    expect(engine.nativeMatmul?.used).toBe(true);
+    expect(engine.device).toMatch(/native matmul \((avx512|avx2|portable)/);
+  });
+  afterAll(() => disableNativeMatmul());
+
+  // [aShape, bShape, transposeA, transposeB]: 1×1, primes, all transposes, batched, broadcast batch dims, empty.
+  const CASES: Array<[number[], number[], boolean, boolean]> = [
+    [[1, 1], [1, 1], false, false],
+    [[7, 13], [13, 17], false, false],
+    [[13, 7], [13, 17], true, false],
+    [[7, 13], [17, 13], false, true],
+    [[13, 7], [17, 13], true, true],
+    [[97, 251], [251, 67], false, false],
+    [[251, 97], [67, 251], true, true],
+    [[130, 300], [300, 530], false, false],
+    [[3, 37, 29], [3, 29, 41], false, false],
+    [[3, 29, 37], [3, 41, 29], true, true],
+    [[2, 3, 11, 5], [5, 7], false, false],
+    [[5, 7], [2, 3, 7, 11], false, false],
+    [[2, 1, 9, 4], [1, 3, 4, 6], false, false],
+    [[4, 1, 8], [4, 8, 1], false, false],
+    [[0, 5], [5, 3], false, false],
+    [[4, 0], [0, 3], false, false],
+  ];
+
+  test.each(CASES)('BatchMatMul %j · %j (transposeA %s, transposeB %s) equals the float64 reference', (as, bs, ta, tb) => {
+    const a = rnd(as);
+    const b = rnd(bs);
+    const c = tf.matMul(a, b, ta, tb);
+    expectClose(c, reference(a, b, ta, tb), ta ? as[as.length - 2] : as[as.length - 1]);
+    tf.dispose([a, b, c]);
+  });
+
+  test('every micro-kernel this CPU has gives the same products as the stock wasm kernels (no broadcasting)', () => {
+    const shapes = CASES.filter(([as, bs]) => as.length === bs.length && as.slice(0, -2).every((d, i) => d === bs[i]) && !as.includes(0));
+    const operands = shapes.map(([as, bs, ta, tb]) => ({ a: rnd(as), b: rnd(bs), ta, tb }));
+    const run = () => operands.map(({ a, b, ta, tb }) => tf.tidy(() => tf.matMul(a, b, ta, tb).dataSync().slice()));
+    disableNativeMatmul();
+    const stock = run();
+    for (const kernel of ['portable', 'avx2', 'avx512'] as const) {
+      if (!addon.ok || !addon.addon.setKernel(kernel)) continue;
+      applyNativeMatmul('on', 2);
+      run().forEach((v, i) => {
+        const K = operands[i].ta ? operands[i].a.shape[operands[i].a.rank - 2] : operands[i].a.shape[operands[i].a.rank - 1];
+        for (let j = 0; j < v.length; j++) expect(Math.abs(v[j] - stock[i][j])).toBeLessThan(1e-5 * Math.sqrt(K) * Math.max(1, Math.abs(stock[i][j])));
+      });
+      disableNativeMatmul();
+    }
+    if (addon.ok) addon.addon.setKernel('auto');
+    applyNativeMatmul('on', 2);
+    expect(nativeMatmulEnabled()).toBe(true);
+    tf.dispose(operands.flatMap((o) => [o.a, o.b]));
+  });
+
+  test.each([
+    ['linear', [17]],
+    ['relu', [17]],
+    ['relu6', [1]],
+    ['leakyrelu', [17]],
+    ['sigmoid', []],
+    ['elu', [17]],
+    ['relu', [5, 17]],
+    ['prelu', [17]],
+  ] as Array<[string, number[]]>)('_FusedMatMul with %s and a bias of shape %j equals matmul + bias + activation', (activation, biasShape) => {
+    const a = rnd([2, 5, 11]);
+    const b = rnd([2, 11, 17]);
+    const bias = rnd(biasShape);
+    const prelu = activation === 'prelu' ? tf.fill([17], 0.3) : undefined;
+    const c = tf.fused.matMul({ a, b, bias, activation: activation as 'relu', preluActivationWeights: prelu, leakyreluAlpha: 0.1 });
+    const ref = reference(a, b, false, false, bias, activation === 'prelu' ? 'leakyrelu' : activation, activation === 'prelu' ? 0.3 : 0.1);
+    expectClose(c, ref, 11);
+    tf.dispose([a, b, bias, c, ...(prelu ? [prelu] : [])]);
+  });
+
+  test('matmuls and their gradients leave the tensor count flat', () => {
+    const a = rnd([48, 24]);
+    const w = rnd([32, 24]);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.relu(tf.matMul(x, y, false, true))))([a, w]);
+      expect(g[1].shape).toEqual([32, 24]);
+      tf.dispose(g);
+      tf.tidy(() => void tf.fused.matMul({ a, b: w, transposeB: true, bias: tf.ones([32]), activation: 'relu' }));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([a, w]);
+  });
+
+  test('a tiny LoRA training run has the same losses as on the stock wasm kernels (within 1e-6)', async () => {
+    const cfg: TrainerConfig = {
+      maxSteps: 5, learningRate: 1e-2, microBatchSize: 2, gradientAccumulationSteps: 1, maxSeqLen: 32, warmupSteps: 1,
+      scheduler: 'cosine', weightDecay: 0.01, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 7,
+    };
+    const ex = (ids: number[]) => ({ input_ids: ids, labels: ids.map((t, i) => (i < 3 ? -100 : t)) });
+    const examples = [ex([10, 11, 12, 40, 41, 42, 43, 260]), ex([20, 21, 22, 50, 51, 260]), ex([30, 31, 32, 33, 60, 61, 62, 63, 64, 260]), ex([9, 8, 7, 70, 260])];
+    const run = async (mode: 'on' | 'off') => {
+      applyNativeMatmul(mode, 2);
+      const { model } = await tinyLm({ modelType: 'gpt2' });
+      const lora = injectLora(model, loraConfigSchema.parse({ r: 4, target_modules: ['c_attn', 'c_proj', 'c_fc'] }), { seed: 3 });
+      const before = tf.memory().numTensors;
+      const res = await train({ model, variables: lora.variables, examples, config: cfg, padId: 0 });
+      const after = tf.memory().numTensors;
+      model.dispose();
+      return { losses: res.steps.map((s) => s.loss), grew: after - before };
+    };
+    const stock = await run('off');
+    const native = await run('on');
+    expect(native.grew).toBe(stock.grew);
+    const diffs = native.losses.map((l, i) => Math.abs(l - stock.losses[i]));
+    console.log(`native vs stock wasm losses: max |diff| ${Math.max(...diffs).toExponential(2)} (${diffs.every((d) => d === 0) ? 'bit-identical' : 'not bit-identical: different summation order'})`);
+    diffs.forEach((d) => expect(d).toBeLessThan(1e-6));
+    expect(await run('on')).toEqual(native);
+  });
+});
+
+describe('without the addon', () => {
+  test('auto falls back to the stock wasm kernels and says why; on refuses with a hint', async () => {
+    const saved = process.env[NATIVE_ADDON_PATH_ENV];
+    process.env[NATIVE_ADDON_PATH_ENV] = '/nonexistent/lora-study-native';
+    resetNativeAddonCache();
+    try {
+      const load = loadNativeAddon();
+      expect(load.ok).toBe(false);
+      expect(!load.ok && load.reason).toMatch(/did not load.*nonexistent/);
+      const engine = await initEngine({ backend: 'wasm', threads: 1, nativeMatmul: 'auto' });
+      expect(engine.nativeMatmul?.used).toBe(false);
+      expect(engine.device).not.toMatch(/native/);
+      await expect(initEngine({ backend: 'wasm', threads: 1, nativeMatmul: 'on' })).rejects.toThrow(/--native-matmul on: the native addon did not load/);
+      const c = tf.matMul(tf.ones([3, 4]), tf.ones([4, 2]));
+      expect(Array.from(c.dataSync())).toEqual([4, 4, 4, 4, 4, 4]);
+    } finally {
+      if (saved === undefined) delete process.env[NATIVE_ADDON_PATH_ENV];
+      else process.env[NATIVE_ADDON_PATH_ENV] = saved;
+      resetNativeAddonCache();
+    }
+  });
+});
