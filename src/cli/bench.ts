@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { NATIVE_MATMUL_HELP, type NativeMatmulMode } from '../engine/native-matmul.js';
+import { NATIVE_MATMUL_HELP, resolveNativeMatmulMode, type NativeMatmulMode } from '../engine/native-matmul.js';
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
-import { runBench, type BenchReport } from '../evaluation/bench.js';
+import { runBench, type BenchReport, type BenchShapeResult } from '../evaluation/bench.js';
 import { BENCH_SHAPES } from '../evaluation/bench-shapes.js';
 import { formatBytes, formatCount, formatPercent } from '../reporting/format.js';
 import { formatTextTable } from '../reporting/text-table.js';
@@ -21,13 +21,16 @@ interface Opts {
 
 const f1 = (x: number) => x.toFixed(1);
 
-/** The bench table: one row per shape, then the matmul reference and the machine. */
+/** The bench table: one row per shape (and per matmul kernel set), then the matmul and BLAS references and the machine. */
 export function formatBench(r: BenchReport): string {
-  const rows = r.shapes.map((s) => [
+  const kernels = (s: BenchShapeResult) => (s.matmulKernels === 'native' ? `native ${r.engine.nativeMatmul?.detail.split(',')[0] ?? ''}`.trim() : r.engine.backend);
+  const row = (s: BenchShapeResult) => [
     s.name,
     formatCount(s.params),
     `${s.batchSize}×${s.seqLen}`,
+    kernels(s),
     f1(s.trainTokensPerS),
+    formatBytes(s.peakRssBytes),
     s.samplesPerS.toFixed(2),
     `${f1(s.msPerStep)} (${f1(s.msFwdBwd)} + ${f1(s.msOptimizer)})`,
     formatBytes(s.peakTfjsBytes),
@@ -35,19 +38,31 @@ export function formatBench(r: BenchReport): string {
     f1(s.achievedGflops),
     formatPercent(s.matmulRatio),
     f1(s.genTokensPerS),
-  ]);
+  ];
+  const rows = [...r.shapes, ...(r.stock?.shapes ?? [])].map(row);
   const table = formatTextTable(
-    ['shape', 'params', 'batch', 'train tok/s', 'samples/s', 'ms/step (fwd+bwd + opt)', 'peak tfjs', 'base / LoRA / optim', 'GFLOP/s', 'of matmul', 'gen tok/s'],
+    ['shape', 'params', 'batch', 'matmul', 'train tok/s', 'peak RSS', 'samples/s', 'ms/step (fwd+bwd + opt)', 'peak tfjs', 'base / LoRA / optim', 'GFLOP/s', 'of matmul', 'gen tok/s'],
     rows,
   );
   const m = r.matmul;
-  return [
+  const lines = [
     `${r.engine.backend} on ${r.engine.device}; ${r.cores} cores, load average ${r.loadAverage.toFixed(2)} at start`,
-    `plain matmul ${m.m}×${m.k}×${m.n}: ${f1(m.gflops)} GFLOP/s (median of ${m.iters})`,
+    `plain matmul ${m.m}×${m.k}×${m.n}: ${f1(m.gflops)} GFLOP/s (median of ${m.iters})${r.stock ? `; stock wasm kernels ${f1(r.stock.matmul.gflops)} GFLOP/s` : ''}`,
+  ];
+  if (r.engine.nativeMatmul && !r.engine.nativeMatmul.used) lines.push(`native matmul not used: ${r.engine.nativeMatmul.detail}`);
+  const b = r.blasPeak;
+  lines.push(b.ok ? `BLAS peak (numpy ${b.n}³ fp32, ${b.threads} threads, ${b.library}): ${f1(b.gflops)} GFLOP/s` : `BLAS peak: ${b.reason}`);
+  if (r.stock) {
+    const speedups = r.shapes.map((s, i) => `${s.name} ${(s.trainTokensPerS / r.stock!.shapes[i].trainTokensPerS).toFixed(2)}×`);
+    lines.push(`native / stock wasm train tok/s: ${speedups.join(', ')}`);
+  }
+  if (b.ok) lines.push(`of BLAS peak: ${r.shapes.map((s) => `${s.name} ${formatPercent(s.achievedGflops / b.gflops)}`).join(', ')}`);
+  return [
+    ...lines,
     '',
     table,
     '',
-    `timed steps exclude the first two (warm-up); peak RSS ${formatBytes(r.peakRssBytes)}; wall ${r.wallTimeS.toFixed(1)} s`,
+    `timed steps exclude the first two (warm-up); peak RSS is the process high-water after each row (later rows include earlier ones: run --native-matmul on / off separately for separate figures); wall ${r.wallTimeS.toFixed(1)} s`,
   ].join('\n');
 }
 
@@ -65,7 +80,8 @@ export function register(program: Command): void {
       await runCommand('bench', opts, async () => {
         const logger = createLogger();
         const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul: opts.nativeMatmul, logger });
-        const report = await runBench({ engine, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, matmulIters: opts.quick ? 3 : 10, logger });
+        const compareStock = resolveNativeMatmulMode(opts.nativeMatmul) === 'auto';
+        const report = await runBench({ engine, compareStock, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, matmulIters: opts.quick ? 3 : 10, logger });
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatBench(report)}\n`);
       });

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { measureMatmulGflops, type MatmulPeak, type MatmulShape } from '../engine/matmul-peak.js';
 import { backendGpuBytes, peakRssBytes, queryGpuMemory } from '../engine/memory.js';
 import { quantizeBase } from '../lora/quantize/quantize-base.js';
+import { applyNativeMatmul, nativeMatmulEnabled } from '../engine/native-matmul.js';
+import { measureBlasPeak, type BlasPeak } from './blas-peak.js';
 import type { EngineInfo } from '../engine/types.js';
 import { injectLora } from '../lora/inject.js';
 import { loraConfigSchema } from '../lora/lora-config.js';
@@ -52,6 +54,10 @@ export interface BenchShapeResult {
   gpuPoolBytes?: number;
   /** nvidia-smi's used memory on GPU 0 after training (every process on the card), where present. */
   gpuUsedBytesSmi?: number;
+  /** Matmul kernels the row ran on: `native` (the SGEMM addon) or the backend's own. */
+  matmulKernels: 'native' | 'backend';
+  /** The process's peak RSS after this row (a high-water mark: wasm memory never shrinks, so it includes earlier rows). */
+  peakRssBytes: number;
 }
 
 export interface BenchReport {
@@ -61,6 +67,10 @@ export interface BenchReport {
   loadAverage: number;
   matmul: MatmulPeak;
   shapes: BenchShapeResult[];
+  /** wasm with the native matmul: the same shapes again on the stock wasm kernels (after the native rows). */
+  stock?: { matmul: MatmulPeak; shapes: BenchShapeResult[] };
+  /** The machine's BLAS rate (numpy 1024³ fp32), or why it could not be measured. */
+  blasPeak: BlasPeak;
   peakRssBytes: number;
   wallTimeS: number;
 }
@@ -72,6 +82,10 @@ export interface BenchParams {
   steps?: number;
   /** Timed matmul repetitions (median reported). Default 10. */
   matmulIters?: number;
+  /** With the native matmul in use: also run every shape on the stock wasm kernels. Default true. */
+  compareStock?: boolean;
+  /** Measure the BLAS peak with numpy (default true). */
+  blasPeak?: boolean;
   logger?: Logger;
 }
 
@@ -163,6 +177,8 @@ export async function benchShape(shape: BenchShape, matmulGflops: number, opts: 
       ...(gpuBytes ? { gpuPoolBytes: gpuBytes.allocated } : {}),
       ...(smi?.length ? { gpuUsedBytesSmi: smi[0].memoryUsedMiB * 2 ** 20 } : {}),
       lastLoss: tr.steps.at(-1)?.loss ?? Number.NaN,
+      matmulKernels: nativeMatmulEnabled() ? 'native' : 'backend',
+      peakRssBytes: peakRssBytes(),
     };
   } finally {
     model.dispose();
@@ -178,9 +194,28 @@ export async function runBench(params: BenchParams): Promise<BenchReport> {
   const logger = params.logger ?? silentLogger;
   const t0 = performance.now();
   const loadAverage = os.loadavg()[0];
-  const matmul = await measureMatmulGflops({ ...BENCH_MATMUL, iters: params.matmulIters ?? 10, warmup: Math.min(3, params.matmulIters ?? 3) });
-  logger.info({ gflops: matmul.gflops }, 'bench: matmul');
-  const shapes: BenchShapeResult[] = [];
-  for (const shape of params.shapes ?? BENCH_SHAPES) shapes.push(await benchShape(shape, matmul.gflops, { steps: params.steps, logger }));
-  return { engine: params.engine, cores: os.availableParallelism(), loadAverage, matmul, shapes, peakRssBytes: peakRssBytes(), wallTimeS: (performance.now() - t0) / 1000 };
+  const iters = params.matmulIters ?? 10;
+  const runAll = async (): Promise<{ matmul: MatmulPeak; shapes: BenchShapeResult[] }> => {
+    const matmul = await measureMatmulGflops({ ...BENCH_MATMUL, iters, warmup: Math.min(3, iters) });
+    logger.info({ gflops: matmul.gflops, native: nativeMatmulEnabled() }, 'bench: matmul');
+    const shapes: BenchShapeResult[] = [];
+    for (const shape of params.shapes ?? BENCH_SHAPES) shapes.push(await benchShape(shape, matmul.gflops, { steps: params.steps, logger }));
+    return { matmul, shapes };
+  };
+  const main = await runAll();
+  let stock: BenchReport['stock'];
+  const native = params.engine.nativeMatmul;
+  if (native?.used && params.compareStock !== false) {
+    applyNativeMatmul('off', params.engine.threads);
+    try {
+      stock = await runAll();
+    } finally {
+      applyNativeMatmul('on', params.engine.threads);
+    }
+  }
+  const blasPeak: BlasPeak = params.blasPeak === false ? { ok: false, reason: 'not measured' } : measureBlasPeak({ threads: params.engine.threads });
+  return {
+    engine: params.engine, cores: os.availableParallelism(), loadAverage, ...main, ...(stock ? { stock } : {}), blasPeak,
+    peakRssBytes: peakRssBytes(), wallTimeS: (performance.now() - t0) / 1000,
+  };
 }

@@ -23,11 +23,12 @@ test('bench --quick --json: one document whose figures agree with counts made by
   const r = await runCli(['bench', '--quick', '--steps', '3', '--backend', 'cpu', '--json']);
   expect(r.code, r.stderr).toBe(0);
   const doc = JSON.parse(r.stdout);
-  expect(Object.keys(doc).sort()).toEqual(['cores', 'engine', 'loadAverage', 'matmul', 'peakRssBytes', 'shapes', 'wallTimeS']);
+  expect(Object.keys(doc).sort()).toEqual(['blasPeak', 'cores', 'engine', 'loadAverage', 'matmul', 'peakRssBytes', 'shapes', 'wallTimeS']);
   expect(doc.engine.backend).toBe('cpu');
   expect(doc.shapes).toHaveLength(1);
   const s = doc.shapes[0];
-  expect(s).toMatchObject({ name: 'tiny-llama', modelType: 'llama', steps: 3, timedSteps: 1, batchSize: 4, seqLen: 64 });
+  expect(s).toMatchObject({ name: 'tiny-llama', modelType: 'llama', steps: 3, timedSteps: 1, batchSize: 4, seqLen: 64, matmulKernels: 'backend' });
+  expect(s.peakRssBytes).toBeGreaterThan(0);
   // 2 layers × (q: 8·(64+64) + v: 8·(64+32)) = 3,584 trainable; bytes at float32, Adam's two moments.
   expect(s.trainableParams).toBe(3584);
   expect(s.params).toBe(TINY_PARAMS);
@@ -52,6 +53,7 @@ test('bench --quick --json: one document whose figures agree with counts made by
   expect(Math.abs(s.lastLoss - Math.log(512))).toBeLessThan(1);
 
   const table = formatBench(doc);
-  expect(table).toMatch(/^tiny-llama\s+140k\s+4×64\s/m);
+  expect(table).toMatch(/^tiny-llama\s+140k\s+4×64\s+cpu\s/m);
+  expect(table).toMatch(/^BLAS peak/m);
   expect(table).toContain('plain matmul 512×512×512');
 });

@@ -15,7 +15,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -289,19 +291,80 @@ struct Task {
   Problem p;
 };
 
-// Runs tasks on `threads` threads (the caller's thread is one of them).
-void run_tasks(const std::vector<Task>& tasks, int threads, const Kernel& kern) {
-  std::atomic<size_t> next{0};
-  auto worker = [&]() {
+// A persistent pool: starting threads per call costs more than small matmuls take. Workers sleep
+// on a condition variable between calls (no spinning, so they do not steal the wasm backend's cores).
+class Pool {
+ public:
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  // Runs tasks on `threads` threads (the caller's thread is one of them); returns when all are done.
+  void run(const std::vector<Task>& tasks, int threads, const Kernel& kern) {
+    const int helpers = std::min<int>(threads, (int)tasks.size()) - 1;
+    if (helpers <= 0) {
+      static thread_local Buffers buf;
+      for (const Task& t : tasks) gemm_serial(t.p, kern, buf);
+      return;
+    }
+    while ((int)workers_.size() < helpers) workers_.emplace_back([this, id = (int)workers_.size()] { loop(id); });
+    std::unique_lock<std::mutex> lock(mu_);
+    tasks_ = &tasks;
+    kern_ = &kern;
+    next_ = 0;
+    active_ = helpers;
+    pending_ = helpers;
+    ++generation_;
+    lock.unlock();
+    wake_.notify_all();
+    static thread_local Buffers buf;
+    drain(buf);
+    lock.lock();
+    done_.wait(lock, [this] { return pending_ == 0; });
+    tasks_ = nullptr;
+  }
+
+ private:
+  void drain(Buffers& buf) {
+    for (size_t t = next_++; t < tasks_->size(); t = next_++) gemm_serial((*tasks_)[t].p, *kern_, buf);
+  }
+
+  void loop(int id) {
     Buffers buf;
-    for (size_t t = next++; t < tasks.size(); t = next++) gemm_serial(tasks[t].p, kern, buf);
-  };
-  const int extra = std::min<int>(threads, (int)tasks.size()) - 1;
-  std::vector<std::thread> pool;
-  pool.reserve(std::max(0, extra));
-  for (int i = 0; i < extra; ++i) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+    uint64_t seen = 0;
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stop_ || (generation_ != seen && id < active_); });
+      if (stop_) return;
+      seen = generation_;
+      lock.unlock();
+      drain(buf);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  const std::vector<Task>* tasks_ = nullptr;
+  const Kernel* kern_ = nullptr;
+  std::atomic<size_t> next_{0};
+  int active_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+Pool* g_pool = nullptr;
+
+void run_tasks(const std::vector<Task>& tasks, int threads, const Kernel& kern) {
+  if (!g_pool) g_pool = new Pool();  // never freed: workers live as long as the process
+  g_pool->run(tasks, threads, kern);
 }
 
 int g_threads = 1;
@@ -392,8 +455,8 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   float* C = heap + (long)c_off;
   std::vector<Task> tasks;
   const double flops = 2.0 * batch * M * N * (double)K;
-  // Below ~1 MFLOP a thread start costs more than it saves.
-  const int threads = flops < 1.0e6 ? 1 : g_threads;
+  // Below ~0.2 MFLOP waking a pooled thread costs more than it saves.
+  const int threads = flops < 2.0e5 ? 1 : g_threads;
   const int parts = batch >= threads ? 1 : threads;
   const bool split_n = N >= M;
   const int unit = split_n ? g_kernel->nr : g_kernel->mr;
