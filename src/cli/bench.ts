@@ -51,7 +51,8 @@ export function formatBench(r: BenchReport): string {
   ];
   if (r.engine.nativeMatmul && !r.engine.nativeMatmul.used) lines.push(`native matmul not used: ${r.engine.nativeMatmul.detail}`);
   const b = r.blasPeak;
-  lines.push(b.ok ? `BLAS peak (numpy ${b.n}³ fp32, ${b.threads} threads, ${b.library}): ${f1(b.gflops)} GFLOP/s` : `BLAS peak: ${b.reason}`);
+  const note = b.ok && b.reference ? ' — the unoptimised reference BLAS, not the machine\'s peak (install libopenblas0-pthread for one)' : '';
+  lines.push(b.ok ? `BLAS peak (numpy ${b.n}³ fp32, ${b.threads} threads, ${b.library}): ${f1(b.gflops)} GFLOP/s${note}` : `BLAS peak: ${b.reason}`);
   if (r.stock) {
     const speedups = r.shapes.map((s, i) => `${s.name} ${(s.trainTokensPerS / r.stock!.shapes[i].trainTokensPerS).toFixed(2)}×`);
     lines.push(`native / stock wasm train tok/s: ${speedups.join(', ')}`);

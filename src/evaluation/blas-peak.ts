@@ -5,7 +5,10 @@
  */
 import { spawnSync } from 'node:child_process';
 
-export type BlasPeak = { ok: true; gflops: number; n: number; threads: string; library: string } | { ok: false; reason: string };
+export type BlasPeak = { ok: true; gflops: number; n: number; threads: string; library: string; reference: boolean } | { ok: false; reason: string };
+
+/** Debian's netlib reference BLAS (the default libblas.so.3 alternative): unoptimised, not a machine peak. */
+export const isReferenceBlas = (library: string): boolean => /\/blas\/libblas\.so/.test(library);
 
 export const BLAS_PYTHON_ENV = 'LORA_STUDY_PYTHON';
 
@@ -35,7 +38,7 @@ export function measureBlasPeak(opts: { threads: number; python?: string; timeou
   if (r.status !== 0) return { ok: false, reason: `${python} has no working numpy (${(r.stderr.trim().split('\n').at(-1) ?? '').slice(0, 200)})` };
   try {
     const doc = JSON.parse(r.stdout) as { gflops: number; n: number; library: string };
-    return { ok: true, gflops: doc.gflops, n: doc.n, threads: t, library: doc.library };
+    return { ok: true, gflops: doc.gflops, n: doc.n, threads: t, library: doc.library, reference: isReferenceBlas(doc.library) };
   } catch {
     return { ok: false, reason: `${python} printed no result` };
   }
