@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 
-/** The addon's API (native/sgemm/index.d.ts). Offsets are float indices into `heap`. */
+/** The addon's API (native/sgemm/src/sgemm.cc; typed here so the project compiles without the optional package). Offsets are float indices into `heap`. */
 export interface NativeSgemm {
   matmul(
     heap: Float32Array, aOffsets: Uint32Array, bOffsets: Uint32Array, cOffset: number,
