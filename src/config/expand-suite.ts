@@ -113,7 +113,20 @@ export function expandSuite(raw: unknown, file: string): ExpandedSuite {
   }
   const issues = study.validateSuite?.(runs.map((r) => ({ name: r.variant, config: r.config }))) ?? [];
   if (issues.length) throw new ConfigError(file, issues);
-  return { file, suite, study, runs };
+  return { file, suite, study, runs: seedMajor(runs, suite.seeds) };
+}
+
+/**
+ * Runs in execution order: every setting for the first seed, then every setting for the next.
+ * Interleaving the settings in time spreads a change of machine load over all of them, so a
+ * timing difference between settings is less likely to be the load of the hour they ran in.
+ */
+function seedMajor(runs: PlannedRun[], seeds: readonly number[]): PlannedRun[] {
+  const order = new Map(seeds.map((s, i) => [s, i]));
+  return runs
+    .map((run, index) => ({ run, index }))
+    .sort((a, b) => (order.get(a.run.seed)! - order.get(b.run.seed)!) || a.index - b.index)
+    .map((x) => x.run);
 }
 
 export function loadSuite(file: string): ExpandedSuite {

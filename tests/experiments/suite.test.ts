@@ -41,12 +41,12 @@ describe('suite expansion', () => {
   test('a grid times seeds gives one fully resolved run per combination', () => {
     const s = expandSuite({ name: 'ranks', type: 'rank', base: base(), sweep: { rank: [1, 4], quantization: ['fp32', 'nf4'] }, seeds: [0, 1] }, 'x.yaml');
     expect(s.runs.map((r) => r.name)).toEqual([
-      'ranks-r1-fp32-s0', 'ranks-r1-fp32-s1', 'ranks-r1-nf4-s0', 'ranks-r1-nf4-s1',
-      'ranks-r4-fp32-s0', 'ranks-r4-fp32-s1', 'ranks-r4-nf4-s0', 'ranks-r4-nf4-s1',
+      'ranks-r1-fp32-s0', 'ranks-r1-nf4-s0', 'ranks-r4-fp32-s0', 'ranks-r4-nf4-s0',
+      'ranks-r1-fp32-s1', 'ranks-r1-nf4-s1', 'ranks-r4-fp32-s1', 'ranks-r4-nf4-s1',
     ]);
-    expect(s.runs[5].config.lora.r).toBe(4);
-    expect(s.runs[5].config.seed).toBe(1);
-    expect(s.runs[5].config.training.lr_scheduler).toBe('cosine'); // defaults filled in
+    expect(s.runs[6].config.lora.r).toBe(4);
+    expect(s.runs[6].config.seed).toBe(1);
+    expect(s.runs[6].config.training.lr_scheduler).toBe('cosine'); // defaults filled in
   });
 
   test('explicit variants keep their names', () => {

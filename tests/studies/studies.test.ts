@@ -67,4 +67,9 @@ describe('method study', () => {
       expandSuite({ name: 'm', type: 'method', base, variants: [{ name: 'lora', rank: 4 }, { name: 'rslora', rank: 8, use_rslora: true }] }, 'm.yaml'),
     ).toThrow(/compares methods at one rank, but its variants use r = 4, 8/);
   });
+
+  test('runs every setting of one seed before the next seed, so machine load drifts over all settings alike', () => {
+    const s = expandSuite({ name: 'm', type: 'method', base, variants: [{ name: 'lora' }, { name: 'rslora', use_rslora: true }], seeds: [2, 0] }, 'm.yaml');
+    expect(s.runs.map((r) => r.name)).toEqual(['m-lora-s2', 'm-rslora-s2', 'm-lora-s0', 'm-rslora-s0']);
+  });
 });
