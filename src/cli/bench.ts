@@ -80,8 +80,9 @@ export function register(program: Command): void {
     .action(async (opts: Opts) => {
       await runCommand('bench', opts, async () => {
         const logger = createLogger();
-        const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul: opts.nativeMatmul, logger });
-        const compareStock = resolveNativeMatmulMode(opts.nativeMatmul) === 'auto';
+        const nativeMatmul = resolveNativeMatmulMode(opts.nativeMatmul, process.env, 'auto');
+        const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul, logger });
+        const compareStock = nativeMatmul === 'auto';
         const report = await runBench({ engine, compareStock, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, matmulIters: opts.quick ? 3 : 10, logger });
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatBench(report)}\n`);

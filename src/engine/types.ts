@@ -44,6 +44,6 @@ export interface InitEngineOptions {
   /** Compute threads for wasm; default: the number of logical cores. Fixed at the first wasm init of a process. */
   threads?: number;
   logger?: Logger;
-  /** wasm: run matmuls on the native SGEMM addon (`--native-matmul`); default: LORA_STUDY_NATIVE_MATMUL, else auto. */
+  /** wasm: run matmuls on the native SGEMM addon (`--native-matmul`); default: LORA_STUDY_NATIVE_MATMUL, else off. */
   nativeMatmul?: NativeMatmulMode;
 }

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { loadNativeAddon, NATIVE_ADDON_PATH_ENV, resetNativeAddonCache } from '../../src/engine/native-addon.js';
-import { applyNativeMatmul, broadcastBatchIndices, disableNativeMatmul, nativeMatmulEnabled } from '../../src/engine/native-matmul.js';
+import { applyNativeMatmul, broadcastBatchIndices, disableNativeMatmul, nativeMatmulEnabled, resolveNativeMatmulMode } from '../../src/engine/native-matmul.js';
 import { injectLora } from '../../src/lora/inject.js';
 import { loraConfigSchema } from '../../src/lora/lora-config.js';
 import { train, type TrainerConfig } from '../../src/training/trainer.js';
@@ -61,6 +61,14 @@ function expectClose(t: tf.Tensor, ref: { shape: number[]; data: Float64Array },
 
 let seed = 1;
 const rnd = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', seed++);
+
+test('runs default to the stock kernels (results as documented); bench defaults to auto; the env var and flag override', () => {
+  expect(resolveNativeMatmulMode(undefined, {})).toBe('off');
+  expect(resolveNativeMatmulMode(undefined, {}, 'auto')).toBe('auto');
+  expect(resolveNativeMatmulMode(undefined, { LORA_STUDY_NATIVE_MATMUL: 'auto' })).toBe('auto');
+  expect(resolveNativeMatmulMode('on', { LORA_STUDY_NATIVE_MATMUL: 'off' })).toBe('on');
+  expect(() => resolveNativeMatmulMode(undefined, { LORA_STUDY_NATIVE_MATMUL: 'fast' })).toThrow(/LORA_STUDY_NATIVE_MATMUL/);
+});
 
 describe.skipIf(skip)(`native matmul on the wasm backend${why}`, () => {
   beforeAll(async () => {
