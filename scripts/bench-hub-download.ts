@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync, truncateSync, copyFileSync, readdirSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureHubModel } from '../src/model/hub/resolve-model.js';
-import { startFakeModelHub } from '../tests/model/hub-model-server.js';
+import { startFakeHub } from '../tests/helpers/fake-hub.js';
 
 const mib = Number(process.argv[2] ?? 256);
 const weights = randomBytes(mib * 1024 * 1024);
 const sha = 'e'.repeat(40);
 const files = { 'config.json': '{"model_type":"llama"}', 'tokenizer.json': '{}', 'model.safetensors': weights };
-const hub = await startFakeModelHub({ 'bench/model': { commits: { [sha]: files }, refs: { main: sha } } });
+const hub = await startFakeHub({ models: { 'bench/model': { commits: { [sha]: files }, refs: { main: sha } } } });
 const ref = { repo: 'bench/model', revision: 'main' };
 const time = async (label: string, cacheDir: string) => {
   const t0 = performance.now();

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { fetchHubDataset } from '../../src/data/hub.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { tmpDir } from './fixtures.js';
-import { type FakeHub, startFakeHub } from './hub-server.js';
+import { type FakeHub, startFakeHub } from '../helpers/fake-hub.js';
 
 let hub: FakeHub;
 beforeAll(async () => {
-  hub = await startFakeHub({ 'evil/repo': { files: { '../../../../../escaped/train.jsonl': '{"instruction":"a","output":"b"}\n' } } });
+  hub = await startFakeHub({ datasets: { 'evil/repo': { files: { '../../../../../escaped/train.jsonl': '{"instruction":"a","output":"b"}\n' } } } });
 });
 afterAll(() => hub.close());
 

@@ -5,7 +5,7 @@ import { fetchHubDataset, HubRepoNotFoundError, HubSplitNotFoundError, HubUnreac
 import { prepareDataset } from '../../src/data/prepare.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { FIXTURES, makeTokenizerDir, tmpDir } from './fixtures.js';
-import { type FakeHub, startFakeHub } from './hub-server.js';
+import { type FakeHub, startFakeHub } from '../helpers/fake-hub.js';
 
 const parquet = readFileSync(join(FIXTURES, 'alpaca.parquet'));
 const jsonl = (rows: Array<[string, string]>) => rows.map(([p, c]) => JSON.stringify({ prompt: p, completion: c })).join('\n');
@@ -16,7 +16,7 @@ let saved: Record<string, string | undefined>;
 
 beforeEach(async () => {
   saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_TOKEN: process.env.HF_TOKEN };
-  hub = await startFakeHub({
+  hub = await startFakeHub({ datasets: {
     'tatsu-lab/alpaca': { files: { 'README.md': '# alpaca', 'data/train-00000-of-00001-a09b74b3ef9c3b56.parquet': parquet } },
     'acme/qa': {
       files: {
@@ -27,7 +27,7 @@ beforeEach(async () => {
       },
     },
     'acme/private': { files: { 'data.jsonl': jsonl([['a', 'b'], ['c', 'd']]) }, token: 'hf_secret' },
-  });
+  } });
   process.env.HF_ENDPOINT = hub.url;
   delete process.env.HF_TOKEN;
 });

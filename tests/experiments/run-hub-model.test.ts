@@ -16,22 +16,22 @@ import { prefetchModelConfigs } from '../../src/model/hub/resolve-model.js';
 import { openSqliteStore } from '../../src/tracking/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
-import { startFakeModelHub, type FakeModelHub } from '../model/hub-model-server.js';
+import { startFakeHub, type FakeHub } from '../helpers/fake-hub.js';
 
 const root = mkdtempSync(join(tmpdir(), 'run-hub-'));
 const SHA = 'd'.repeat(40);
 const saved = { cache: process.env.HF_HUB_CACHE, endpoint: process.env.HF_ENDPOINT, offline: process.env.HF_HUB_OFFLINE };
-let hub: FakeModelHub;
+let hub: FakeHub;
 
 beforeAll(async () => {
   const src = join(root, 'src');
   await writeTinyModel(src, { modelType: 'llama', seed: 3, maxPositions: 256 });
   const files = Object.fromEntries(readdirSync(src).map((f) => [f, new Uint8Array(readFileSync(join(src, f)))]));
   const { 'model.safetensors': _w, ...noWeights } = files;
-  hub = await startFakeModelHub({
+  hub = await startFakeHub({ models: {
     'tiny-org/tiny-llama': { commits: { [SHA]: files }, refs: { main: SHA } },
     'tiny-org/pickled': { commits: { [SHA]: { ...noWeights, 'pytorch_model.bin': new Uint8Array(8) } }, refs: { main: SHA } },
-  });
+  } });
   process.env.HF_HUB_CACHE = join(root, 'hf');
   process.env.HF_ENDPOINT = hub.url;
   delete process.env.HF_HUB_OFFLINE;

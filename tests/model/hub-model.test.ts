@@ -15,12 +15,12 @@ import { HubDownloadError } from '../../src/model/hub/blob-download.js';
 import { loadModel } from '../../src/model/load-model.js';
 import { useCpuBackend } from '../helpers/tf-setup.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
-import { blobEtag, startFakeModelHub, type FakeCommit, type FakeModelHub } from './hub-model-server.js';
+import { blobEtag, startFakeHub, type FakeCommit, type FakeHub, type FakeHubOptions } from '../helpers/fake-hub.js';
 
 const SHA1 = 'a'.repeat(40);
 const SHA2 = 'b'.repeat(40);
 let tiny: Record<string, Uint8Array>;
-let hub: FakeModelHub | undefined;
+let hub: FakeHub | undefined;
 
 beforeAll(async () => {
   await useCpuBackend();
@@ -37,12 +37,12 @@ afterEach(async () => {
 const cache = () => mkdtempSync(join(tmpdir(), 'hf-cache-'));
 const repoDir = (c: string) => join(c, 'models--tiny-org--tiny-llama');
 
-async function serve(opts: Parameters<typeof startFakeModelHub>[1] = {}, extra: Record<string, FakeCommit> = {}) {
-  hub = await startFakeModelHub(
-    {
+async function serve(opts: FakeHubOptions = {}, extra: Record<string, FakeCommit> = {}) {
+  hub = await startFakeHub(
+    { models: {
       'tiny-org/tiny-llama': { commits: { [SHA1]: tiny, [SHA2]: { ...tiny, 'generation_config.json': '{"do_sample":false}' } }, refs: { main: SHA2, v1: SHA1 } },
       ...Object.fromEntries(Object.entries(extra).map(([name, files]) => [name, { commits: { [SHA1]: files }, refs: { main: SHA1 } }])),
-    },
+    } },
     opts,
   );
   return hub;

@@ -8,25 +8,24 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { PostgresRunStore } from '../../src/tracking/postgres/pg-store.js';
-import { PG_SKIP_REASON, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { describePostgres, PG_SKIP_REASON, usePostgres } from '../helpers/use-postgres.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'queue-'));
 const modelDir = join(root, 'model');
 const dataset = join(root, 'data', 'rev');
-let pgServer: TestPostgres | null = null;
+const pgServer = usePostgres();
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   if (PG_SKIP_REASON) return;
-  pgServer = await startPostgres();
   await writeTinyModel(modelDir, { modelType: 'llama', seed: 7, maxPositions: 64 });
 }, 120_000);
 afterAll(() => {
+  // Runs before usePostgres's afterAll (hooks unwind as a stack): no worker outlives the cluster.
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  pgServer?.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -63,9 +62,9 @@ function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: numbe
 const ENQ = ['--lease', '10', '--retry-limit', '1', '--json'];
 const KILL_LEASE = '5';
 
-describe.skipIf(Boolean(PG_SKIP_REASON))('run queue on PostgreSQL', () => {
+describePostgres('run queue on PostgreSQL', () => {
   test('--enqueue twice enqueues nothing new; 3 workers drain 6 runs with 0 duplicates', async () => {
-    const db = await pgServer!.createDatabase('drain');
+    const db = await pgServer().createDatabase('drain');
     const file = writeSuite('drain', [1, 2, 3, 4, 5, 6], 4);
     const first = await cli(['run-suite', file, '--db', db, '--enqueue', ...ENQ]).done;
     expect(first.code, first.err).toBe(0);
@@ -95,7 +94,7 @@ describe.skipIf(Boolean(PG_SKIP_REASON))('run queue on PostgreSQL', () => {
   }, 420_000);
 
   test('a SIGKILLed worker’s run expires, is retried by another worker and completed exactly once', async () => {
-    const db = await pgServer!.createDatabase('kill');
+    const db = await pgServer().createDatabase('kill');
     const file = writeSuite('kill', [2], 60);
     expect((await cli(['run-suite', file, '--db', db, '--enqueue', '--lease', KILL_LEASE, '--retry-limit', '1']).done).code).toBe(0);
     const out = join(root, 'kill-results');
@@ -124,7 +123,7 @@ describe.skipIf(Boolean(PG_SKIP_REASON))('run queue on PostgreSQL', () => {
   }, 420_000);
 
   test('Ctrl-C on a worker interrupts its run cleanly, gives it back to the queue and claims nothing more', async () => {
-    const db = await pgServer!.createDatabase('ctrlc');
+    const db = await pgServer().createDatabase('ctrlc');
     const file = writeSuite('ctrlc', [2, 4], 400);
     expect((await cli(['run-suite', file, '--db', db, '--enqueue', ...ENQ]).done).code).toBe(0);
     const worker = cli(['worker', '--db', db, '--until-empty', '--backend', 'cpu', '-o', join(root, 'ctrlc-results'), '--lease', '10', '--json']);

@@ -5,29 +5,23 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { generateReport } from '../../src/reporting/index.js';
 import { openSqliteStore } from '../../src/tracking/index.js';
 import { PostgresRunStore } from '../../src/tracking/postgres/pg-store.js';
 import { buildStudyFixture } from '../fixtures/tracking/study-fixture.js';
 import { copyStore } from '../helpers/copy-store.js';
-import { PG_SKIP_REASON, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { describePostgres, usePostgres } from '../helpers/use-postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'report-pg-'));
-let pgServer: TestPostgres | null = null;
-beforeAll(async () => {
-  if (!PG_SKIP_REASON) pgServer = await startPostgres();
-}, 120_000);
-afterAll(() => {
-  pgServer?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const pgServer = usePostgres();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe.skipIf(Boolean(PG_SKIP_REASON))('generate-report from Postgres', () => {
+describePostgres('generate-report from Postgres', () => {
   it('gives the same tables and chart data as from SQLite for the same runs', async () => {
     const sqlitePath = join(dir, 'experiments.db');
     const counts = buildStudyFixture(sqlitePath);
-    const url = await pgServer!.createDatabase('report');
+    const url = await pgServer().createDatabase('report');
     const sqlite = openSqliteStore(sqlitePath);
     const pg = await PostgresRunStore.open(url);
     await copyStore(sqlite, pg);

@@ -6,24 +6,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { hashConfig, openSqliteStore, parseDbSpec, type RunStore, SqliteRunStore } from '../../src/tracking/index.js';
 import { numberPlaceholders, PostgresRunStore } from '../../src/tracking/postgres/pg-store.js';
 import { PG_SCHEMA_VERSION } from '../../src/tracking/postgres/schema.js';
 import { SCHEMA_VERSION } from '../../src/tracking/sqlite/schema.js';
-import { PG_SKIP_REASON, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { describePostgres, PG_SKIP_REASON, usePostgres } from '../helpers/use-postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'run-store-'));
-let pgServer: TestPostgres | null = null;
+const pgServer = usePostgres();
 let n = 0;
-
-beforeAll(async () => {
-  if (!PG_SKIP_REASON) pgServer = await startPostgres();
-}, 120_000);
-afterAll(() => {
-  pgServer?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Harness {
   open(): Promise<RunStore>;
@@ -43,7 +36,7 @@ const harnesses: [string, Harness, string | null][] = [
   [
     'postgres',
     {
-      open: async () => PostgresRunStore.open(await pgServer!.createDatabase(`t${n++}`)),
+      open: async () => PostgresRunStore.open(await pgServer().createDatabase(`t${n++}`)),
       exec: async (store, sql, args) => void (await (store as PostgresRunStore).pool.query(numberPlaceholders(sql), args)),
     },
     PG_SKIP_REASON,
@@ -189,10 +182,10 @@ describe.each(harnesses)('RunStore on %s', (kind, h, skip) => {
   });
 });
 
-describe.skipIf(Boolean(PG_SKIP_REASON))('Postgres schema', () => {
+describePostgres('Postgres schema', () => {
   it('is at the same version as SQLite, migrates once under concurrent opens, and refuses a newer one', async () => {
     expect(PG_SCHEMA_VERSION).toBe(SCHEMA_VERSION);
-    const url = await pgServer!.createDatabase('mig');
+    const url = await pgServer().createDatabase('mig');
     const stores = await Promise.all([1, 2, 3, 4].map(() => PostgresRunStore.open(url)));
     const { rows } = await stores[0].pool.query('SELECT version FROM schema_version');
     expect(rows).toEqual([{ version: PG_SCHEMA_VERSION }]);
