@@ -1,8 +1,8 @@
-import { LoraStudyError } from '../util/errors.js';
+import { InterruptedError, LoraStudyError } from '../util/errors.js';
 
 /**
  * The one failure path of every command: `error during <command>: <message>`, the hint when the
- * error carries one, and a non-zero exit. With `--json`, the error is also printed on stdout as
+ * error carries one, and a non-zero exit: 130 for work stopped on request (InterruptedError), 1 otherwise. With `--json`, the error is also printed on stdout as
  * `{ "error": { ... } }` so machine callers always get one JSON document.
  */
 export async function runCommand(
@@ -15,7 +15,7 @@ export async function runCommand(
     process.exitCode = typeof code === 'number' ? code : 0;
   } catch (err) {
     reportError(name, err, opts.json === true);
-    process.exitCode = 1;
+    process.exitCode = err instanceof InterruptedError ? 130 : 1;
   }
 }
 

@@ -1,9 +1,13 @@
-import { LoraStudyError } from '../util/errors.js';
+import { InterruptedError } from '../util/errors.js';
 
 /** Thrown by evaluation when its `shouldStop` (Ctrl-C / SIGTERM) is set between batches or generation steps. */
-export class EvaluationInterruptedError extends LoraStudyError {
+export class EvaluationInterruptedError extends InterruptedError {
   constructor(where: string) {
-    super(`interrupted during evaluation (${where})`, { hint: 'the run was stopped on request; evaluate its adapter later with `lora-study evaluate-model --run <id>`' });
+    // Seen by evaluate-model users: a run interrupted during its evaluation catches this error
+    // and records the run as interrupted.
+    super(`interrupted during evaluation (${where})`, {
+      hint: 'stopped on request (Ctrl-C / SIGTERM): nothing was recorded; run evaluate-model again (--max-samples N evaluates fewer rows)',
+    });
   }
 }
 

@@ -11,6 +11,12 @@ export class LoraStudyError extends Error {
   }
 }
 
+/**
+ * Work stopped on request (Ctrl-C / SIGTERM) rather than failed: every command exits 130 on it
+ * (128 + SIGINT, what shells report for a Ctrl-C), through runCommand.
+ */
+export class InterruptedError extends LoraStudyError {}
+
 /** Internal invariant; the message must carry the offending values. */
 export function assert(cond: unknown, message: string | (() => string)): asserts cond {
   if (!cond) throw new Error(`internal assertion failed: ${typeof message === 'function' ? message() : message}`);

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { prepareDataset } from '../../src/data/prepare.js';
 import { readPreparedDataset } from '../../src/data/read-prepared.js';
 import { evaluateModel } from '../../src/evaluation/evaluate-model.js';
@@ -16,6 +16,7 @@ import { loadModel } from '../../src/model/load-model.js';
 import { openTracker } from '../../src/tracking/index.js';
 import { Rng } from '../../src/util/random.js';
 import { useCpuBackend } from '../helpers/tf-setup.js';
+import { runInProcess } from '../helpers/cli-in-process.js';
 import { runCli } from '../helpers/run-cli.js';
 import { writeTinyModel } from '../helpers/tiny-models.js';
 
@@ -123,5 +124,26 @@ describe('lora-study evaluate-model', () => {
     expect(e.code).toBe(1);
     expect(e.stderr).toMatch(/error during evaluate-model: run 999: no such run/);
     expect(JSON.parse(e.stdout).error.command).toBe('evaluate-model');
+  });
+
+  test('Ctrl-C during evaluation exits 130, as the other commands do, with one JSON error document', async () => {
+    // The command's own SIGINT handler is called as soon as it is installed (a real signal would
+    // race the evaluation); evaluation sees the flag at its first check, after the first batch.
+    const on = process.on.bind(process);
+    const spy = vi.spyOn(process, 'on').mockImplementation(((event: string, listener: (...a: unknown[]) => void) => {
+      if (event === 'SIGINT') setImmediate(() => listener('SIGINT'));
+      return on(event, listener);
+    }) as typeof process.on);
+    let r: Awaited<ReturnType<typeof runInProcess>>;
+    try {
+      r = await runInProcess(['evaluate-model', '--model', modelDir, '--dataset', dataDir, '--max-samples', '3', '--batch-size', '1', '--no-generate', '--backend', 'cpu', '--json']);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stderr).toMatch(/SIGINT: stopping evaluation/);
+    expect(r.stderr).toMatch(/error during evaluate-model: interrupted during evaluation \(loss, after 1 of 3 rows\)/);
+    expect(JSON.parse(r.stdout).error).toMatchObject({ command: 'evaluate-model', type: 'EvaluationInterruptedError' });
+    expect(process.listenerCount('SIGINT')).toBe(0);
   });
 });
