@@ -1,7 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { LoraStudyError } from '../util/errors.js';
-import { describeFsError } from '../util/fs-errors.js';
 import { readUtf8File } from '../util/text-file.js';
 
 /** Reads a YAML file, with the line and column of a syntax error in the message. */
@@ -10,12 +9,8 @@ export function readYamlFile(file: string): unknown {
   if (statSync(file).isDirectory()) {
     throw new LoraStudyError(`config file ${file} is a folder, not a YAML file`, { hint: 'name the .yaml file inside it, e.g. configs/experiments/rank_sweep.yaml' });
   }
-  let text: string;
-  try {
-    text = readUtf8File(file);
-  } catch (err) {
-    throw describeFsError(err, file, 'read the config file');
-  }
+  // A file this user may not read is a FileReadError naming it (readUtf8File).
+  const text = readUtf8File(file);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];

@@ -76,6 +76,38 @@ export function describeFsError(err: unknown, path: string, action: string): Err
   }
 }
 
+/** A file that could not be read (missing, a folder, not readable for this user, …); names the file. */
+export class FileReadError extends LoraStudyError {
+  constructor(readonly file: string, readonly code: string, message: string, opts: { hint?: string; cause?: unknown }) {
+    super(`cannot read ${file}: ${message}`, opts);
+  }
+}
+
+/**
+ * Turns a Node file-system error met while reading the file `path` into a FileReadError that names
+ * it and says what to do (describeFsError is for writes: its hints are about writable folders).
+ * Anything that is not an errno error passes through unchanged.
+ */
+export function describeReadError(err: unknown, path: string): Error {
+  if (err instanceof LoraStudyError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (!e || typeof e.code !== 'string') return err as Error;
+  const fail = (message: string, hint?: string) => new FileReadError(path, e.code!, message, { hint, cause: err });
+  switch (e.code) {
+    case 'ENOENT':
+      return fail(`no such file (the nearest existing folder is ${nearestExisting(path)})`, `check the path; a relative path is taken from the current folder, ${process.cwd()}`);
+    case 'EISDIR':
+      return fail('it is a folder, not a file', 'name the file inside it');
+    case 'ENOTDIR':
+      return fail('a part of the path is a file, not a folder', 'check the path');
+    case 'EACCES':
+    case 'EPERM':
+      return fail(`permission denied (${e.code})`, 'make it readable for this user (chmod a+r on the file, a+x on the folders above it), or run as a user who may read it');
+    default:
+      return fail(`${e.message}`);
+  }
+}
+
 const WRITE_CODES = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']);
 
 /**

@@ -6,6 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { LoraStudyError } from './errors.js';
+import { describeReadError } from './fs-errors.js';
 import { jsonErrorOffset } from './json-error-offset.js';
 
 export class NotUtf8Error extends LoraStudyError {
@@ -63,9 +64,18 @@ export function decodeUtf8(file: string, bytes: Uint8Array): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** Reads a UTF-8 text file strictly (see `decodeUtf8`). */
+/**
+ * Reads a UTF-8 text file strictly (see `decodeUtf8`). A file that cannot be read (missing, a
+ * folder, not readable) is a FileReadError naming it and saying what to do.
+ */
 export function readUtf8File(file: string): string {
-  return decodeUtf8(file, readFileSync(file));
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw describeReadError(err, file);
+  }
+  return decodeUtf8(file, bytes);
 }
 
 /** 1-based line and column of a string offset. */

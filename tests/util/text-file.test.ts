@@ -1,8 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
+import { LoraStudyError } from '../../src/util/errors.js';
 import { firstInvalidUtf8, JsonFileError, NotUtf8Error, readJsonFile, readUtf8File } from '../../src/util/text-file.js';
 import { tmpDir } from '../data/fixtures.js';
+import { runUnprivileged, unprivilegedReason } from '../helpers/unprivileged.js';
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 
@@ -45,5 +48,42 @@ describe('strict UTF-8', () => {
     writeFileSync(file, '{\n  "a": 1,\n  "b": }\n');
     expect(() => readJsonFile(file, 'fix it')).toThrow(JsonFileError);
     expect(() => readJsonFile(file)).toThrow(`${file} (line 3, column 8): not valid JSON`);
+  });
+});
+
+describe('a file that cannot be read is named, with what to do', () => {
+  const readError = (file: string): LoraStudyError => {
+    try {
+      readUtf8File(file);
+    } catch (e) {
+      return e as LoraStudyError;
+    }
+    throw new Error(`${file} was read`);
+  };
+
+  test('a missing file (ENOENT) and a folder (EISDIR)', () => {
+    const dir = tmpDir();
+    const missing = join(dir, 'nope', 'train.jsonl');
+    const e1 = readError(missing);
+    expect(e1).toBeInstanceOf(LoraStudyError);
+    expect(e1.message).toBe(`cannot read ${missing}: no such file (the nearest existing folder is ${dir})`);
+    expect(e1.hint).toMatch(/check the path/);
+    mkdirSync(join(dir, 'folder.json'));
+    const e2 = readError(join(dir, 'folder.json'));
+    expect(e2).toBeInstanceOf(LoraStudyError);
+    expect(e2.message).toBe(`cannot read ${join(dir, 'folder.json')}: it is a folder, not a file`);
+    expect(e2.hint).toMatch(/name the file inside it/);
+  });
+
+  test.skipIf(unprivilegedReason !== null)(`a file this user may not read (EACCES)${unprivilegedReason ? ` (skipped: ${unprivilegedReason})` : ''}`, () => {
+    const dir = tmpDir();
+    chmodSync(dir, 0o755);
+    const file = join(dir, 'secret.jsonl');
+    writeFileSync(file, '{}\n');
+    chmodSync(file, 0o600);
+    const r = runUnprivileged(fileURLToPath(new URL('../fixtures/read-utf8.ts', import.meta.url)), [file]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`FileReadError: cannot read ${file}: permission denied (EACCES)`);
+    expect(r.stderr).toMatch(/hint: make it readable for this user/);
   });
 });
