@@ -7,6 +7,14 @@
       "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"] },
       "msvs_settings": { "VCCLCompilerTool": { "Optimization": 2 } }
+    },
+    {
+      "target_name": "ops",
+      "sources": ["src/ops.cc"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-ffp-contract=off"],
+      "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17", "-ffp-contract=off"] },
+      "msvs_settings": { "VCCLCompilerTool": { "Optimization": 2 } }
     }
   ]
 }

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LoraStudyError } from '../util/errors.js';
 import { loadNativeAddon, NATIVE_ADDON_HINT, type NativeSgemm } from './native-addon.js';
+import { applyNativeOps } from './native-ops.js';
 
 /** `--native-matmul`: auto = on when the addon loaded; on = refuse to start without it; off = stock wasm. */
 export type NativeMatmulMode = 'auto' | 'on' | 'off';
@@ -223,6 +224,7 @@ export function resolveNativeMatmulMode(
 
 /** Applies the mode to the (already started) wasm backend. */
 export function applyNativeMatmul(mode: NativeMatmulMode, threads: number): NativeMatmulState {
+  applyNativeOps(mode, threads);
   if (mode === 'off') {
     disableNativeMatmul();
     return { used: false, detail: 'off (--native-matmul off)' };

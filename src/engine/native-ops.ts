@@ -1,0 +1,406 @@
+/**
+ * Runs the wasm backend's hot non-matmul kernels natively (native/sgemm/src/ops.cc), in place on
+ * the wasm heap, multi-threaded above a size threshold, with results BIT-IDENTICAL to the stock
+ * wasm kernels (tfjs-backend-wasm 4.22): IEEE elementwise arithmetic with broadcasting (Add, Sub,
+ * Multiply, RealDiv, Neg, Square), reductions that keep the stock accumulation order (Sum, Mean,
+ * Max: per output one sequential chain from 0, over the reduced axes in the order given), and data
+ * movement (Transpose, Slice, SplitV, Concat, GatherV2). Any dtype, shape or attribute these do not
+ * reproduce exactly goes to the stock kernel. Transcendental kernels (Exp, Log, Tanh, ...) stay
+ * wasm: their libm results cannot be matched.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { NATIVE_ADDON_PATH_ENV } from './native-addon.js';
+
+/** The ops addon's API (native/sgemm/src/ops.cc). Offsets in params are bytes; shapes and strides count elements. */
+export interface NativeOpsAddon {
+  binary(heap: Uint8Array, params: Float64Array): void;
+  unary(heap: Uint8Array, params: Float64Array): void;
+  reduce(heap: Uint8Array, params: Float64Array): void;
+  copy(heap: Uint8Array, params: Float64Array): void;
+  /** -1, or the position of the first out-of-range index (then nothing was written). */
+  gather(heap: Uint8Array, params: Float64Array): number;
+  setThreads(n: number): number;
+}
+
+export type NativeOpsLoad = { ok: true; addon: NativeOpsAddon } | { ok: false; reason: string };
+
+let cachedLoad: NativeOpsLoad | null = null;
+
+/** Loads `lora-study-native/ops.cjs` (beside the matmul addon, or beside {@link NATIVE_ADDON_PATH_ENV}'s module). */
+export function loadNativeOps(): NativeOpsLoad {
+  if (cachedLoad) return cachedLoad;
+  const require = createRequire(import.meta.url);
+  const override = process.env[NATIVE_ADDON_PATH_ENV];
+  try {
+    const id = override ? path.join(path.dirname(require.resolve(override)), 'ops.cjs') : 'lora-study-native/ops.cjs';
+    const addon = require(id) as NativeOpsAddon;
+    if (typeof addon.binary !== 'function') throw new Error(`${id} does not export binary()`);
+    cachedLoad = { ok: true, addon };
+  } catch (err) {
+    cachedLoad = { ok: false, reason: `the native ops addon did not load (${(err as Error).message.split('\n')[0]})` };
+  }
+  return cachedLoad;
+}
+
+/** Forgets the cached load (tests that switch {@link NATIVE_ADDON_PATH_ENV}). */
+export function resetNativeOpsCache(): void {
+  cachedLoad = null;
+}
+
+interface WasmBackendLike {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): void;
+}
+
+interface KernelArgs {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: WasmBackendLike;
+  attrs: Record<string, unknown>;
+}
+
+type Impl = (addon: NativeOpsAddon, args: KernelArgs, stock: tf.KernelFunc) => tf.TensorInfo | tf.TensorInfo[];
+
+const DTYPE_CODE: Partial<Record<tf.DataType, number>> = { float32: 0, int32: 1, bool: 2 };
+const ELEM_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
+const MAX_RANK = 12;
+
+let params = new Float64Array(256);
+function paramsOf(n: number): Float64Array {
+  if (params.length < n) params = new Float64Array(Math.max(n, params.length * 2));
+  return params;
+}
+
+const size = (shape: readonly number[]): number => {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+};
+const stridesOf = (shape: readonly number[]): number[] => {
+  const s = new Array<number>(shape.length);
+  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+};
+const offsetOf = (backend: WasmBackendLike, t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+
+const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
+
+/** Add/Sub/Multiply/RealDiv: float32 (XNNPACK's one IEEE op per element), int32 (wrapping) and bool; RealDiv float32 only. */
+function binary(kernel: string): Impl {
+  const op = BINARY_OPS[kernel];
+  return (addon, args, stock) => {
+    const { a, b } = args.inputs;
+    const { backend } = args;
+    const code = DTYPE_CODE[a.dtype];
+    if (code === undefined || a.dtype !== b.dtype || (kernel === 'RealDiv' && a.dtype !== 'float32')) return stock(args as never);
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const rank = outShape.length;
+    if (rank > MAX_RANK || size(outShape) === 0) return stock(args as never);
+    const out = backend.makeOutput(outShape, a.dtype);
+    const p = paramsOf(6 + 3 * rank);
+    p[0] = op;
+    p[1] = code;
+    p[2] = offsetOf(backend, out);
+    p[3] = offsetOf(backend, a);
+    p[4] = offsetOf(backend, b);
+    p[5] = rank;
+    const as = stridesOf(a.shape);
+    const bs = stridesOf(b.shape);
+    for (let i = 0; i < rank; i++) {
+      p[6 + i] = outShape[i];
+      const ai = i - (rank - a.shape.length);
+      const bi = i - (rank - b.shape.length);
+      p[6 + rank + i] = ai < 0 || a.shape[ai] === 1 ? 0 : as[ai];
+      p[6 + 2 * rank + i] = bi < 0 || b.shape[bi] === 1 ? 0 : bs[bi];
+    }
+    // Read HEAPU8 after makeOutput: an allocation may have grown (and so replaced) the heap.
+    addon.binary(backend.wasm.HEAPU8, p);
+    return out;
+  };
+}
+
+/** Neg (float32: a sign flip) and Square (float32 x*x, int32 wrapping). */
+function unary(kernel: 'Neg' | 'Square'): Impl {
+  return (addon, args, stock) => {
+    const { x } = args.inputs;
+    const { backend } = args;
+    const ok = x.dtype === 'float32' || (kernel === 'Square' && x.dtype === 'int32');
+    const n = size(x.shape);
+    if (!ok || n === 0) return stock(args as never);
+    const out = backend.makeOutput(x.shape.slice(), x.dtype);
+    const p = paramsOf(5);
+    p[0] = kernel === 'Neg' ? 0 : 1;
+    p[1] = DTYPE_CODE[x.dtype]!;
+    p[2] = offsetOf(backend, out);
+    p[3] = offsetOf(backend, x);
+    p[4] = n;
+    addon.unary(backend.wasm.HEAPU8, p);
+    return out;
+  };
+}
+
+/**
+ * Sum/Mean/Max. The stock kernel transposes the reduced axes innermost, in the order given
+ * (getAxesPermutation), then per output accumulates them in row-major order; the native kernel
+ * reads the same elements in the same order straight from the untransposed input.
+ */
+function reduce(kernel: 'Sum' | 'Mean' | 'Max'): Impl {
+  const op = { Sum: 0, Mean: 1, Max: 2 }[kernel];
+  return (addon, args, stock) => {
+    const { x } = args.inputs;
+    const { backend, attrs } = args;
+    const ok = x.dtype === 'float32' || (x.dtype === 'int32' && kernel !== 'Mean');
+    const rank = x.shape.length;
+    if (!ok || rank > MAX_RANK || size(x.shape) === 0) return stock(args as never);
+    const axes = tf.util.parseAxisParam((kernel === 'Max' ? attrs.reductionIndices : attrs.axis) as number | number[], x.shape);
+    if (new Set(axes).size !== axes.length) return stock(args as never);
+    const xs = stridesOf(x.shape);
+    const kept: number[] = [];
+    for (let i = 0; i < rank; i++) if (!axes.includes(i)) kept.push(i);
+    const outShape = kept.map((i) => x.shape[i]);
+    const out = backend.makeOutput(outShape, kernel === 'Mean' ? 'float32' : x.dtype);
+    const nk = kept.length;
+    const nr = axes.length;
+    const p = paramsOf(6 + 2 * nk + 2 * nr);
+    p[0] = op;
+    p[1] = DTYPE_CODE[x.dtype]!;
+    p[2] = offsetOf(backend, out);
+    p[3] = offsetOf(backend, x);
+    p[4] = nk;
+    for (let i = 0; i < nk; i++) {
+      p[5 + i] = x.shape[kept[i]];
+      p[5 + nk + i] = xs[kept[i]];
+    }
+    p[5 + 2 * nk] = nr;
+    for (let i = 0; i < nr; i++) {
+      p[6 + 2 * nk + i] = x.shape[axes[i]];
+      p[6 + 2 * nk + nr + i] = xs[axes[i]];
+    }
+    addon.reduce(backend.wasm.HEAPU8, p);
+    if (attrs.keepDims) out.shape = tf.backend_util.expandShapeToKeepDim(out.shape, axes);
+    return out;
+  };
+}
+
+/** One strided copy in a `copy` params block: elemBytes, rank, srcOff, dstOff, shape, srcStrides, dstStrides. */
+interface CopySpec {
+  shape: readonly number[];
+  src: number;
+  srcStrides: readonly number[];
+  dst: number;
+  dstStrides: readonly number[];
+}
+
+function runCopies(addon: NativeOpsAddon, backend: WasmBackendLike, elemBytes: number, copies: CopySpec[]): void {
+  let n = 1;
+  for (const c of copies) n += 4 + 3 * c.shape.length;
+  const p = paramsOf(n);
+  p[0] = copies.length;
+  let at = 1;
+  for (const c of copies) {
+    const r = c.shape.length;
+    p[at] = elemBytes;
+    p[at + 1] = r;
+    p[at + 2] = c.src;
+    p[at + 3] = c.dst;
+    for (let i = 0; i < r; i++) {
+      p[at + 4 + i] = c.shape[i];
+      p[at + 4 + r + i] = c.srcStrides[i];
+      p[at + 4 + 2 * r + i] = c.dstStrides[i];
+    }
+    at += 4 + 3 * r;
+  }
+  addon.copy(backend.wasm.HEAPU8, p);
+}
+
+const transpose: Impl = (addon, args, stock) => {
+  const { x } = args.inputs;
+  const { backend } = args;
+  const perm = args.attrs.perm as number[];
+  const es = ELEM_BYTES[x.dtype];
+  const rank = x.shape.length;
+  // A permutation that only moves size-1 dims is the stock kernel's zero-copy identity.
+  const moved = perm.filter((d) => x.shape[d] !== 1);
+  const noop = moved.every((d, i) => i === 0 || d > moved[i - 1]);
+  if (es === undefined || rank > MAX_RANK || noop || size(x.shape) === 0) return stock(args as never);
+  const outShape = perm.map((d) => x.shape[d]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  const xs = stridesOf(x.shape);
+  const xOff = offsetOf(backend, x);
+  runCopies(addon, backend, es, [{ shape: outShape, src: xOff, srcStrides: perm.map((d) => xs[d]), dst: offsetOf(backend, out), dstStrides: stridesOf(outShape) }]);
+  return out;
+};
+
+const slice: Impl = (addon, args, stock) => {
+  const { x } = args.inputs;
+  const { backend, attrs } = args;
+  const es = ELEM_BYTES[x.dtype];
+  if (es === undefined || x.shape.length > MAX_RANK) return stock(args as never);
+  const [begin, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
+  if (size(sz) === 0) return stock(args as never);
+  const out = backend.makeOutput(sz, x.dtype);
+  const xs = stridesOf(x.shape);
+  let flat = 0;
+  for (let i = 0; i < begin.length; i++) flat += begin[i] * xs[i];
+  runCopies(addon, backend, es, [{ shape: sz, src: offsetOf(backend, x) + flat * es, srcStrides: xs, dst: offsetOf(backend, out), dstStrides: stridesOf(sz) }]);
+  return out;
+};
+
+const splitV: Impl = (addon, args, stock) => {
+  const { x } = args.inputs;
+  const { backend, attrs } = args;
+  const es = ELEM_BYTES[x.dtype];
+  if (es === undefined || x.shape.length > MAX_RANK || size(x.shape) === 0) return stock(args as never);
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits as number[] | number, axis);
+  const xs = stridesOf(x.shape);
+  const xOff = offsetOf(backend, x);
+  const outs: tf.TensorInfo[] = [];
+  const copies: CopySpec[] = [];
+  let begin = 0;
+  for (const s of sizes) {
+    const shape = x.shape.slice();
+    shape[axis] = s;
+    const out = backend.makeOutput(shape, x.dtype);
+    outs.push(out);
+    if (size(shape) > 0) copies.push({ shape, src: xOff + begin * xs[axis] * es, srcStrides: xs, dst: offsetOf(backend, out), dstStrides: stridesOf(shape) });
+    begin += s;
+  }
+  if (copies.length) runCopies(addon, backend, es, copies);
+  return outs;
+};
+
+const concat: Impl = (addon, args, stock) => {
+  const inputs = Object.values(args.inputs) as tf.TensorInfo[];
+  const { backend } = args;
+  const dtype = inputs[0].dtype;
+  const es = ELEM_BYTES[dtype];
+  if (es === undefined || inputs.some((t) => t.dtype !== dtype)) return stock(args as never);
+  const axis = tf.util.parseAxisParam(args.attrs.axis as number, inputs[0].shape)[0];
+  tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
+  const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+  const nonEmpty = inputs.filter((t) => size(t.shape) > 0);
+  // One non-empty input: the stock kernel's zero-copy identity.
+  if (nonEmpty.length <= 1 || size(outShape) === 0) return stock(args as never);
+  const out = backend.makeOutput(outShape, dtype);
+  const batch = size(nonEmpty[0].shape.slice(0, axis));
+  const inner = nonEmpty.map((t) => size(t.shape.slice(axis)));
+  const total = inner.reduce((s, v) => s + v, 0);
+  const outOff = offsetOf(backend, out);
+  let col = 0;
+  const copies = nonEmpty.map((t, i) => {
+    const c: CopySpec = { shape: [batch, inner[i]], src: offsetOf(backend, t), srcStrides: [inner[i], 1], dst: outOff + col * es, dstStrides: [total, 1] };
+    col += inner[i];
+    return c;
+  });
+  runCopies(addon, backend, es, copies);
+  return out;
+};
+
+const gatherV2: Impl = (addon, args, stock) => {
+  const { x, indices } = args.inputs;
+  const { backend, attrs } = args;
+  const es = ELEM_BYTES[x.dtype];
+  if (es === undefined || indices.dtype !== 'int32' || Number(attrs.batchDims ?? 0) !== 0 || size(x.shape) === 0) return stock(args as never);
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
+  const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+  const out = backend.makeOutput(outShape, x.dtype);
+  const nIdx = size(indices.shape);
+  const p = paramsOf(8);
+  p[0] = es;
+  p[1] = offsetOf(backend, x);
+  p[2] = offsetOf(backend, indices);
+  p[3] = offsetOf(backend, out);
+  p[4] = size(x.shape.slice(0, axis));
+  p[5] = x.shape[axis];
+  p[6] = size(x.shape.slice(axis + 1));
+  p[7] = nIdx;
+  const bad = addon.gather(backend.wasm.HEAPU8, p);
+  if (bad >= 0) {
+    const heap = backend.wasm.HEAPU8;
+    const value = new Int32Array(heap.buffer, heap.byteOffset + offsetOf(backend, indices) + 4 * bad, 1)[0];
+    backend.disposeData(out.dataId);
+    // The stock kernel's message (tfjs-backend-wasm GatherV2.ts).
+    throw new Error(`GatherV2: the index value ${value} is not in [0, ${x.shape[axis] - 1}]`);
+  }
+  return out;
+};
+
+/** The kernels that run natively, and how. */
+export const NATIVE_OP_KERNELS: Readonly<Record<string, Impl>> = {
+  Add: binary('Add'),
+  Sub: binary('Sub'),
+  Multiply: binary('Multiply'),
+  RealDiv: binary('RealDiv'),
+  Neg: unary('Neg'),
+  Square: unary('Square'),
+  Sum: reduce('Sum'),
+  Mean: reduce('Mean'),
+  Max: reduce('Max'),
+  Transpose: transpose,
+  Slice: slice,
+  SplitV: splitV,
+  Concat: concat,
+  GatherV2: gatherV2,
+};
+
+let saved: Map<string, tf.KernelConfig> | null = null;
+
+/** Registers the native kernels for the wasm backend (idempotent), with `threads` threads for large calls. */
+export function enableNativeOps(addon: NativeOpsAddon, threads: number, only?: readonly string[]): void {
+  addon.setThreads(threads);
+  if (saved) return;
+  saved = new Map();
+  for (const [name, impl] of Object.entries(NATIVE_OP_KERNELS)) {
+    if (only && !only.includes(name)) continue;
+    const stock = tf.getKernel(name, 'wasm');
+    if (!stock) continue;
+    saved.set(name, stock);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      kernelName: name,
+      backendName: 'wasm',
+      kernelFunc: (args) => impl(addon, args as unknown as KernelArgs, stock.kernelFunc),
+    });
+  }
+}
+
+/** Puts back the stock kernels. */
+export function disableNativeOps(): void {
+  if (!saved) return;
+  for (const [name, config] of saved) {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
+  }
+  saved = null;
+}
+
+/** The kernels now running natively (empty when off). */
+export function nativeOpsEnabled(): string[] {
+  return saved ? [...saved.keys()] : [];
+}
+
+/**
+ * Follows `--native-matmul` (native-matmul.ts's applyNativeMatmul calls this): off = stock
+ * kernels; auto/on = native when the ops addon loaded (being bit-identical, they need no opt-out
+ * of their own; `on` is enforced by the matmul addon, built by the same `npm install`).
+ */
+export function applyNativeOps(mode: 'auto' | 'on' | 'off', threads: number): string[] {
+  if (mode === 'off') {
+    disableNativeOps();
+    return [];
+  }
+  const load = loadNativeOps();
+  if (!load.ok) {
+    disableNativeOps();
+    return [];
+  }
+  enableNativeOps(load.addon, threads);
+  return nativeOpsEnabled();
+}
