@@ -3,7 +3,9 @@ import { NATIVE_MATMUL_HELP, resolveNativeMatmulMode, type NativeMatmulMode } fr
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
 import { runBench, type BenchReport, type BenchShapeResult } from '../evaluation/bench.js';
-import { BENCH_SHAPES } from '../evaluation/bench-shapes.js';
+import { BENCH_SHAPES, benchShapesDocument } from '../evaluation/bench-shapes.js';
+import { PEER_PYTHON_CANDIDATES } from '../evaluation/bench-peer.js';
+import { formatBenchGoals } from './format-bench-goals.js';
 import { formatBytes, formatCount, formatPercent } from '../reporting/format.js';
 import { formatTextTable } from '../reporting/text-table.js';
 import { createLogger } from '../util/logger.js';
@@ -17,6 +19,8 @@ interface Opts {
   quick?: boolean;
   steps?: number;
   json?: boolean;
+  peer?: string | true;
+  printShapes?: boolean;
 }
 
 const f1 = (x: number) => x.toFixed(1);
@@ -52,16 +56,17 @@ export function formatBench(r: BenchReport): string {
   if (r.engine.nativeMatmul && !r.engine.nativeMatmul.used) lines.push(`native matmul not used: ${r.engine.nativeMatmul.detail}`);
   const b = r.blasPeak;
   const note = b.ok && b.reference ? ' — the unoptimised reference BLAS, not the machine\'s peak (install libopenblas0-pthread for one)' : '';
-  lines.push(b.ok ? `BLAS peak (numpy ${b.n}³ fp32, ${b.threads} threads, ${b.library}): ${f1(b.gflops)} GFLOP/s${note}` : `BLAS peak: ${b.reason}`);
+  lines.push(b.ok ? `BLAS peak (numpy ${b.numpyConfig}, ${b.n}³ fp32, ${b.threads} threads, ${b.library}): ${f1(b.gflops)} GFLOP/s${note}` : `BLAS peak: ${b.reason}`);
   if (r.stock) {
     const speedups = r.shapes.map((s, i) => `${s.name} ${(s.trainTokensPerS / r.stock!.shapes[i].trainTokensPerS).toFixed(2)}×`);
     lines.push(`native / stock wasm train tok/s: ${speedups.join(', ')}`);
   }
-  if (b.ok) lines.push(`of BLAS peak: ${r.shapes.map((s) => `${s.name} ${formatPercent(s.achievedGflops / b.gflops)}`).join(', ')}`);
   return [
     ...lines,
     '',
     table,
+    '',
+    formatBenchGoals(r),
     '',
     `timed steps exclude the first two (warm-up); peak RSS is the process high-water after each row (later rows include earlier ones: run --native-matmul on / off separately for separate figures); wall ${r.wallTimeS.toFixed(1)} s`,
   ].join('\n');
@@ -76,14 +81,21 @@ export function register(program: Command): void {
     .option('--native-matmul <mode>', NATIVE_MATMUL_HELP)
     .option('--quick', `only the ${BENCH_SHAPES[0].name} shape and 3 matmul repetitions (seconds, not minutes)`)
     .option('--steps <n>', 'training steps per shape, at least 3 (int, default: per shape)', numberFlag('--steps', FLAG_SCHEMAS.benchSteps))
+    .option('--peer [python]', `after our rows, train every shape with PyTorch (scripts/bench-torch-peer.py, own process, same threads) and print the ratio; python: an interpreter with torch, default auto (${PEER_PYTHON_CANDIDATES.join(', then ')})`)
+    .option('--print-shapes', 'print the shapes and optimiser settings as JSON (what the PyTorch peer script reads) and exit')
     .option('--json', 'print one JSON document with every figure')
     .action(async (opts: Opts) => {
       await runCommand('bench', opts, async () => {
+        if (opts.printShapes) {
+          printJson(benchShapesDocument(opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES));
+          return;
+        }
         const logger = createLogger();
         const nativeMatmul = resolveNativeMatmulMode(opts.nativeMatmul, process.env, 'auto');
         const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul, logger });
         const compareStock = nativeMatmul === 'auto';
-        const report = await runBench({ engine, compareStock, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, matmulIters: opts.quick ? 3 : 10, logger });
+        const report = await runBench({ engine, compareStock, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, matmulIters: opts.quick ? 3 : 10, logger,
+          peerPython: opts.peer === true ? 'auto' : opts.peer });
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatBench(report)}\n`);
       });

@@ -20,7 +20,12 @@ export interface BenchShape {
   generation: { batchSize: number; promptLen: number; newTokens: number };
   /** Base-weight precision (QLoRA-style); default fp32. */
   quantization?: QuantFormat;
+  /** Issue 12's goals for this shape, printed met or not beside the PyTorch peer's figures. */
+  goals?: { peerRatio?: number; ofBlasPeak?: number };
 }
+
+/** The optimiser every shape trains with (AdamW, constant rate, global-norm clipping); the PyTorch peer reads it too. */
+export const BENCH_TRAIN = { learningRate: 1e-4, weightDecay: 0, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } as const;
 
 /** GPT-2 small (Radford et al. 2019; HF `gpt2`): 124M parameters, tied head, vocab 50257. */
 export const GPT2_SMALL = {
@@ -43,6 +48,7 @@ export const BENCH_SHAPES: readonly BenchShape[] = [
     lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] },
     batchSize: 4, seqLen: 64, steps: 6,
     generation: { batchSize: 4, promptLen: 16, newTokens: 16 },
+    goals: { peerRatio: 1.0 },
   },
   {
     name: 'gpt2-124m',
@@ -51,8 +57,17 @@ export const BENCH_SHAPES: readonly BenchShape[] = [
     // One sequence a step keeps the bench to about a minute on 2 wasm threads (a 4×128 step took minutes here).
     batchSize: 1, seqLen: 128, steps: 4,
     generation: { batchSize: 1, promptLen: 32, newTokens: 16 },
+    goals: { peerRatio: 1.5, ofBlasPeak: 0.25 },
   },
 ];
+
+/**
+ * The one description of the bench workload outside this process: what `bench --print-shapes`
+ * prints and what scripts/bench-torch-peer.py builds its PyTorch peer from, so the two cannot drift.
+ */
+export function benchShapesDocument(shapes: readonly BenchShape[] = BENCH_SHAPES): { train: typeof BENCH_TRAIN; shapes: readonly BenchShape[] } {
+  return { train: BENCH_TRAIN, shapes };
+}
 
 /** A model of the shape's architecture with random weights, built in memory (no files). */
 export function buildRandomModel(shape: BenchShape, seed = 0): CausalLM {

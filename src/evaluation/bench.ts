@@ -5,6 +5,8 @@ import { backendGpuBytes, peakRssBytes, queryGpuMemory } from '../engine/memory.
 import { quantizeBase } from '../lora/quantize/quantize-base.js';
 import { applyNativeMatmul, nativeMatmulEnabled } from '../engine/native-matmul.js';
 import { measureBlasPeak, type BlasPeak } from './blas-peak.js';
+import { benchGoalRows, type BenchGoalRow } from './bench-goals.js';
+import { resolvePeerPython, runTorchPeer, type PeerOutcome } from './bench-peer.js';
 import type { EngineInfo } from '../engine/types.js';
 import { injectLora } from '../lora/inject.js';
 import { loraConfigSchema } from '../lora/lora-config.js';
@@ -12,7 +14,7 @@ import type { CausalLM } from '../model/causal-lm.js';
 import { train, type StepRecord } from '../training/trainer.js';
 import { Rng } from '../util/random.js';
 import { silentLogger, type Logger } from '../util/logger.js';
-import { BENCH_SHAPES, buildRandomModel, type BenchShape } from './bench-shapes.js';
+import { BENCH_SHAPES, BENCH_TRAIN, buildRandomModel, type BenchShape } from './bench-shapes.js';
 import { trainingFlopsPerToken } from './flops.js';
 import { generate } from './generate.js';
 import { countParameters } from './param-count.js';
@@ -71,9 +73,16 @@ export interface BenchReport {
   stock?: { matmul: MatmulPeak; shapes: BenchShapeResult[] };
   /** The machine's BLAS rate (numpy 1024³ fp32), or why it could not be measured. */
   blasPeak: BlasPeak;
+  /** With `--peer`: PyTorch's run of every shape (scripts/bench-torch-peer.py), after all of ours. */
+  peer?: BenchPeer;
+  /** Issue 12's goals per row (ours, then the stock rows): ratio to the peer, share of the BLAS peak, peak RSS of both. */
+  goals: BenchGoalRow[];
   peakRssBytes: number;
   wallTimeS: number;
 }
+
+/** The PyTorch peer's runs, each in its own process, or why there are none. */
+export type BenchPeer = { python: string; runs: Array<PeerOutcome & { loadAverage: number }> } | { reason: string };
 
 export interface BenchParams {
   engine: EngineInfo;
@@ -86,6 +95,8 @@ export interface BenchParams {
   compareStock?: boolean;
   /** Measure the BLAS peak with numpy (default true). */
   blasPeak?: boolean;
+  /** Run the PyTorch peer of every shape with this python (`auto`: the first with torch); default: no peer. */
+  peerPython?: string;
   logger?: Logger;
 }
 
@@ -134,9 +145,8 @@ export async function benchShape(shape: BenchShape, matmulGflops: number, opts: 
       padId: 0,
       logger,
       config: {
-        maxSteps: steps, learningRate: 1e-4, microBatchSize: shape.batchSize, gradientAccumulationSteps: 1,
-        maxSeqLen: shape.seqLen, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1,
-        beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 0,
+        ...BENCH_TRAIN, maxSteps: steps, microBatchSize: shape.batchSize, gradientAccumulationSteps: 1,
+        maxSeqLen: shape.seqLen, warmupSteps: 0, scheduler: 'constant', seed: 0,
       },
     });
     const timed = timedSteps(tr.steps);
@@ -214,8 +224,24 @@ export async function runBench(params: BenchParams): Promise<BenchReport> {
     }
   }
   const blasPeak: BlasPeak = params.blasPeak === false ? { ok: false, reason: 'not measured' } : measureBlasPeak({ threads: params.engine.threads });
+  const shapes = params.shapes ?? BENCH_SHAPES;
+  const peer = params.peerPython ? await runPeer(params.peerPython, shapes, params.engine.threads, params.steps, logger) : undefined;
+  const goals = benchGoalRows([...main.shapes, ...(stock?.shapes ?? [])], shapes, blasPeak, peer);
   return {
     engine: params.engine, cores: os.availableParallelism(), loadAverage, ...main, ...(stock ? { stock } : {}), blasPeak,
-    peakRssBytes: peakRssBytes(), wallTimeS: (performance.now() - t0) / 1000,
+    ...(peer ? { peer } : {}), goals, peakRssBytes: peakRssBytes(), wallTimeS: (performance.now() - t0) / 1000,
   };
+}
+
+/** The peer's shapes one process at a time, after ours: nothing else of bench runs meanwhile. */
+async function runPeer(request: string, shapes: readonly BenchShape[], threads: number, steps: number | undefined, logger: Logger): Promise<BenchPeer> {
+  const resolved = await resolvePeerPython(request);
+  if ('reason' in resolved) return resolved;
+  const runs: Extract<BenchPeer, { runs: unknown }>['runs'] = [];
+  for (const shape of shapes) {
+    const loadAverage = os.loadavg()[0];
+    logger.info({ shape: shape.name, python: resolved.python, threads }, 'bench: PyTorch peer');
+    runs.push({ ...(await runTorchPeer({ python: resolved.python, shape, threads, steps })), loadAverage });
+  }
+  return { python: resolved.python, runs };
 }

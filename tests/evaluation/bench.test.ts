@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { formatBench } from '../../src/cli/bench.js';
-import { BENCH_SHAPES } from '../../src/evaluation/bench-shapes.js';
+import { BENCH_SHAPES, benchShapesDocument } from '../../src/evaluation/bench-shapes.js';
 import { countParameters } from '../../src/evaluation/param-count.js';
 import { parseModelConfig } from '../../src/model/config.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -23,7 +23,7 @@ test('bench --quick --json: one document whose figures agree with counts made by
   const r = await runCli(['bench', '--quick', '--steps', '3', '--backend', 'cpu', '--json']);
   expect(r.code, r.stderr).toBe(0);
   const doc = JSON.parse(r.stdout);
-  expect(Object.keys(doc).sort()).toEqual(['blasPeak', 'cores', 'engine', 'loadAverage', 'matmul', 'peakRssBytes', 'shapes', 'wallTimeS']);
+  expect(Object.keys(doc).sort()).toEqual(['blasPeak', 'cores', 'engine', 'goals', 'loadAverage', 'matmul', 'peakRssBytes', 'shapes', 'wallTimeS']);
   expect(doc.engine.backend).toBe('cpu');
   expect(doc.shapes).toHaveLength(1);
   const s = doc.shapes[0];
@@ -52,8 +52,21 @@ test('bench --quick --json: one document whose figures agree with counts made by
   // Random weights: the loss is about ln(vocab) = 6.24.
   expect(Math.abs(s.lastLoss - Math.log(512))).toBeLessThan(1);
 
+  // Without --peer no PyTorch runs; the goal row still has our side and the BLAS share when numpy is there.
+  expect(doc.goals).toHaveLength(1);
+  expect(doc.goals[0]).toMatchObject({ shape: 'tiny-llama', peerTrainTokensPerS: null, peerRatio: null, goals: { peerRatio: 1 } });
+  expect(doc.goals[0].ofBlasPeak === null).toBe(!doc.blasPeak.ok);
+
   const table = formatBench(doc);
+  expect(table).toMatch(/^PyTorch peer: not run/m);
   expect(table).toMatch(/^tiny-llama\s+140k\s+4×64\s+cpu\s/m);
   expect(table).toMatch(/^BLAS peak/m);
   expect(table).toContain('plain matmul 512×512×512');
+});
+
+test('bench --print-shapes: the shapes and optimiser the PyTorch peer script reads, exactly bench\'s', async () => {
+  const r = await runCli(['bench', '--print-shapes']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(benchShapesDocument())));
+  expect(JSON.parse(r.stdout).train).toMatchObject({ learningRate: 1e-4, maxGradNorm: 1, weightDecay: 0 });
 });

@@ -1,0 +1,59 @@
+import type { BenchReport } from '../evaluation/bench.js';
+import type { BenchGoalRow } from '../evaluation/bench-goals.js';
+import { formatBytes, formatPercent } from '../reporting/format.js';
+import { formatTextTable } from '../reporting/text-table.js';
+
+const f1 = (x: number) => x.toFixed(1);
+const goalCell = (value: string, goal: string | undefined, met: boolean | undefined) =>
+  goal === undefined || met === undefined ? value : `${value} (goal ${goal}: ${met ? 'met' : 'not met'})`;
+
+/** Who the peer is and what BLAS each side multiplied with; a reference BLAS is flagged, since it makes the figures meaningless. */
+function peerLines(r: BenchReport): string[] {
+  const lines: string[] = [];
+  const busy = [r.loadAverage, ...(r.peer && 'runs' in r.peer ? r.peer.runs.map((p) => p.loadAverage) : [])].some((l) => l > r.cores / 2);
+  if (busy) lines.push(`WARNING: load average above ${r.cores / 2} during this run: other processes shared the cores, and PyTorch's OpenMP threads slow down many-fold under contention; compare figures from a quiet machine`);
+  const peer = r.peer;
+  if (!peer) {
+    lines.push('PyTorch peer: not run (add --peer to run scripts/bench-torch-peer.py on the same shapes)');
+    return lines;
+  }
+  if ('reason' in peer) {
+    lines.push(`PyTorch peer: ${peer.reason}`);
+    return lines;
+  }
+  for (const run of peer.runs) {
+    if (!run.ok) {
+      lines.push(`PyTorch peer ${run.shape}: ${run.reason}`);
+      continue;
+    }
+    const libs = run.blas.libraries.length ? run.blas.libraries.join(', ') : 'no BLAS library mapped (built in, or none)';
+    lines.push(
+      `PyTorch peer ${run.shape}: torch ${run.torch} (${peer.python}), ${run.threads} threads, own process after ours (load average ${run.loadAverage.toFixed(2)} at its start); ` +
+        `${run.timedSteps} timed of ${run.steps} steps, ${f1(run.msPerStep)} ms/step; BLAS_INFO=${run.blas.torchBlasInfo} → ${libs}`,
+    );
+    if (run.referenceBlas) lines.push(`  WARNING: this torch multiplies with the netlib reference BLAS: the ratio says nothing about PyTorch on a tuned BLAS (Debian: apt-get install libopenblas0-pthread)`);
+  }
+  return lines;
+}
+
+/** Issue 12's goals from this run: ratio to the PyTorch peer and share of the BLAS peak, with both sides' peak RSS. */
+export function formatBenchGoals(r: BenchReport): string {
+  const kernels = (g: BenchGoalRow) => (g.matmulKernels === 'native' ? 'native' : r.engine.backend);
+  const rows = r.goals.map((g) => [
+    g.shape,
+    kernels(g),
+    f1(g.trainTokensPerS),
+    g.peerTrainTokensPerS === null ? '–' : f1(g.peerTrainTokensPerS),
+    g.peerRatio === null ? '–' : goalCell(`${g.peerRatio.toFixed(2)}×`, g.goals.peerRatio === undefined ? undefined : `≥ ${g.goals.peerRatio.toFixed(1)}×`, g.met.peerRatio),
+    f1(g.achievedGflops),
+    g.ofBlasPeak === null ? '–' : goalCell(formatPercent(g.ofBlasPeak), g.goals.ofBlasPeak === undefined ? undefined : `≥ ${formatPercent(g.goals.ofBlasPeak, 0)}`, g.met.ofBlasPeak),
+    g.peerAchievedGflops === null ? '–' : f1(g.peerAchievedGflops),
+    formatBytes(g.peakRssBytes),
+    g.peerPeakRssBytes === null ? '–' : formatBytes(g.peerPeakRssBytes),
+  ]);
+  const table = formatTextTable(
+    ['shape', 'matmul', 'train tok/s', 'PyTorch tok/s', 'ratio', 'GFLOP/s', 'of BLAS peak', 'PyTorch GFLOP/s', 'peak RSS', 'PyTorch peak RSS'],
+    rows,
+  );
+  return [...peerLines(r), '', table].join('\n');
+}

@@ -1,0 +1,67 @@
+import { expect, test } from 'vitest';
+import { formatBenchGoals } from '../../src/cli/format-bench-goals.js';
+import type { BenchReport, BenchShapeResult } from '../../src/evaluation/bench.js';
+import { benchGoalRows } from '../../src/evaluation/bench-goals.js';
+import type { PeerShapeResult } from '../../src/evaluation/bench-peer.js';
+import { BENCH_SHAPES } from '../../src/evaluation/bench-shapes.js';
+
+const MiB = 2 ** 20;
+// Only the fields the goals read; figures chosen so each ratio is exact.
+const ours = (name: string, tokS: number, gflops: number, kernels: 'native' | 'backend' = 'native') =>
+  ({ name, trainTokensPerS: tokS, achievedGflops: gflops, trainFlopsPerToken: gflops * 1e9 / tokS, peakRssBytes: 400 * MiB, matmulKernels: kernels }) as BenchShapeResult;
+const peerRun = (shape: string, tokS: number, libraries = ['/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so']) =>
+  ({
+    ok: true as const, shape, modelType: 'llama', torch: '1.13.1', threads: 2, blas: { torchBlasInfo: 'generic', libraries },
+    params: 1, trainableParams: 1, batchSize: 4, seqLen: 64, steps: 6, timedSteps: 4, msPerStep: 1, trainTokensPerS: tokS,
+    stepMs: [], lastLoss: 6, peakRssBytes: 250 * MiB, referenceBlas: libraries.some((l) => l.includes('/blas/libblas')), loadAverage: 0.4,
+  }) satisfies PeerShapeResult & { ok: true; loadAverage: number };
+const blas = { ok: true as const, gflops: 200, n: 1024, threads: '2', library: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3', numpyConfig: '1.24.2 libraries blas', reference: false };
+
+test('goal rows: ratio to the peer, share of the BLAS peak and met / not met against each shape\'s goals', () => {
+  const rows = benchGoalRows(
+    [ours('tiny-llama', 2000, 1, 'native'), ours('gpt2-124m', 150, 60, 'native'), ours('tiny-llama', 1000, 0.5, 'backend')],
+    BENCH_SHAPES,
+    blas,
+    { python: '/usr/bin/python3', runs: [peerRun('tiny-llama', 4000), peerRun('gpt2-124m', 100)] },
+  );
+  expect(rows.map((r) => [r.shape, r.matmulKernels, r.peerRatio, r.ofBlasPeak, r.met])).toEqual([
+    ['tiny-llama', 'native', 0.5, 0.005, { peerRatio: false }],
+    ['gpt2-124m', 'native', 1.5, 0.3, { peerRatio: true, ofBlasPeak: true }],
+    ['tiny-llama', 'backend', 0.25, 0.0025, { peerRatio: false }],
+  ]);
+  // The peer does the same model FLOPs per token: its GFLOP/s scale with its tokens/s.
+  expect(rows[1].peerAchievedGflops).toBeCloseTo(40, 9);
+  expect(rows[1]).toMatchObject({ peerTrainTokensPerS: 100, peerPeakRssBytes: 250 * MiB, peakRssBytes: 400 * MiB, goals: { peerRatio: 1.5, ofBlasPeak: 0.25 } });
+});
+
+test('without a peer or a BLAS peak the figures are null and no goal is judged', () => {
+  const [row] = benchGoalRows([ours('gpt2-124m', 150, 60)], BENCH_SHAPES, { ok: false, reason: 'no numpy' }, { reason: 'no python with torch' });
+  expect(row).toMatchObject({ peerTrainTokensPerS: null, peerRatio: null, ofBlasPeak: null, peerPeakRssBytes: null, met: {} });
+});
+
+function report(peer: BenchReport['peer'], loadAverage = 0.3): BenchReport {
+  const shapes = [ours('gpt2-124m', 150, 60)];
+  return {
+    engine: { backend: 'wasm' } as BenchReport['engine'], cores: 2, loadAverage, matmul: {} as BenchReport['matmul'], shapes, blasPeak: blas,
+    ...(peer ? { peer } : {}), goals: benchGoalRows(shapes, BENCH_SHAPES, blas, peer), peakRssBytes: 0, wallTimeS: 1,
+  };
+}
+
+test('the goals table names the peer, its BLAS and both sides\' peak RSS; a reference BLAS and a loaded machine are flagged', () => {
+  const text = formatBenchGoals(report({ python: '/usr/bin/python3', runs: [peerRun('gpt2-124m', 100)] }));
+  expect(text).toMatch(/^PyTorch peer gpt2-124m: torch 1\.13\.1 \(\/usr\/bin\/python3\), 2 threads, own process after ours \(load average 0\.40 at its start\);.*BLAS_INFO=generic → \/usr\/lib\/x86_64-linux-gnu\/openblas-pthread\/libopenblasp-r0\.3\.21\.so$/m);
+  expect(text).toMatch(/^gpt2-124m\s+native\s+150\.0\s+100\.0\s+1\.50× \(goal ≥ 1\.5×: met\)\s+60\.0\s+30\.0% \(goal ≥ 25%: met\)\s+40\.0\s+400 MiB\s+250 MiB$/m);
+  expect(text).not.toMatch(/WARNING/);
+
+  const flagged = formatBenchGoals(report({ python: 'python3', runs: [peerRun('gpt2-124m', 300, ['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0'])] }, 1.7));
+  expect(flagged).toMatch(/WARNING: load average above 1 during this run/);
+  expect(flagged).toMatch(/WARNING: this torch multiplies with the netlib reference BLAS/);
+  expect(flagged).toMatch(/0\.50× \(goal ≥ 1\.5×: not met\)/);
+});
+
+test('no peer: the table still has our figures and says how to get the peer, or why there is none', () => {
+  expect(formatBenchGoals(report(undefined))).toMatch(/^PyTorch peer: not run \(add --peer/m);
+  const none = formatBenchGoals(report({ reason: 'no python with torch (/usr/bin/python3: ...)' }));
+  expect(none).toMatch(/^PyTorch peer: no python with torch/m);
+  expect(none).toMatch(/^gpt2-124m\s+native\s+150\.0\s+–\s+–\s+60\.0\s+30\.0% \(goal ≥ 25%: met\)\s+–\s+400 MiB\s+–$/m);
+});
