@@ -9,6 +9,7 @@ import { backendInstance, isBackendInitialized } from './tf-registry.js';
 import { checkMatmul } from './verify-backend.js';
 import { installThreadShim, unrefWorkers, type ThreadShim } from './wasm-node-threads.js';
 import { installWasmTransposedMatmul } from './wasm-matmul-transpose.js';
+import { installWasmSharingIdentity } from './wasm-identity.js';
 import { applyNativeMatmul, type NativeMatmulMode } from './native-matmul.js';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
@@ -75,6 +76,8 @@ export async function loadWasm(opts: { threads?: number; logger: Logger; nativeM
   if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tf.setBackend("wasm") returned false' };
   // Every x·Wᵀ and weight gradient is a transposed matmul, which wasm runs ~10× slower in place.
   installWasmTransposedMatmul();
+  // Gradient tapes clone every saved tensor (Identity): share the buffer instead of copying it.
+  installWasmSharingIdentity();
   // BatchMatMul/_FusedMatMul on the native SGEMM addon when it built (auto) or when asked (on).
   const threads = wasm.getThreadsCount();
   const nativeMatmul = applyNativeMatmul(opts.nativeMatmul ?? 'off', Math.max(1, opts.threads ?? defaultThreads()));
