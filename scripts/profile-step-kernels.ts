@@ -1,5 +1,5 @@
 // Kernel profile of one LoRA training step of a bench shape (tf.profile), by kernel and by shape.
-//   npx tsx scripts/profile-step-kernels.ts [--shape tiny-llama|gpt2-124m] [--native-matmul on|off] [--top 25] [--by-shape Multiply]
+//   npx tsx scripts/profile-step-kernels.ts [--shape tiny-llama|gpt2-124m] [--native-matmul on|off] [--top 25] [--by-shape Multiply,Sum]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -53,8 +53,8 @@ for (const k of info.kernels) {
   e.calls++;
   e.ms += ms;
   byName.set(k.name, e);
-  if (k.name === values['by-shape']) {
-    const key = `${k.inputShapes.map((s) => `[${s}]`).join(' ')} -> ${k.outputShapes.map((s) => `[${s}]`).join(' ')}`;
+  if ((values['by-shape'] ?? '').split(',').includes(k.name)) {
+    const key = `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join(' ')} -> ${k.outputShapes.map((s) => `[${s}]`).join(' ')}`;
     const f = byShape.get(key) ?? { calls: 0, ms: 0 };
     f.calls++;
     f.ms += ms;

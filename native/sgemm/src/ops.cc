@@ -36,8 +36,13 @@
 namespace {
 
 constexpr int MAXR = 12;
-// Below this many elements one thread does the whole call: waking a pooled thread costs ~10 µs.
-constexpr long PAR_MIN_ELEMENTS = 1L << 16;
+// Below these sizes one thread does the whole call. Elementwise work and copies are bound by
+// memory and allocation: a second thread did not pay off below several MB (measured on 2 shared
+// Zen 4 cores). A reduction's sequential chains are bound by add latency, so threads pay earlier,
+// but handing a task to a pooled thread costs milliseconds whenever the cores are busy (other
+// processes, the wasm backend's own workers), so only calls that take milliseconds use threads.
+constexpr long PAR_MIN_ELEMENTS = 1L << 22;
+constexpr long PAR_MIN_REDUCE = 1L << 20;
 
 int g_threads = 1;
 lora_ops::Pool* g_pool = nullptr;
@@ -507,7 +512,7 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
     // Rows of `inner` contiguous outputs; split rows (or, for one row, the columns) over threads.
     const long rows = plan.out_size / inner;
     const long units = rows > 1 ? rows : (inner + W - 1) / W;
-    const int parts = (int)std::min<long>(work >= PAR_MIN_ELEMENTS ? g_threads : 1, units);
+    const int parts = (int)std::min<long>(work >= PAR_MIN_REDUCE ? g_threads : 1, units);
     const float* x = reinterpret_cast<const float*>(xb);
     float* out = reinterpret_cast<float*>(ob);
     parallel_for(parts, [&](int i) {
@@ -532,7 +537,7 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
     }
     return nullptr;
   }
-  const int parts = (int)std::min<long>(work >= PAR_MIN_ELEMENTS ? g_threads : 1, plan.out_size);
+  const int parts = (int)std::min<long>(work >= PAR_MIN_REDUCE ? g_threads : 1, plan.out_size);
   parallel_for(parts, [&](int i) {
     const long s = plan.out_size * i / parts, e = plan.out_size * (i + 1) / parts;
     if (dtype == F32) {

@@ -1,11 +1,18 @@
 // A small persistent thread pool for the native elementwise/reduction/copy kernels (ops.cc):
 // parallel_for(n, fn) runs fn(0..n-1) on up to `threads` threads, the caller's thread included.
+//
 // Workers sleep on a condition variable between calls (no spinning, so they do not steal the
-// wasm backend's cores). One call at a time: the kernels are called from Node's main thread.
+// wasm backend's cores). The caller claims tasks too and waits only for tasks a worker has
+// actually started, never for a worker to wake up: on a loaded machine a woken thread can wait
+// milliseconds for a core, and then the caller simply does every task itself. Tasks are claimed
+// with a compare-and-swap on (generation, next index), so a worker that wakes late cannot claim
+// a task of a later call with the function of an earlier one. One call at a time (Node's main thread).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -30,38 +37,50 @@ class Pool {
       for (int i = 0; i < n; ++i) fn(i);
       return;
     }
-    while ((int)workers_.size() < helpers) workers_.emplace_back([this, id = (int)workers_.size()] { loop(id); });
+    while ((int)workers_.size() < helpers) workers_.emplace_back([this] { loop(); });
+    uint32_t gen;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      gen = ++generation_;
+      fn_ = &fn;
+      n_ = n;
+      completed_.store(0);
+      claim_.store((uint64_t)gen << 32);
+    }
+    for (int i = 0; i < helpers; ++i) wake_.notify_one();
+    run_tasks(gen, n, fn);
     std::unique_lock<std::mutex> lock(mu_);
-    fn_ = &fn;
-    n_ = n;
-    next_ = 0;
-    active_ = helpers;
-    pending_ = helpers;
-    ++generation_;
-    lock.unlock();
-    wake_.notify_all();
-    drain();
-    lock.lock();
-    done_.wait(lock, [this] { return pending_ == 0; });
+    done_.wait(lock, [&] { return completed_.load() == n; });
     fn_ = nullptr;
   }
 
  private:
-  void drain() {
-    for (int t = next_++; t < n_; t = next_++) (*fn_)(t);
+  // Claims and runs tasks of generation `gen` until none are left.
+  void run_tasks(uint32_t gen, int n, const std::function<void(int)>& fn) {
+    for (;;) {
+      uint64_t s = claim_.load();
+      if ((uint32_t)(s >> 32) != gen || (int)(uint32_t)s >= n) return;
+      if (!claim_.compare_exchange_weak(s, s + 1)) continue;
+      fn((int)(uint32_t)s);
+      if (completed_.fetch_add(1) + 1 == n) {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_.notify_all();
+      }
+    }
   }
 
-  void loop(int id) {
-    uint64_t seen = 0;
+  void loop() {
+    uint32_t seen = 0;
     for (;;) {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || (generation_ != seen && id < active_); });
+      wake_.wait(lock, [&] { return stop_ || (generation_ != seen && fn_ != nullptr); });
       if (stop_) return;
       seen = generation_;
+      const std::function<void(int)>* fn = fn_;
+      const int n = n_;
       lock.unlock();
-      drain();
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      // fn stays valid while a task of this generation is unfinished: the caller waits for those.
+      run_tasks(seen, n, *fn);
     }
   }
 
@@ -69,9 +88,10 @@ class Pool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* fn_ = nullptr;
-  std::atomic<int> next_{0};
-  int n_ = 0, active_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
+  int n_ = 0;
+  uint32_t generation_ = 0;
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int> completed_{0};
   bool stop_ = false;
 };
 
