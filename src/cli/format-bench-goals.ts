@@ -4,14 +4,17 @@ import { formatBytes, formatPercent } from '../reporting/format.js';
 import { formatTextTable } from '../reporting/text-table.js';
 
 const f1 = (x: number) => x.toFixed(1);
-const goalCell = (value: string, goal: string | undefined, met: boolean | undefined) =>
-  goal === undefined || met === undefined ? value : `${value} (goal ${goal}: ${met ? 'met' : 'not met'})`;
+const goalCell = (value: string, goal: string | undefined, met: boolean | undefined, busy: boolean) =>
+  goal === undefined || met === undefined ? value : `${value} (goal ${goal}: ${met ? 'met' : 'not met'}${busy ? ' under load' : ''})`;
+
+/** Whether other processes shared the cores during our rows or the peer's: then no verdict is conclusive. */
+const loaded = (r: BenchReport): boolean =>
+  [r.loadAverage, ...(r.peer && 'runs' in r.peer ? r.peer.runs.map((p) => p.loadAverage) : [])].some((l) => l > r.cores / 2);
 
 /** Who the peer is and what BLAS each side multiplied with; a reference BLAS is flagged, since it makes the figures meaningless. */
 function peerLines(r: BenchReport): string[] {
   const lines: string[] = [];
-  const busy = [r.loadAverage, ...(r.peer && 'runs' in r.peer ? r.peer.runs.map((p) => p.loadAverage) : [])].some((l) => l > r.cores / 2);
-  if (busy) lines.push(`WARNING: load average above ${r.cores / 2} during this run: other processes shared the cores, and PyTorch's OpenMP threads slow down many-fold under contention; compare figures from a quiet machine`);
+  if (loaded(r)) lines.push(`WARNING: load average above ${r.cores / 2} during this run: other processes shared the cores, and PyTorch's OpenMP threads slow down many-fold under contention; goals are judged only on a quiet machine`);
   const peer = r.peer;
   if (!peer) {
     lines.push('PyTorch peer: not run (add --peer to run scripts/bench-torch-peer.py on the same shapes)');
@@ -38,15 +41,16 @@ function peerLines(r: BenchReport): string[] {
 
 /** Issue 12's goals from this run: ratio to the PyTorch peer and share of the BLAS peak, with both sides' peak RSS. */
 export function formatBenchGoals(r: BenchReport): string {
+  const busy = loaded(r);
   const kernels = (g: BenchGoalRow) => (g.matmulKernels === 'native' ? 'native' : r.engine.backend);
   const rows = r.goals.map((g) => [
     g.shape,
     kernels(g),
     f1(g.trainTokensPerS),
     g.peerTrainTokensPerS === null ? '–' : f1(g.peerTrainTokensPerS),
-    g.peerRatio === null ? '–' : goalCell(`${g.peerRatio.toFixed(2)}×`, g.goals.peerRatio === undefined ? undefined : `≥ ${g.goals.peerRatio.toFixed(1)}×`, g.met.peerRatio),
+    g.peerRatio === null ? '–' : goalCell(`${g.peerRatio.toFixed(2)}×`, g.goals.peerRatio === undefined ? undefined : `≥ ${g.goals.peerRatio.toFixed(1)}×`, g.met.peerRatio, busy),
     f1(g.achievedGflops),
-    g.ofBlasPeak === null ? '–' : goalCell(formatPercent(g.ofBlasPeak), g.goals.ofBlasPeak === undefined ? undefined : `≥ ${formatPercent(g.goals.ofBlasPeak, 0)}`, g.met.ofBlasPeak),
+    g.ofBlasPeak === null ? '–' : goalCell(formatPercent(g.ofBlasPeak), g.goals.ofBlasPeak === undefined ? undefined : `≥ ${formatPercent(g.goals.ofBlasPeak, 0)}`, g.met.ofBlasPeak, busy),
     g.peerAchievedGflops === null ? '–' : f1(g.peerAchievedGflops),
     formatBytes(g.peakRssBytes),
     g.peerPeakRssBytes === null ? '–' : formatBytes(g.peerPeakRssBytes),
