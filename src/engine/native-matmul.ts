@@ -224,7 +224,7 @@ export function resolveNativeMatmulMode(
 
 /** Applies the mode to the (already started) wasm backend. */
 export function applyNativeMatmul(mode: NativeMatmulMode, threads: number): NativeMatmulState {
-  applyNativeOps(mode, threads);
+  const ops = applyNativeOps(mode, threads);
   if (mode === 'off') {
     disableNativeMatmul();
     return { used: false, detail: 'off (--native-matmul off)' };
@@ -236,5 +236,5 @@ export function applyNativeMatmul(mode: NativeMatmulMode, threads: number): Nati
     return { used: false, detail: load.reason };
   }
   enableNativeMatmul(load.addon, threads);
-  return { used: true, detail: `${load.kernel}, ${threads} thread${threads === 1 ? '' : 's'}` };
+  return { used: true, detail: `${load.kernel}, ${threads} thread${threads === 1 ? '' : 's'}${ops.length ? `, ${ops.length} bit-exact native ops` : ''}` };
 }
