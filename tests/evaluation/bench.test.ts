@@ -1,4 +1,7 @@
-import { expect, test } from 'vitest';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
 import { formatBench } from '../../src/cli/bench.js';
 import { BENCH_SHAPES, benchShapesDocument } from '../../src/evaluation/bench-shapes.js';
 import { countParameters } from '../../src/evaluation/param-count.js';
@@ -19,11 +22,27 @@ test('the fixed shapes are the models they are named for: GPT-2 small has its pu
   expect(count(0)).toBe(TINY_PARAMS);
 });
 
-test('bench --quick --json: one document whose figures agree with counts made by hand and with the wall clock', async () => {
-  const r = await runCli(['bench', '--quick', '--steps', '3', '--backend', 'cpu', '--json']);
+const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A stand-in for python + scripts/bench-torch-peer.py: records how bench called it, answers 512 tok/s. */
+function fakePeer(): string {
+  const file = join(dir, 'fake-python');
+  const answer = {
+    shape: 'tiny-llama', modelType: 'llama', torch: '0.0-fake', threads: 1, blas: { torchBlasInfo: 'fake', libraries: [] }, params: 139_584,
+    trainableParams: 3584, batchSize: 4, seqLen: 64, steps: 3, timedSteps: 1, msPerStep: 500, trainTokensPerS: 512, stepMs: [1, 1, 500],
+    lastLoss: 6.2, peakRssBytes: 2 ** 28,
+  };
+  writeFileSync(file, `#!/bin/sh\nprintf '%s\\n' "$@" > ${dir}/args\ncat > ${dir}/stdin\necho '${JSON.stringify(answer)}'\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+test('bench --quick --json --peer: one document whose figures agree with counts made by hand, the wall clock and the peer\'s answer', async () => {
+  const r = await runCli(['bench', '--quick', '--steps', '3', '--backend', 'cpu', '--json', '--peer', fakePeer()]);
   expect(r.code, r.stderr).toBe(0);
   const doc = JSON.parse(r.stdout);
-  expect(Object.keys(doc).sort()).toEqual(['blasPeak', 'cores', 'engine', 'goals', 'loadAverage', 'matmul', 'peakRssBytes', 'shapes', 'wallTimeS']);
+  expect(Object.keys(doc).sort()).toEqual(['blasPeak', 'cores', 'engine', 'goals', 'loadAverage', 'matmul', 'peakRssBytes', 'peer', 'shapes', 'wallTimeS']);
   expect(doc.engine.backend).toBe('cpu');
   expect(doc.shapes).toHaveLength(1);
   const s = doc.shapes[0];
@@ -52,13 +71,23 @@ test('bench --quick --json: one document whose figures agree with counts made by
   // Random weights: the loss is about ln(vocab) = 6.24.
   expect(Math.abs(s.lastLoss - Math.log(512))).toBeLessThan(1);
 
-  // Without --peer no PyTorch runs; the goal row still has our side and the BLAS share when numpy is there.
+  // The peer ran once, for the one shape, with bench's thread count and bench's own shape document on stdin.
+  const args = readFileSync(join(dir, 'args'), 'utf8').trim().split('\n');
+  expect(args.slice(1)).toEqual(['--shapes', '-', '--shape', 'tiny-llama', '--threads', String(doc.engine.threads), '--steps', '3']);
+  expect(args[0]).toMatch(/scripts\/bench-torch-peer\.py$/);
+  expect(JSON.parse(readFileSync(join(dir, 'stdin'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(benchShapesDocument([BENCH_SHAPES[0]]))));
+  expect(doc.peer.runs).toHaveLength(1);
+  expect(doc.peer.runs[0]).toMatchObject({ ok: true, shape: 'tiny-llama', trainTokensPerS: 512, referenceBlas: false });
   expect(doc.goals).toHaveLength(1);
-  expect(doc.goals[0]).toMatchObject({ shape: 'tiny-llama', peerTrainTokensPerS: null, peerRatio: null, goals: { peerRatio: 1 } });
-  expect(doc.goals[0].ofBlasPeak === null).toBe(!doc.blasPeak.ok);
+  const g = doc.goals[0];
+  expect(g).toMatchObject({ shape: 'tiny-llama', peerTrainTokensPerS: 512, peerPeakRssBytes: 2 ** 28, goals: { peerRatio: 1 } });
+  expect(g.peerRatio).toBeCloseTo(s.trainTokensPerS / 512, 9);
+  expect(g.peerAchievedGflops).toBeCloseTo((s.trainFlopsPerToken * 512) / 1e9, 9);
+  expect(g.ofBlasPeak === null).toBe(!doc.blasPeak.ok);
 
   const table = formatBench(doc);
-  expect(table).toMatch(/^PyTorch peer: not run/m);
+  expect(table).toMatch(/^PyTorch peer tiny-llama: torch 0\.0-fake \(.*fake-python\), 1 threads, own process after ours/m);
+  expect(table).toMatch(/^tiny-llama\s+cpu\s+[\d.]+\s+512\.0\s+[\d.]+× \(goal ≥ 1\.0×: (not )?met( under load)?\)/m);
   expect(table).toMatch(/^tiny-llama\s+140k\s+4×64\s+cpu\s/m);
   expect(table).toMatch(/^BLAS peak/m);
   expect(table).toContain('plain matmul 512×512×512');
