@@ -1,10 +1,11 @@
 // Kernel profile of one LoRA training step of a bench shape (tf.profile), by kernel and by shape.
-//   npx tsx scripts/profile-step-kernels.ts [--shape tiny-llama|gpt2-124m] [--native-matmul on|off] [--top 25] [--by-shape Multiply,Sum]
+//   npx tsx scripts/profile-step-kernels.ts [--shape tiny-llama|gpt2-124m] [--native-matmul on|off] [--native-ops on|off] [--top 25] [--by-shape Multiply,Sum]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
 import type { NativeMatmulMode } from '../src/engine/native-matmul.js';
+import { applyNativeOps } from '../src/engine/native-ops.js';
 import { BENCH_SHAPES, buildRandomModel } from '../src/evaluation/bench-shapes.js';
 import { injectLora } from '../src/lora/inject.js';
 import { loraConfigSchema } from '../src/lora/lora-config.js';
@@ -15,11 +16,14 @@ const { values } = parseArgs({
   options: {
     shape: { type: 'string', default: 'tiny-llama' },
     'native-matmul': { type: 'string', default: 'off' },
+    // The native non-matmul kernels follow --native-matmul; this sets them on their own.
+    'native-ops': { type: 'string' },
     top: { type: 'string', default: '25' },
     'by-shape': { type: 'string' },
   },
 });
 const engine = await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: values['native-matmul'] as NativeMatmulMode });
+if (values['native-ops']) applyNativeOps(values['native-ops'] === 'on' ? 'on' : 'off', 2);
 const shape = BENCH_SHAPES.find((s) => s.name === values.shape);
 if (!shape) throw new Error(`no bench shape ${values.shape}`);
 const model = buildRandomModel(shape);

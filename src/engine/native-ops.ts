@@ -4,7 +4,7 @@
  * wasm kernels (tfjs-backend-wasm 4.22): IEEE elementwise arithmetic with broadcasting (Add, Sub,
  * Multiply, RealDiv, Neg, Square), reductions that keep the stock accumulation order (Sum, Mean,
  * Max: per output one sequential chain from 0, over the reduced axes in the order given), and data
- * movement (Transpose, Slice, SplitV, Concat, GatherV2). Any dtype, shape or attribute these do not
+ * movement (Transpose, Slice, SplitV, Concat, GatherV2, PadV2). Any dtype, shape or attribute these do not
  * reproduce exactly goes to the stock kernel. Transcendental kernels (Exp, Log, Tanh, ...) stay
  * wasm: their libm results cannot be matched.
  */
@@ -21,6 +21,8 @@ export interface NativeOpsAddon {
   copy(heap: Uint8Array, params: Float64Array): void;
   /** -1, or the position of the first out-of-range index (then nothing was written). */
   gather(heap: Uint8Array, params: Float64Array): number;
+  /** params: elemBytes (1 or 4), dstOff, n, the element's bit pattern. */
+  fill(heap: Uint8Array, params: Float64Array): void;
   setThreads(n: number): number;
 }
 
@@ -303,6 +305,46 @@ const concat: Impl = (addon, args, stock) => {
   return out;
 };
 
+/**
+ * PadV2: the stock kernel takes the constant as a C float (float32: that value; int32: truncated;
+ * bool: non-zero), fills the padding and copies x inside. Constants an int32 cannot hold exactly go to stock.
+ */
+const padV2: Impl = (addon, args, stock) => {
+  const { x } = args.inputs;
+  const { backend, attrs } = args;
+  const es = ELEM_BYTES[x.dtype];
+  const paddings = attrs.paddings as Array<[number, number]>;
+  const c = Math.fround(Number(attrs.constantValue ?? 0));
+  const rank = x.shape.length;
+  if (es === undefined || rank > MAX_RANK || size(x.shape) === 0) return stock(args as never);
+  let bitsOf: number;
+  if (x.dtype === 'float32') {
+    // The stock kernel caches XNNPACK pad operators in a std::map keyed by the float constant, where
+    // NaN is equivalent to every key and -0 to +0: it pads with whichever equivalent constant it
+    // cached first (NaN after -7 pads -7). Those constants go to the stock kernel.
+    if (Number.isNaN(c) || Object.is(c, -0)) return stock(args as never);
+    bitsOf = new Uint32Array(Float32Array.of(c).buffer)[0];
+  }
+  else if (x.dtype === 'int32') {
+    if (!Number.isFinite(c) || Math.abs(c) >= 2 ** 31) return stock(args as never);
+    bitsOf = Math.trunc(c) >>> 0;
+  } else bitsOf = c !== 0 ? 1 : 0; // NaN counts as true, as static_cast<bool>
+  const outShape = paddings.map((p, i) => p[0] + x.shape[i] + p[1]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  const outOff = offsetOf(backend, out);
+  const os = stridesOf(outShape);
+  const p = paramsOf(4);
+  p[0] = es;
+  p[1] = outOff;
+  p[2] = size(outShape);
+  p[3] = bitsOf;
+  addon.fill(backend.wasm.HEAPU8, p);
+  let inner = 0;
+  for (let i = 0; i < rank; i++) inner += paddings[i][0] * os[i];
+  runCopies(addon, backend, es, [{ shape: x.shape, src: offsetOf(backend, x), srcStrides: stridesOf(x.shape), dst: outOff + inner * es, dstStrides: os }]);
+  return out;
+};
+
 const gatherV2: Impl = (addon, args, stock) => {
   const { x, indices } = args.inputs;
   const { backend, attrs } = args;
@@ -348,6 +390,7 @@ export const NATIVE_OP_KERNELS: Readonly<Record<string, Impl>> = {
   SplitV: splitV,
   Concat: concat,
   GatherV2: gatherV2,
+  PadV2: padV2,
 };
 
 let saved: Map<string, tf.KernelConfig> | null = null;

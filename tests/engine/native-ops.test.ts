@@ -101,7 +101,7 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
 
   test('enable registers every kernel and disable puts the stock ones back', () => {
     enableNativeOps((load as { addon: NativeOpsAddon }).addon, 2);
-    expect(nativeOpsEnabled().sort()).toEqual(['Add', 'Concat', 'GatherV2', 'Max', 'Mean', 'Multiply', 'Neg', 'RealDiv', 'Slice', 'SplitV', 'Square', 'Sub', 'Sum', 'Transpose']);
+    expect(nativeOpsEnabled().sort()).toEqual(['Add', 'Concat', 'GatherV2', 'Max', 'Mean', 'Multiply', 'Neg', 'PadV2', 'RealDiv', 'Slice', 'SplitV', 'Square', 'Sub', 'Sum', 'Transpose']);
     disableNativeOps();
     expect(nativeOpsEnabled()).toEqual([]);
   });
@@ -210,12 +210,19 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
       expectSame(() => tf.gather(x, idx, 2), `gather axis 2 ${x.dtype}`);
       expectSame(() => tf.gather(x, idx2, 0), `gather 2-D indices axis 0 ${x.dtype}`);
       expectSame(() => tf.gather(x, idx2, -1), `gather last axis ${x.dtype}`);
+      for (const c of [0, 1.5, -7, Number.NaN, 1e-45, -0, 3e9]) {
+        expectSame(() => tf.pad(x, [[0, 0], [1, 2], [0, 0], [3, 0]], c), `pad ${x.dtype} constant ${c}`);
+      }
+      expectSame(() => tf.pad(x, [[1, 1], [0, 0], [0, 0], [0, 0]]), `pad leading ${x.dtype}`);
       tf.dispose([x, y, z, e, idx, idx2]);
     }
     const big = floats([300, 1031]);
     expectSame(() => tf.transpose(big), 'transpose large');
     expectSame(() => tf.split(big, [100, 931], 1), 'split large');
     expectSame(() => tf.concat([big, big], 1), 'concat large');
+    const logits = floats([4, 63, 512]);
+    expectSame(() => tf.pad(logits, [[0, 0], [0, 1], [0, 0]]), 'pad labels row');
+    logits.dispose();
     const emb = floats([5000, 64]);
     const ids = tf.tensor(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 5000), [4, 1024], 'int32');
     expectSame(() => tf.gather(emb, ids), 'gather embedding rows');

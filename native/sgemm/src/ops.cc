@@ -9,7 +9,8 @@
 //    chain (Sum; Mean then divides by the count; Max keeps the first of equal values and any NaN).
 //    Here every output keeps exactly that chain; only independent outputs run side by side
 //    (SIMD lanes across outputs, interleaved rows, threads), so each result is the same float;
-//  - copy: strided copies (Transpose, Slice, SplitV, Concat), and gather (GatherV2, batchDims 0).
+//  - copy: strided copies (Transpose, Slice, SplitV, Concat, PadV2 after a fill), and gather
+//    (GatherV2, batchDims 0).
 // Compiled with -ffp-contract=off (never fuse a*b+c) and without -ffast-math; hot loops get
 // AVX-512/AVX2 clones chosen at load time (elementwise IEEE results do not depend on vector width).
 //
@@ -625,6 +626,31 @@ napi_value Copy(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// fill(heap, [elemSize (1 or 4), dstOff, n, value]): value is the element's bit pattern (uint32 or byte).
+napi_value Fill(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, "fill")) return nullptr;
+  if (a.np < 4) return throw_range(env, "lora-study-native ops: fill params too short");
+  const int es = (int)a.p[0];
+  const long n = (long)a.p[2];
+  if (!(es == 1 || es == 4) || n < 0) return throw_range(env, "lora-study-native ops: bad fill params");
+  if (!inside(a, a.p[1], (double)n * es)) return throw_range(env, "lora-study-native ops: fill falls outside the heap");
+  uint8_t* dst = a.heap + (long)a.p[1];
+  const uint32_t v = (uint32_t)a.p[3];
+  const int parts = chunks_for(n);
+  parallel_for(parts, [&](int i) {
+    long s, e;
+    chunk_range(n, parts, i, &s, &e);
+    if (es == 1) {
+      std::memset(dst + s, (int)(v & 0xff), (size_t)(e - s));
+    } else {
+      uint32_t* d = reinterpret_cast<uint32_t*>(dst);
+      for (long j = s; j < e; ++j) d[j] = v;
+    }
+  });
+  return nullptr;
+}
+
 // gather(heap, [elemSize, xOff, indicesOff, outOff, outer, dimSize, sliceSize, nIndices])
 // out[o][i][:] = x[o][indices[i]][:]. Returns -1, or the position of the first index outside
 // [0, dimSize) (then nothing is written).
@@ -688,6 +714,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"copy", nullptr, Copy, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fill", nullptr, Fill, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
