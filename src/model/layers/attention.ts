@@ -1,21 +1,37 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
+import type { ConstantCache } from './constant-cache.js';
 
 /** Large negative instead of -inf so fully masked rows (padding queries) stay finite. */
 const MASKED = -1e9;
+
+/** The causal (and sliding-window) part of the mask, `[1, 1, T, S]`: 0 where visible, MASKED elsewhere. */
+function causalMask(T: number, past: number, slidingWindow?: number | null): tf.Tensor {
+  const S = past + T;
+  const w = slidingWindow ?? Infinity;
+  const causal = new Float32Array(T * S);
+  for (let i = 0; i < T; i++) for (let j = 0; j < S; j++) causal[i * S + j] = j <= past + i && past + i - j < w ? 0 : MASKED;
+  return tf.tensor(causal, [1, 1, T, S]);
+}
+
+/** Longest sequence whose causal mask is kept between calls (a `[T, T]` float32 table: 4 MiB at 1024). */
+const MAX_CACHED_MASK = 1024;
 
 /**
  * Additive attention mask `[B, 1, T, S]`: 0 where query i may attend key j, MASKED elsewhere.
  * Keys are the `past` cached positions followed by the T new ones; a key is visible when it is
  * not padding and not in the future (j ≤ past + i) and, with a sliding window w (Mistral,
- * Phi-3), not w or more positions back (past + i − j < w).
+ * Phi-3), not w or more positions back (past + i − j < w). With a `cache` and no past, the
+ * causal part is sliced from a table kept there (without padding the mask returned may be that
+ * table: do not dispose it).
  */
-export function buildAttentionMask(attentionMask: tf.Tensor2D | null, batch: number, T: number, past: number, slidingWindow?: number | null): tf.Tensor {
+export function buildAttentionMask(attentionMask: tf.Tensor2D | null, batch: number, T: number, past: number, slidingWindow?: number | null, cache?: ConstantCache): tf.Tensor {
   const S = past + T;
-  const w = slidingWindow ?? Infinity;
-  const causal = new Float32Array(T * S);
-  for (let i = 0; i < T; i++) for (let j = 0; j < S; j++) causal[i * S + j] = j <= past + i && past + i - j < w ? 0 : MASKED;
-  const causalT = tf.tensor(causal, [1, 1, T, S]);
+  let causalT: tf.Tensor;
+  if (cache && past === 0 && T <= MAX_CACHED_MASK) {
+    const { capacity, tensors } = cache.get(`causal ${slidingWindow ?? ''}`, T, (cap) => [causalMask(cap, 0, slidingWindow)]);
+    causalT = T === capacity ? tensors[0] : tf.slice(tensors[0], [0, 0, 0, 0], [1, 1, T, T]);
+  } else causalT = causalMask(T, past, slidingWindow);
   if (!attentionMask) return causalT;
   if (attentionMask.shape[1] !== S) {
     throw new Error(`attention mask has ${attentionMask.shape[1]} positions but past (${past}) + new (${T}) = ${S}`);

@@ -8,7 +8,8 @@ import type { ForwardContext, Linear } from '../../layers/linear.js';
 import { layerNorm } from '../../layers/norms.js';
 import type { WeightReader } from '../../layers/weights.js';
 import type { ModelConfig } from '../../types.js';
-import { defaultPositions, embed } from '../shared/embedding.js';
+import { defaultPositions } from '../../layers/positions.js';
+import { embed } from '../shared/embedding.js';
 import { ParameterizedModel, type Norm } from '../shared/parameters.js';
 import type { BuildOptions, LinearSpec } from '../spec.js';
 
@@ -55,7 +56,7 @@ export class Gpt2Model extends ParameterizedModel {
     const past = input.cache?.length ?? 0;
     const ctx: ForwardContext = { training: input.training ?? false, dropoutSeed: input.dropoutSeed };
     const positions = input.positionIds ?? defaultPositions(B, T, past);
-    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past);
+    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past, null, this.constants);
     const newCache: KvCache | undefined = input.useCache ? { layers: [], length: past + T } : undefined;
 
     let x: tf.Tensor = tf.add(

@@ -6,10 +6,10 @@ import { activation } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
 import { layerNorm } from '../../layers/norms.js';
-import { applyRope, ropeCosSin } from '../../layers/rope.js';
+import { applyRope, ropeTables } from '../../layers/rope.js';
 import type { WeightReader } from '../../layers/weights.js';
 import type { ModelConfig } from '../../types.js';
-import { defaultPositions, embed } from '../shared/embedding.js';
+import { embed } from '../shared/embedding.js';
 import { ParameterizedModel, type Norm } from '../shared/parameters.js';
 import type { BuildOptions, LinearSpec } from '../spec.js';
 
@@ -60,9 +60,8 @@ export class PhiModel extends ParameterizedModel {
     const [B, T] = input.inputIds.shape;
     const past = input.cache?.length ?? 0;
     const ctx: ForwardContext = { training: input.training ?? false, dropoutSeed: input.dropoutSeed };
-    const positions = input.positionIds ?? defaultPositions(B, T, past);
-    const { cos, sin } = ropeCosSin(positions, c.rotaryDim ?? c.headDim, c.ropeTheta); // [B, 1, T, rotaryDim]
-    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past);
+    const rope = ropeTables(input.positionIds, { T, past }, c.rotaryDim ?? c.headDim, c.ropeTheta, this.constants); // [B, 1, T, rotaryDim]
+    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past, null, this.constants);
     const newCache: KvCache | undefined = input.useCache ? { layers: [], length: past + T } : undefined;
 
     let x: tf.Tensor = embed(this.embedTokens, input.inputIds, this.trainable); // [B, T, C]
@@ -76,8 +75,8 @@ export class PhiModel extends ParameterizedModel {
         q = layerNorm(q, blk.qNorm.w, blk.qNorm.b, eps);
         k = layerNorm(k, blk.kNorm.w, blk.kNorm.b, eps);
       }
-      q = applyRope(q, cos, sin);
-      k = applyRope(k, cos, sin);
+      q = applyRope(q, rope);
+      k = applyRope(k, rope);
       const cached = input.cache?.layers[i];
       if (cached) {
         k = tf.concat([cached.k, k], 2); // [B, Hkv, S, d]

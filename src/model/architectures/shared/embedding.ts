@@ -15,8 +15,3 @@ export function embed(table: VocabTable, ids: tf.Tensor2D, trainable: boolean): 
   const oneHot = tf.oneHot(ids.reshape([-1]) as tf.Tensor1D, V).cast("float32"); // [B·T, V]
   return tf.matMul(oneHot, table).reshape([B, T, C]);
 }
-
-/** Default positions past..past+T-1 for every row (right padding). */
-export function defaultPositions(batch: number, T: number, past: number): tf.Tensor2D {
-  return tf.tile(tf.range(past, past + T, 1, 'int32').reshape([1, T]), [batch, 1]) as tf.Tensor2D;
-}

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../util/tfjs-setup.js';
 import { LoraStudyError } from '../../../util/errors.js';
+import { ConstantCache } from '../../layers/constant-cache.js';
 import { Linear } from '../../layers/linear.js';
 import { VocabChunks, vocabChunkRows, type VocabTable } from '../../layers/vocab-chunks.js';
 import { denseWeightToHost, toHost, type WeightReader } from '../../layers/weights.js';
@@ -148,6 +149,8 @@ export abstract class ParameterizedModel implements CausalLM {
   readonly outputHeadName = HEAD_NAME;
   protected readonly params: ModelParameters;
   protected readonly trainable: boolean;
+  /** Position ids, rotary tables and causal masks the forward pass reuses across calls. */
+  protected readonly constants = new ConstantCache();
   abstract readonly config: ModelConfig;
 
   constructor(reader: WeightReader, opts: BuildOptions) {
@@ -170,6 +173,7 @@ export abstract class ParameterizedModel implements CausalLM {
   }
 
   dispose(): void {
+    this.constants.dispose();
     this.params.dispose();
   }
 }

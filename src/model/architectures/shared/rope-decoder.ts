@@ -6,11 +6,11 @@ import { activation } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
 import { rmsNorm, rmsNormOffset } from '../../layers/norms.js';
-import { applyRope, ropeCosSin } from '../../layers/rope.js';
+import { applyRope, ropeTables } from '../../layers/rope.js';
 import type { WeightReader } from '../../layers/weights.js';
 import type { ModelConfig } from '../../types.js';
 import type { BuildOptions, LinearSpec } from '../spec.js';
-import { defaultPositions, embed } from './embedding.js';
+import { embed } from './embedding.js';
 import { ParameterizedModel } from './parameters.js';
 
 /** What distinguishes the pre-norm RoPE decoders that share this code. */
@@ -95,9 +95,8 @@ export class RopeDecoder extends ParameterizedModel {
     const [B, T] = input.inputIds.shape;
     const past = input.cache?.length ?? 0;
     const ctx: ForwardContext = { training: input.training ?? false, dropoutSeed: input.dropoutSeed };
-    const positions = input.positionIds ?? defaultPositions(B, T, past);
-    const { cos, sin } = ropeCosSin(positions, c.rotaryDim ?? c.headDim, c.ropeTheta);
-    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past, c.slidingWindow);
+    const rope = ropeTables(input.positionIds, { T, past }, c.rotaryDim ?? c.headDim, c.ropeTheta, this.constants);
+    const mask = buildAttentionMask(input.attentionMask ?? null, B, T, past, c.slidingWindow, this.constants);
     const newCache: KvCache | undefined = input.useCache ? { layers: [], length: past + T } : undefined;
 
     let x: tf.Tensor = embed(this.embedTokens, input.inputIds, this.trainable); // [B, T, C]
@@ -106,8 +105,8 @@ export class RopeDecoder extends ParameterizedModel {
       const l = blk.linears;
       const h = this.norm(x, blk.inputNorm, c.normEps);
       const [q0, k0, v0] = this.qkv(l, h, ctx);
-      const q = applyRope(splitHeads(q0, c.numHeads, c.headDim), cos, sin); // [B, H, T, d]
-      let k = applyRope(splitHeads(k0, c.numKvHeads, c.headDim), cos, sin); // [B, Hkv, T, d]
+      const q = applyRope(splitHeads(q0, c.numHeads, c.headDim), rope); // [B, H, T, d]
+      let k = applyRope(splitHeads(k0, c.numKvHeads, c.headDim), rope); // [B, Hkv, T, d]
       let v = splitHeads(v0, c.numKvHeads, c.headDim); // [B, Hkv, T, d]
       const cached = input.cache?.layers[i];
       if (cached) {
