@@ -11,6 +11,7 @@ import { installThreadShim, unrefWorkers, type ThreadShim } from './wasm-node-th
 import { installWasmTransposedMatmul } from './wasm-matmul-transpose.js';
 import { installWasmSharingIdentity } from './wasm-identity.js';
 import { applyNativeMatmul, type NativeMatmulMode } from './native-matmul.js';
+import { nativeOpsEnabled } from './native-ops.js';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 
@@ -83,7 +84,8 @@ export async function loadWasm(opts: { threads?: number; logger: Logger; nativeM
   const nativeMatmul = applyNativeMatmul(opts.nativeMatmul ?? 'off', Math.max(1, opts.threads ?? defaultThreads()));
   const bad = await checkMatmul();
   if (bad) return { ok: false, reason: bad };
-  const device = `${describe(simd, threads)}${nativeMatmul.used ? `, native matmul (${nativeMatmul.detail})` : ''}`;
+  const ops = nativeOpsEnabled().length;
+  const device = `${describe(simd, threads)}${nativeMatmul.used ? `, native matmul (${nativeMatmul.detail})` : ops ? `, ${ops} bit-exact native ops` : ''}`;
   return { ok: true, reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}`, device, threads, simd, nativeMatmul };
 }
 

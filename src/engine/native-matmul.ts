@@ -227,7 +227,7 @@ export function applyNativeMatmul(mode: NativeMatmulMode, threads: number): Nati
   const ops = applyNativeOps(mode, threads);
   if (mode === 'off') {
     disableNativeMatmul();
-    return { used: false, detail: 'off (--native-matmul off)' };
+    return { used: false, detail: `off (--native-matmul off)${ops.length ? `; ${ops.length} bit-exact native ops` : ''}` };
   }
   const load = loadNativeAddon();
   if (!load.ok) {

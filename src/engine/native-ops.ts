@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { NATIVE_ADDON_PATH_ENV } from './native-addon.js';
+import { LoraStudyError } from '../util/errors.js';
+import { NATIVE_ADDON_HINT, NATIVE_ADDON_PATH_ENV } from './native-addon.js';
 
 /** The ops addon's API (native/sgemm/src/ops.cc). Offsets in params are bytes; shapes and strides count elements. */
 export interface NativeOpsAddon {
@@ -429,19 +430,30 @@ export function nativeOpsEnabled(): string[] {
   return saved ? [...saved.keys()] : [];
 }
 
+/** Sets the native non-matmul kernels apart from `--native-matmul` (on | off), to tell their effect from the matmul's. */
+export const NATIVE_OPS_ENV = 'LORA_STUDY_NATIVE_OPS';
+
 /**
  * Follows `--native-matmul` (native-matmul.ts's applyNativeMatmul calls this): off = stock
- * kernels; auto/on = native when the ops addon loaded (being bit-identical, they need no opt-out
- * of their own; `on` is enforced by the matmul addon, built by the same `npm install`).
+ * kernels; auto/on = native when the ops addon loaded (`on` is enforced by the matmul addon,
+ * built by the same `npm install`). {@link NATIVE_OPS_ENV} overrides the mode for these kernels.
  */
-export function applyNativeOps(mode: 'auto' | 'on' | 'off', threads: number): string[] {
-  if (mode === 'off') {
+export function applyNativeOps(mode: 'auto' | 'on' | 'off', threads: number, env: NodeJS.ProcessEnv = process.env): string[] {
+  const override = env[NATIVE_OPS_ENV];
+  if (override !== undefined && override !== '' && override !== 'on' && override !== 'off') {
+    throw new LoraStudyError(`${NATIVE_OPS_ENV} must be on or off; got "${override}"`, {
+      hint: `unset it to have the native non-matmul kernels follow --native-matmul`,
+    });
+  }
+  const wanted = override === 'on' || override === 'off' ? override : mode;
+  if (wanted === 'off') {
     disableNativeOps();
     return [];
   }
   const load = loadNativeOps();
   if (!load.ok) {
     disableNativeOps();
+    if (override === 'on') throw new LoraStudyError(`${NATIVE_OPS_ENV}=on: ${load.reason}`, { hint: NATIVE_ADDON_HINT });
     return [];
   }
   enableNativeOps(load.addon, threads);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
-import { disableNativeOps, enableNativeOps, loadNativeOps, nativeOpsEnabled, type NativeOpsAddon } from '../../src/engine/native-ops.js';
+import { applyNativeOps, disableNativeOps, enableNativeOps, loadNativeOps, nativeOpsEnabled, type NativeOpsAddon } from '../../src/engine/native-ops.js';
 import { injectLora } from '../../src/lora/inject.js';
 import { loraConfigSchema } from '../../src/lora/lora-config.js';
 import { train, type TrainerConfig } from '../../src/training/trainer.js';
@@ -104,6 +104,15 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
     expect(nativeOpsEnabled().sort()).toEqual(['Add', 'Concat', 'GatherV2', 'Max', 'Mean', 'Multiply', 'Neg', 'PadV2', 'RealDiv', 'Slice', 'SplitV', 'Square', 'Sub', 'Sum', 'Transpose']);
     disableNativeOps();
     expect(nativeOpsEnabled()).toEqual([]);
+  });
+
+  test('they follow --native-matmul; LORA_STUDY_NATIVE_OPS sets them apart (on/off) and rejects other values', () => {
+    expect(applyNativeOps('auto', 2, {}).length).toBe(15);
+    expect(applyNativeOps('off', 2, {})).toEqual([]);
+    expect(applyNativeOps('off', 2, { LORA_STUDY_NATIVE_OPS: 'on' }).length).toBe(15);
+    expect(applyNativeOps('on', 2, { LORA_STUDY_NATIVE_OPS: 'off' })).toEqual([]);
+    expect(nativeOpsEnabled()).toEqual([]);
+    expect(() => applyNativeOps('auto', 2, { LORA_STUDY_NATIVE_OPS: 'yes' })).toThrow(/LORA_STUDY_NATIVE_OPS must be on or off/);
   });
 
   test('Add, Sub, Multiply, RealDiv: float32 with NaN/Inf/-0/subnormals over every broadcast pattern', () => {
