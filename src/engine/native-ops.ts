@@ -30,12 +30,17 @@ export interface NativeOpsAddon {
 export type NativeOpsLoad = { ok: true; addon: NativeOpsAddon } | { ok: false; reason: string };
 
 let cachedLoad: NativeOpsLoad | null = null;
+let cachedFor: string | undefined;
 
-/** Loads `lora-study-native/ops.cjs` (beside the matmul addon, or beside {@link NATIVE_ADDON_PATH_ENV}'s module). */
+/**
+ * Loads `lora-study-native/ops.cjs` (beside the matmul addon, or beside {@link NATIVE_ADDON_PATH_ENV}'s
+ * module: pointing that at a missing path, as tests do to simulate a failed build, takes both away).
+ */
 export function loadNativeOps(): NativeOpsLoad {
-  if (cachedLoad) return cachedLoad;
-  const require = createRequire(import.meta.url);
   const override = process.env[NATIVE_ADDON_PATH_ENV];
+  if (cachedLoad && cachedFor === override) return cachedLoad;
+  cachedFor = override;
+  const require = createRequire(import.meta.url);
   try {
     const id = override ? path.join(path.dirname(require.resolve(override)), 'ops.cjs') : 'lora-study-native/ops.cjs';
     const addon = require(id) as NativeOpsAddon;
