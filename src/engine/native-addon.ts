@@ -7,10 +7,17 @@ import { createRequire } from 'node:module';
 
 /** The addon's API (native/sgemm/src/sgemm.cc; typed here so the project compiles without the optional package). Offsets are float indices into `heap`. */
 export interface NativeSgemm {
+  /**
+   * C[b] = op(A[aIndex?.[b] ?? b·aStep]) · op(B[bIndex?.[b] ?? b·bStep]) for b < batch, then the
+   * bias (offset -1: none) and activation (0 linear, 1 relu, 2 relu6), in `order`: 0 = one chain
+   * over k from the bias (XNNPACK's fully-connected), 1 = a chain per 48-k block, blocks summed
+   * (tfjs wasm's slow_batch_matmul).
+   */
   matmul(
-    heap: Float32Array, aOffsets: Uint32Array, bOffsets: Uint32Array, cOffset: number,
+    heap: Float32Array, aOffset: number, bOffset: number, cOffset: number,
+    batch: number, aStep: number, bStep: number, aIndex: Uint32Array | null, bIndex: Uint32Array | null,
     m: number, n: number, k: number, transposeA: boolean, transposeB: boolean,
-    biasOffset: number, biasLength: number, activation: number, alpha: number,
+    order: number, biasOffset: number, biasLength: number, activation: number,
   ): void;
   setThreads(n: number): number;
   setKernel(name: 'auto' | 'avx512' | 'avx2' | 'portable'): boolean;

@@ -2,8 +2,23 @@
  * Runs the wasm backend's matmul kernels (BatchMatMul, _FusedMatMul) on the native SGEMM addon,
  * in place on the wasm module's heap: operands are read at their `memoryOffset`, the output is
  * allocated with `makeOutput` and written there, so nothing is copied. Every other kernel stays
- * wasm. Semantics are tfjs-core's (as the cpu backend computes them): any batch dims broadcast,
- * both transposes, and for the fused kernel a bias broadcast to the output, then the activation.
+ * wasm.
+ *
+ * Results are bit-identical to the stock kernels (tfjs-backend-wasm 4.22, batch_mat_mul_impl.cc),
+ * as this project runs them (BatchMatMul behind wasm-matmul-transpose.ts, which turns transposed
+ * operands into a Transpose and a plain product): the addon computes every output element in the
+ * same order of the same rounded operations as the stock path the call would take:
+ * - CHAIN, XNNPACK's fully-connected path (both batch sizes 1, and for _FusedMatMul no transposes):
+ *   one chain over k from the bias (or +0), multiply and add rounded separately, then its clamp;
+ * - BLOCKED, slow_batch_matmul (every other call, e.g. 4-D attention): a chain from +0 per block of
+ *   48 k's, the blocks' sums added in order.
+ * For _FusedMatMul the bias (rank 1, length N or 1) and relu/relu6 run in the addon; leakyrelu,
+ * sigmoid, elu and prelu run the stock wasm kernels on the product (the same code the stock fused
+ * kernel calls). Where the stock fused kernel is itself wrong (its slow path adds the bias to every
+ * 48-k block and uses bias[N-1] for rows past the first, clamps relu per block, and its XNNPACK path
+ * reads a length-1 bias past its end), this computes what tfjs-core defines: product, then bias,
+ * then activation; equal, bit for bit, to the stock BatchMatMul, Add and activation kernels in turn.
+ * Batch dims broadcast as in tfjs-core (the stock slow path handles only a batch of 1 against n).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LoraStudyError } from '../util/errors.js';
@@ -30,10 +45,19 @@ interface WasmBackendLike {
   disposeData(dataId: object): void;
 }
 
-/** The activation codes of native/sgemm/src/sgemm.cc's epilogue. */
-const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
+/** The addon's clamp activations (native/sgemm/src/sgemm.cc); the others run the stock wasm kernels after it. */
+const CLAMP_ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
+const WASM_ACTIVATIONS: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', leakyrelu: 'LeakyRelu', sigmoid: 'Sigmoid', elu: 'Elu', prelu: 'Prelu' };
 
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+/** The per-element order the stock kernel uses: XNNPACK's one chain, or slow_batch_matmul's 48-k blocks. */
+export const ORDER_CHAIN = 0;
+export const ORDER_BLOCKED = 1;
+
+const size = (shape: readonly number[]): number => {
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  return n;
+};
 
 /**
  * For each output batch (row-major over the broadcast batch dims), the flat batch index of a and
@@ -61,15 +85,32 @@ export function broadcastBatchIndices(outerA: readonly number[], outerB: readonl
   return { a, b };
 }
 
+/** Index arrays of the rare broadcasts that are neither "same batch" nor "one matrix", by shapes. */
+const broadcastCache = new Map<string, { a: Uint32Array; b: Uint32Array }>();
+
+function batchIndices(outerA: readonly number[], outerB: readonly number[], outer: readonly number[]): { a: Uint32Array; b: Uint32Array } {
+  const key = `${outerA.join(',')}|${outerB.join(',')}`;
+  let hit = broadcastCache.get(key);
+  if (!hit) {
+    const idx = broadcastBatchIndices(outerA, outerB, outer);
+    hit = { a: Uint32Array.from(idx.a), b: Uint32Array.from(idx.b) };
+    if (broadcastCache.size > 256) broadcastCache.clear();
+    broadcastCache.set(key, hit);
+  }
+  return hit;
+}
+
 interface MatmulCall {
   a: tf.TensorInfo;
   b: tf.TensorInfo;
   transposeA: boolean;
   transposeB: boolean;
-  /** Rank-1 bias (length N or 1) applied in the kernel, else null. */
+  /** Rank-1 bias (length N or 1) applied in the addon, else null. */
   bias: tf.TensorInfo | null;
+  /** 0 linear, 1 relu, 2 relu6. */
   activation: number;
-  alpha: number;
+  /** Whether the stock kernel would run this call on XNNPACK (ORDER_CHAIN) rather than its slow path. */
+  chain: (batchA: number, batchB: number) => boolean;
 }
 
 function nativeMatmul(addon: NativeSgemm, backend: WasmBackendLike, call: MatmulCall, kernelName: string): tf.TensorInfo {
@@ -83,26 +124,46 @@ function nativeMatmul(addon: NativeSgemm, backend: WasmBackendLike, call: Matmul
   const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
   const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
   const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
-  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
   tf.util.assert(
     K === kb,
     () => `Error in matMul: inner shapes (${K}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
   );
-  const out = backend.makeOutput([...outer, M, N], 'float32');
+  let outer: number[];
+  let batchA = 1;
+  let batchB = 1;
+  if (ra === 2 && rb === 2) {
+    outer = [];
+  } else {
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+    batchA = size(outerA);
+    batchB = size(outerB);
+  }
   const batch = size(outer);
-  if (batch * M * N === 0) return out;
-  const idx = broadcastBatchIndices(outerA, outerB, outer);
-  const offA = backend.dataIdMap.get(a.dataId).memoryOffset / 4;
-  const offB = backend.dataIdMap.get(b.dataId).memoryOffset / 4;
-  const aOffsets = Uint32Array.from(idx.a, (i) => offA + i * M * K);
-  const bOffsets = Uint32Array.from(idx.b, (i) => offB + i * K * N);
-  const cOff = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
-  const biasOff = call.bias ? backend.dataIdMap.get(call.bias.dataId).memoryOffset / 4 : -1;
+  outer.push(M, N);
+  const out = backend.makeOutput(outer, 'float32');
+  if (M * N === 0 || batch === 0) return out;
+  // Batch b reads a's matrix b (same batch), 0 (one matrix) or from index arrays (other broadcasts).
+  let aStep = batchA === batch ? 1 : 0;
+  let bStep = batchB === batch ? 1 : 0;
+  let aIndex: Uint32Array | null = null;
+  let bIndex: Uint32Array | null = null;
+  if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) {
+    const idx = batchIndices(a.shape.slice(0, -2), b.shape.slice(0, -2), outer.slice(0, -2));
+    aIndex = idx.a;
+    bIndex = idx.b;
+    aStep = bStep = 0;
+  }
+  const map = backend.dataIdMap;
+  const offA = map.get(a.dataId).memoryOffset / 4;
+  const offB = map.get(b.dataId).memoryOffset / 4;
+  const cOff = map.get(out.dataId).memoryOffset / 4;
+  const biasOff = call.bias ? map.get(call.bias.dataId).memoryOffset / 4 : -1;
   const biasLen = call.bias ? size(call.bias.shape) : 0;
+  const order = call.chain(batchA, batchB) ? ORDER_CHAIN : ORDER_BLOCKED;
   // Read HEAPF32 after makeOutput: an allocation may have grown (and so replaced) the heap.
-  addon.matmul(backend.wasm.HEAPF32, aOffsets, bOffsets, cOff, M, N, K, transposeA, transposeB, biasOff, biasLen, call.activation, call.alpha);
+  addon.matmul(backend.wasm.HEAPF32, offA, offB, cOff, batch, aStep, bStep, aIndex, bIndex, M, N, K, transposeA, transposeB, order, biasOff, biasLen, call.activation);
   return out;
 }
 
@@ -118,7 +179,10 @@ function runWasmKernel(name: string, backend: WasmBackendLike, inputs: Record<st
   return k.kernelFunc({ inputs, backend, attrs } as never) as tf.TensorInfo;
 }
 
-/** _FusedMatMul: a rank-1 bias and every activation but prelu run in the kernel; the rest as tfjs-core defines them. */
+/**
+ * _FusedMatMul: a rank-1 bias (length N or 1) and relu/relu6 run in the addon; other activations
+ * and other biases run the stock wasm kernels after it.
+ */
 function fusedMatmul(addon: NativeSgemm, args: KernelArgs): tf.TensorInfo {
   const { inputs, backend, attrs } = args;
   const a = inputs.a!;
@@ -126,22 +190,21 @@ function fusedMatmul(addon: NativeSgemm, args: KernelArgs): tf.TensorInfo {
   const bias = inputs.bias ?? null;
   const prelu = inputs.preluActivationWeights ?? null;
   const activation = String(attrs.activation ?? 'linear');
-  const alpha = Number(attrs.leakyreluAlpha ?? 0.2);
-  const N = attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-  const biasInKernel = bias === null || (bias.shape.length <= 1 && (size(bias.shape) === N || size(bias.shape) === 1));
-  const actCode = ACTIVATIONS[activation];
-  if (activation !== 'prelu' && actCode === undefined) throw new Error(`${activation} activation not yet supported for _FusedMatMul`);
-  const actInKernel = biasInKernel && actCode !== undefined;
+  const transposeA = Boolean(attrs.transposeA);
+  const transposeB = Boolean(attrs.transposeB);
+  if (activation !== 'linear' && WASM_ACTIVATIONS[activation] === undefined) throw new Error(`${activation} activation not yet supported for _FusedMatMul`);
+  const N = transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
+  const biasInKernel = bias === null || (bias.shape.length === 1 && (bias.shape[0] === N || bias.shape[0] === 1));
+  const clamp = biasInKernel ? CLAMP_ACTIVATIONS[activation] : undefined;
   let out = nativeMatmul(
     addon,
     backend,
     {
-      a, b,
-      transposeA: Boolean(attrs.transposeA),
-      transposeB: Boolean(attrs.transposeB),
+      a, b, transposeA, transposeB,
       bias: biasInKernel ? bias : null,
-      activation: actInKernel ? actCode : 0,
-      alpha,
+      activation: clamp ?? 0,
+      // The stock fused kernel is not behind the transpose wrapper: a transposed operand takes its slow path.
+      chain: (batchA, batchB) => batchA === 1 && batchB === 1 && !transposeA && !transposeB,
     },
     '_FusedMatMul',
   );
@@ -150,13 +213,15 @@ function fusedMatmul(addon: NativeSgemm, args: KernelArgs): tf.TensorInfo {
     out = next;
   };
   if (!biasInKernel) replace(runWasmKernel('Add', backend, { a: out, b: bias! }));
-  if (activation === 'prelu') replace(runWasmKernel('Prelu', backend, { x: out, alpha: prelu! }));
-  else if (!actInKernel && activation !== 'linear') {
-    const name = { relu: 'Relu', relu6: 'Relu6', leakyrelu: 'LeakyRelu', sigmoid: 'Sigmoid', elu: 'Elu' }[activation]!;
-    replace(runWasmKernel(name, backend, { x: out }, name === 'LeakyRelu' ? { alpha } : {}));
+  if (clamp === undefined && activation !== 'linear') {
+    const name = WASM_ACTIVATIONS[activation];
+    const inputs: Record<string, tf.TensorInfo> = name === 'Prelu' ? { x: out, alpha: prelu! } : { x: out };
+    replace(runWasmKernel(name, backend, inputs, name === 'LeakyRelu' ? { alpha: Number(attrs.leakyreluAlpha) || 0 } : {}));
   }
   return out;
 }
+
+const batchChain = (batchA: number, batchB: number): boolean => batchA === 1 && batchB === 1;
 
 let saved: { batch: tf.KernelConfig; fused: tf.KernelConfig } | null = null;
 
@@ -178,7 +243,9 @@ export function enableNativeMatmul(addon: NativeSgemm, threads: number): void {
     backendName: 'wasm',
     kernelFunc: (args) => {
       const { inputs, backend, attrs } = args as unknown as KernelArgs;
-      const call = { a: inputs.a!, b: inputs.b!, transposeA: Boolean(attrs.transposeA), transposeB: Boolean(attrs.transposeB), bias: null, activation: 0, alpha: 0 };
+      // Stands in for wasm-matmul-transpose.ts + the stock kernel: a Transpose, then a plain
+      // product, on XNNPACK exactly when both batch sizes are 1.
+      const call = { a: inputs.a!, b: inputs.b!, transposeA: Boolean(attrs.transposeA), transposeB: Boolean(attrs.transposeB), bias: null, activation: 0, chain: batchChain };
       return nativeMatmul(addon, backend, call, 'BatchMatMul');
     },
   });

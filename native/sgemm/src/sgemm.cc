@@ -1,13 +1,20 @@
-// Packed-panel SGEMM for lora-study's wasm backend: C[b] = op(A[b]) · op(B[b]) (+ bias, activation),
+// Packed-panel SGEMM for lora-study's wasm backend: C[b] = op(A[b]) · op(B[b]) (+ bias, clamp),
 // working in place on the wasm module's memory (a Float32Array over its heap) so nothing is copied.
 //
-// One binary serves every x86-64 CPU: the micro-kernels are compiled per instruction set with
-// __attribute__((target(...))) and chosen at load time with __builtin_cpu_supports (AVX-512F,
-// AVX2+FMA, else a portable C++ kernel the compiler vectorises for the baseline ISA). Work is
-// split over the machine's threads by output panels (columns of N, else rows of M, else batches).
+// Results are bit-identical to the stock tfjs wasm kernels (tfjs-backend-wasm 4.22,
+// src/cc/batch_mat_mul_impl.cc), which compute one of two per-element orders:
+//   CHAIN   (XNNPACK fully-connected: both batch sizes 1, no transposes at the kernel): the
+//           accumulator starts at the bias (or +0), adds a(i,k)*b(k,j) for k = 0..K-1 in order,
+//           multiply and add each rounded (wasm SIMD has no FMA); then XNNPACK's clamp.
+//   BLOCKED (slow_batch_matmul, every other case): for each block of 48 k's in order a sum from +0
+//           over that block, then out = out + sum.
+// Vectorising across output columns and splitting the work over rows, columns, batches or threads
+// never changes those per-element sequences, so neither does the ISA or the thread count. The
+// build uses -ffp-contract=off so the compiler cannot fuse a multiply and an add into an FMA.
 //
-// Summation order: each C element sums K in blocks of KC, in order, one FMA chain per block, so a
-// result does not depend on the thread count or the split (deterministic run to run).
+// One binary serves every x86-64 CPU: the micro-kernel (sgemm-kernel.inc) is compiled per
+// instruction set under `#pragma GCC target` and chosen at load time with __builtin_cpu_supports
+// (AVX-512F, AVX2, else the portable baseline build).
 #include <node_api.h>
 
 #include <algorithm>
@@ -29,20 +36,27 @@
 
 namespace {
 
-constexpr int KC = 256;   // depth of one packed panel
-constexpr int MC = 96;    // rows of A packed at once (multiple of every MR)
-constexpr int NC = 512;   // columns of B packed at once (multiple of every NR)
+constexpr int KBLOCK = 48;  // slow_batch_matmul's k block (BLOCKED order)
+constexpr int KC = 240;     // depth of one packed panel: a multiple of KBLOCK so panels start on block edges
+constexpr int MC = 96;      // rows of A packed at once (multiple of every MR)
+constexpr int NC = 512;     // columns of B packed at once (multiple of every NR)
 constexpr int MAX_MR = 8;
 constexpr int MAX_NR = 32;
+static_assert(KC % KBLOCK == 0, "panels must start on k-block edges");
+
+enum Order { CHAIN = 0, BLOCKED = 1 };
 
 struct Problem {
   const float* A; long ars, acs;  // A(i,k) = A[i*ars + k*acs]
   const float* B; long brs, bcs;  // B(k,j) = B[k*brs + j*bcs]
   float* C; long ldc;
   int M, N, K;
+  int order;
+  const float* init;  // CHAIN: the accumulators' start per column (the bias, length N), or null for +0
 };
 
-typedef void (*MicroKernel)(int kc, const float* Ap, const float* Bp, float* C, long ldc, int mr, int nr, bool acc);
+typedef void (*MicroKernel)(int kc, const float* Ap, const float* Bp, float* C, long ldc, int mr, int nr, int order,
+                            bool first, const float* init);
 
 struct Kernel {
   const char* name;
@@ -50,108 +64,45 @@ struct Kernel {
   MicroKernel uk;
 };
 
-// Writes a full MR×NR register tile (or its valid corner) to C.
-inline void store_tile(const float* tile, int NR, float* C, long ldc, int mr, int nr, bool acc) {
-  for (int i = 0; i < mr; ++i) {
-    float* c = C + i * ldc;
-    const float* t = tile + i * NR;
-    if (acc) {
-      for (int j = 0; j < nr; ++j) c[j] += t[j];
-    } else {
-      for (int j = 0; j < nr; ++j) c[j] = t[j];
-    }
-  }
-}
-
-// ---- portable: 4×16, plain C++ the compiler vectorises for the baseline ISA ----
-void uk_portable(int kc, const float* Ap, const float* Bp, float* C, long ldc, int mr, int nr, bool acc) {
-  constexpr int MR = 4, NR = 16;
-  float c[MR * NR] = {0};
-  for (int k = 0; k < kc; ++k) {
-    for (int i = 0; i < MR; ++i) {
-      const float a = Ap[i];
-      for (int j = 0; j < NR; ++j) c[i * NR + j] += a * Bp[j];
-    }
-    Ap += MR;
-    Bp += NR;
-  }
-  store_tile(c, NR, C, ldc, mr, nr, acc);
-}
+// ---- portable: 4×16 in 16-byte vectors (SSE2 on x86-64, NEON on arm64, scalar elsewhere) ----
+#define UK_NAME uk_portable
+#define UK_VBYTES 16
+#define UK_MR 4
+#define UK_NV 4
+#include "sgemm-kernel.inc"
+#undef UK_NAME
+#undef UK_VBYTES
+#undef UK_MR
+#undef UK_NV
 
 #ifdef SGEMM_X86
-// ---- AVX2 + FMA: 6×16 (12 ymm accumulators) ----
-__attribute__((target("avx2,fma"))) void uk_avx2(int kc, const float* Ap, const float* Bp, float* C, long ldc, int mr,
-                                                  int nr, bool acc) {
-  constexpr int MR = 6, NR = 16;
-  __m256 c[MR][2];
-  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm256_setzero_ps();
-  for (int k = 0; k < kc; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(Bp), b1 = _mm256_loadu_ps(Bp + 8);
-    for (int i = 0; i < MR; ++i) {
-      const __m256 a = _mm256_broadcast_ss(Ap + i);
-      c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
-      c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
-    }
-    Ap += MR;
-    Bp += NR;
-  }
-  if (mr == MR && nr == NR) {
-    for (int i = 0; i < MR; ++i) {
-      float* p = C + i * ldc;
-      if (acc) {
-        _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), c[i][0]));
-        _mm256_storeu_ps(p + 8, _mm256_add_ps(_mm256_loadu_ps(p + 8), c[i][1]));
-      } else {
-        _mm256_storeu_ps(p, c[i][0]);
-        _mm256_storeu_ps(p + 8, c[i][1]);
-      }
-    }
-    return;
-  }
-  alignas(32) float tile[MR * NR];
-  for (int i = 0; i < MR; ++i) {
-    _mm256_store_ps(tile + i * NR, c[i][0]);
-    _mm256_store_ps(tile + i * NR + 8, c[i][1]);
-  }
-  store_tile(tile, NR, C, ldc, mr, nr, acc);
-}
+// ---- AVX2: 6×16 (12 ymm accumulators) ----
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#define UK_NAME uk_avx2
+#define UK_VBYTES 32
+#define UK_MR 6
+#define UK_NV 2
+#include "sgemm-kernel.inc"
+#undef UK_NAME
+#undef UK_VBYTES
+#undef UK_MR
+#undef UK_NV
+#pragma GCC pop_options
 
 // ---- AVX-512F: 8×32 (16 zmm accumulators) ----
-__attribute__((target("avx512f"))) void uk_avx512(int kc, const float* Ap, const float* Bp, float* C, long ldc, int mr,
-                                                   int nr, bool acc) {
-  constexpr int MR = 8, NR = 32;
-  __m512 c[MR][2];
-  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
-  for (int k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_loadu_ps(Bp), b1 = _mm512_loadu_ps(Bp + 16);
-    for (int i = 0; i < MR; ++i) {
-      const __m512 a = _mm512_set1_ps(Ap[i]);
-      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
-      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
-    }
-    Ap += MR;
-    Bp += NR;
-  }
-  if (mr == MR && nr == NR) {
-    for (int i = 0; i < MR; ++i) {
-      float* p = C + i * ldc;
-      if (acc) {
-        _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), c[i][0]));
-        _mm512_storeu_ps(p + 16, _mm512_add_ps(_mm512_loadu_ps(p + 16), c[i][1]));
-      } else {
-        _mm512_storeu_ps(p, c[i][0]);
-        _mm512_storeu_ps(p + 16, c[i][1]);
-      }
-    }
-    return;
-  }
-  alignas(64) float tile[MR * NR];
-  for (int i = 0; i < MR; ++i) {
-    _mm512_store_ps(tile + i * NR, c[i][0]);
-    _mm512_store_ps(tile + i * NR + 16, c[i][1]);
-  }
-  store_tile(tile, NR, C, ldc, mr, nr, acc);
-}
+#pragma GCC push_options
+#pragma GCC target("avx512f")
+#define UK_NAME uk_avx512
+#define UK_VBYTES 64
+#define UK_MR 8
+#define UK_NV 2
+#include "sgemm-kernel.inc"
+#undef UK_NAME
+#undef UK_VBYTES
+#undef UK_MR
+#undef UK_NV
+#pragma GCC pop_options
 #endif
 
 const Kernel KERNELS[] = {
@@ -172,7 +123,7 @@ const Kernel* detect_kernel() {
 #ifdef SGEMM_X86
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) return kernel_by_name("avx512");
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernel_by_name("avx2");
+  if (__builtin_cpu_supports("avx2")) return kernel_by_name("avx2");
 #endif
   return kernel_by_name("portable");
 }
@@ -239,7 +190,11 @@ struct Buffers {
 void gemm_serial(const Problem& p, const Kernel& kern, Buffers& buf) {
   if (p.M <= 0 || p.N <= 0) return;
   if (p.K <= 0) {
-    for (int i = 0; i < p.M; ++i) std::fill(p.C + i * p.ldc, p.C + i * p.ldc + p.N, 0.f);
+    for (int i = 0; i < p.M; ++i) {
+      float* c = p.C + i * p.ldc;
+      if (p.init) std::copy(p.init, p.init + p.N, c);
+      else std::fill(c, c + p.N, 0.f);
+    }
     return;
   }
   const int MR = kern.mr, NR = kern.nr;
@@ -253,9 +208,10 @@ void gemm_serial(const Problem& p, const Kernel& kern, Buffers& buf) {
         pack_a(p, ic, mc, pc, kc, MR, buf.a);
         for (int jr = 0; jr < nc; jr += NR) {
           const float* bp = buf.b + (long)(jr / NR) * kc * NR;
+          const float* init = p.init ? p.init + jc + jr : nullptr;
           for (int ir = 0; ir < mc; ir += MR) {
             kern.uk(kc, buf.a + (long)(ir / MR) * kc * MR, bp, p.C + (long)(ic + ir) * p.ldc + jc + jr, p.ldc,
-                    std::min(MR, mc - ir), std::min(NR, nc - jr), pc > 0);
+                    std::min(MR, mc - ir), std::min(NR, nc - jr), p.order, pc == 0, init);
           }
         }
       }
@@ -263,26 +219,37 @@ void gemm_serial(const Problem& p, const Kernel& kern, Buffers& buf) {
   }
 }
 
-enum Activation { LINEAR = 0, RELU = 1, RELU6 = 2, LEAKYRELU = 3, SIGMOID = 4, ELU = 5 };
+enum Activation { LINEAR = 0, RELU = 1, RELU6 = 2 };
 
-// Bias (length 1 or N, broadcast along the last axis) then the activation, on rows [r0, r1).
-void epilogue(float* C, int N, long r0, long r1, const float* bias, int bias_len, int act, float alpha) {
+// After the product, on rows [r0, r1) of C (N columns), exactly as the stock kernels finish:
+//   CHAIN: the bias is already in (it started the chain); XNNPACK's clamp for relu/relu6,
+//          x = lo < x ? x : lo, then x = x < hi ? x : hi (wasm f32x4.pmax/pmin: -0 and NaN become lo).
+//   BLOCKED: out = out + bias[j] (bias[0] for a length-1 bias), then std::min(x, hi), std::max(x, lo)
+//          (-0 and NaN pass). slow_batch_matmul adds its +0 "no bias" to every block sum, which
+//          changes no value a sum from +0 can reach, so it is left out.
+void epilogue(float* C, int N, long r0, long r1, int order, const float* bias, int bias_len, int act) {
+  const float lo = 0.f, hi = act == RELU6 ? 6.f : INFINITY;
   for (long r = r0; r < r1; ++r) {
     float* c = C + r * N;
-    if (bias) {
-      if (bias_len == 1) {
-        for (int j = 0; j < N; ++j) c[j] += bias[0];
-      } else {
-        for (int j = 0; j < N; ++j) c[j] += bias[j];
+    if (order == BLOCKED) {
+      if (bias) {
+        if (bias_len == 1) {
+          for (int j = 0; j < N; ++j) c[j] = c[j] + bias[0];
+        } else {
+          for (int j = 0; j < N; ++j) c[j] = c[j] + bias[j];
+        }
       }
-    }
-    switch (act) {
-      case RELU: for (int j = 0; j < N; ++j) c[j] = c[j] < 0.f ? 0.f : c[j]; break;
-      case RELU6: for (int j = 0; j < N; ++j) c[j] = std::min(std::max(c[j], 0.f), 6.f); break;
-      case LEAKYRELU: for (int j = 0; j < N; ++j) c[j] = c[j] < 0.f ? alpha * c[j] : c[j]; break;
-      case SIGMOID: for (int j = 0; j < N; ++j) c[j] = 1.f / (1.f + std::exp(-c[j])); break;
-      case ELU: for (int j = 0; j < N; ++j) c[j] = c[j] > 0.f ? c[j] : std::expm1(c[j]); break;
-      default: break;
+      if (act != LINEAR) {
+        for (int j = 0; j < N; ++j) {
+          const float x = hi < c[j] ? hi : c[j];
+          c[j] = x < lo ? lo : x;
+        }
+      }
+    } else if (act != LINEAR) {
+      for (int j = 0; j < N; ++j) {
+        const float x = lo < c[j] ? c[j] : lo;
+        c[j] = x < hi ? x : hi;
+      }
     }
   }
 }
@@ -409,75 +376,114 @@ double get_num(napi_env env, napi_value v) {
   return d;
 }
 
-// matmul(heap: Float32Array, aOffsets: Uint32Array, bOffsets: Uint32Array, cOffset, M, N, K,
-//        transposeA, transposeB, biasOffset (-1: none), biasLength, activation, alpha)
-// Offsets are float indices into heap; aOffsets[b]/bOffsets[b] give batch b's operands (so any
-// broadcasting of batch dims is resolved by the caller); C is batch×M×N, contiguous.
+bool get_u32_or_null(napi_env env, napi_value v, uint32_t** data, size_t* len) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (t == napi_null || t == napi_undefined) {
+    *data = nullptr;
+    *len = 0;
+    return true;
+  }
+  return get_u32(env, v, data, len);
+}
+
+constexpr int MATMUL_ARGS = 18;
+
+// matmul(heap: Float32Array, aOffset, bOffset, cOffset, batch, aStep, bStep, aIndex, bIndex, M, N, K,
+//        transposeA, transposeB, order (0 CHAIN, 1 BLOCKED), biasOffset (-1: none), biasLength,
+//        activation (0 linear, 1 relu, 2 relu6))
+// Offsets are float indices into heap. Output batch b reads matrix aIndex[b] of A (when aIndex is
+// a Uint32Array) else b*aStep (aStep 0: A has one matrix; 1: one per batch), and likewise for B,
+// so any broadcasting of batch dims is resolved by the caller; C is batch×M×N, contiguous.
 napi_value Matmul(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
+  size_t argc = MATMUL_ARGS;
+  napi_value argv[MATMUL_ARGS];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 13) {
-    napi_throw_type_error(env, nullptr, "lora-study-native: matmul expects 13 arguments");
+  if (argc < (size_t)MATMUL_ARGS) {
+    napi_throw_type_error(env, nullptr, "lora-study-native: matmul expects 18 arguments");
     return nullptr;
   }
   float* heap = nullptr;
   size_t heap_len = 0;
-  uint32_t *aoffs = nullptr, *boffs = nullptr;
+  uint32_t *aidx = nullptr, *bidx = nullptr;
   size_t na = 0, nb = 0;
-  if (!get_f32(env, argv[0], &heap, &heap_len) || !get_u32(env, argv[1], &aoffs, &na) ||
-      !get_u32(env, argv[2], &boffs, &nb) || na != nb) {
-    napi_throw_type_error(env, nullptr, "lora-study-native: matmul(heap: Float32Array, aOffsets, bOffsets: Uint32Array of equal length, ...)");
+  if (!get_f32(env, argv[0], &heap, &heap_len) || !get_u32_or_null(env, argv[7], &aidx, &na) ||
+      !get_u32_or_null(env, argv[8], &bidx, &nb)) {
+    napi_throw_type_error(env, nullptr, "lora-study-native: matmul(heap: Float32Array, ..., aIndex, bIndex: Uint32Array | null, ...)");
     return nullptr;
   }
-  const double c_off = get_num(env, argv[3]);
-  const int M = (int)get_num(env, argv[4]), N = (int)get_num(env, argv[5]), K = (int)get_num(env, argv[6]);
+  const double a_off = get_num(env, argv[1]), b_off = get_num(env, argv[2]), c_off = get_num(env, argv[3]);
+  const long batch = (long)get_num(env, argv[4]);
+  const long a_step = (long)get_num(env, argv[5]), b_step = (long)get_num(env, argv[6]);
+  const int M = (int)get_num(env, argv[9]), N = (int)get_num(env, argv[10]), K = (int)get_num(env, argv[11]);
   bool ta = false, tb = false;
-  napi_get_value_bool(env, argv[7], &ta);
-  napi_get_value_bool(env, argv[8], &tb);
-  const double bias_off = get_num(env, argv[9]);
-  const int bias_len = (int)get_num(env, argv[10]);
-  const int act = (int)get_num(env, argv[11]);
-  const float alpha = (float)get_num(env, argv[12]);
+  napi_get_value_bool(env, argv[12], &ta);
+  napi_get_value_bool(env, argv[13], &tb);
+  const int order = (int)get_num(env, argv[14]);
+  const double bias_off = get_num(env, argv[15]);
+  const int bias_len = (int)get_num(env, argv[16]);
+  const int act = (int)get_num(env, argv[17]);
 
-  const long batch = (long)na;
-  const double a_size = (double)M * K, b_size = (double)K * N;
   // Bounds: every operand must lie inside the heap.
   const double hl = (double)heap_len;
-  bool ok = M >= 0 && N >= 0 && K >= 0 && c_off >= 0 && c_off + (double)batch * M * N <= hl;
-  for (long b = 0; ok && b < batch; ++b) ok = aoffs[b] + a_size <= hl && boffs[b] + b_size <= hl;
+  const double a_size = (double)M * K, b_size = (double)K * N;
+  bool ok = M >= 0 && N >= 0 && K >= 0 && batch >= 0 && a_off >= 0 && b_off >= 0 && c_off >= 0 &&
+            c_off + (double)batch * M * N <= hl && (order == CHAIN || order == BLOCKED) && act >= LINEAR && act <= RELU6 &&
+            (!aidx || (long)na >= batch) && (!bidx || (long)nb >= batch) && a_step >= 0 && b_step >= 0;
+  auto a_index = [&](long b) { return aidx ? (double)aidx[b] : (double)(b * a_step); };
+  auto b_index = [&](long b) { return bidx ? (double)bidx[b] : (double)(b * b_step); };
+  for (long b = 0; ok && b < batch; ++b) {
+    ok = a_off + (a_index(b) + 1) * a_size <= hl && b_off + (b_index(b) + 1) * b_size <= hl;
+  }
   if (ok && bias_off >= 0) ok = bias_len >= 1 && bias_off + bias_len <= hl && (bias_len == 1 || bias_len == N);
   if (!ok) {
-    napi_throw_range_error(env, nullptr, "lora-study-native: matmul operands fall outside the heap");
+    napi_throw_range_error(env, nullptr, "lora-study-native: matmul arguments out of range (operands outside the heap, or a bad order/activation)");
     return nullptr;
   }
+  if (batch == 0 || M == 0 || N == 0) return nullptr;
 
   float* C = heap + (long)c_off;
-  std::vector<Task> tasks;
+  const float* bias = bias_off >= 0 ? heap + (long)bias_off : nullptr;
+  // CHAIN starts every accumulator at the bias (XNNPACK packs it in front of the weights).
+  std::vector<float> expanded;
+  const float* init = nullptr;
+  if (order == CHAIN && bias) {
+    if (bias_len == 1) {
+      expanded.assign(N, bias[0]);
+      init = expanded.data();
+    } else {
+      init = bias;
+    }
+  }
   const double flops = 2.0 * batch * M * N * (double)K;
-  // Below ~0.2 MFLOP waking a pooled thread costs more than it saves.
-  const int threads = flops < 2.0e5 ? 1 : g_threads;
+  // Below ~1 MFLOP waking a pooled thread costs more than it saves.
+  const int threads = flops < 1.0e6 ? 1 : g_threads;
   const int parts = batch >= threads ? 1 : threads;
   const bool split_n = N >= M;
   const int unit = split_n ? g_kernel->nr : g_kernel->mr;
   const int dim = split_n ? N : M;
-  const int chunk = ((dim + parts - 1) / parts + unit - 1) / unit * unit;
+  const int chunk = std::max(1, ((dim + parts - 1) / parts + unit - 1) / unit * unit);
+  static thread_local std::vector<Task> tasks;
+  tasks.clear();
   for (long b = 0; b < batch; ++b) {
     Problem p;
-    p.A = heap + aoffs[b];
-    p.B = heap + boffs[b];
+    p.A = heap + (long)a_off + (long)a_index(b) * (long)M * K;
+    p.B = heap + (long)b_off + (long)b_index(b) * (long)K * N;
     p.C = C + b * (long)M * N;
     p.ldc = N;
     p.M = M; p.N = N; p.K = K;
+    p.order = order;
+    p.init = init;
     if (ta) { p.ars = 1; p.acs = M; } else { p.ars = K; p.acs = 1; }
     if (tb) { p.brs = 1; p.bcs = K; } else { p.brs = N; p.bcs = 1; }
-    for (int s = 0; s < dim; s += std::max(chunk, 1)) {
+    for (int s = 0; s < dim; s += chunk) {
       Problem q = p;
       const int len = std::min(chunk, dim - s);
       if (split_n) {
         q.B = p.B + (long)s * p.bcs;
         q.C = p.C + s;
         q.N = len;
+        if (q.init) q.init = p.init + s;
       } else {
         q.A = p.A + (long)s * p.ars;
         q.C = p.C + (long)s * p.ldc;
@@ -487,9 +493,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     }
   }
   run_tasks(tasks, threads, *g_kernel);
-  if (bias_off >= 0 || act != LINEAR) {
-    epilogue(C, N, 0, batch * M, bias_off >= 0 ? heap + (long)bias_off : nullptr, bias_len, act, alpha);
-  }
+  if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, batch * M, order, bias, bias_len, act);
   return nullptr;
 }
 
@@ -522,7 +526,7 @@ napi_value SetKernel(napi_env env, napi_callback_info info) {
   bool supported = k != nullptr;
 #ifdef SGEMM_X86
   if (k && std::string(k->name) == "avx512") supported = __builtin_cpu_supports("avx512f");
-  if (k && std::string(k->name) == "avx2") supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (k && std::string(k->name) == "avx2") supported = __builtin_cpu_supports("avx2");
 #endif
   if (supported) g_kernel = k;
   napi_value out;
