@@ -145,6 +145,19 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     tf.dispose([a, b, ...(bias ? [bias] : []), ...(prelu ? [prelu] : [])]);
   });
 
+  test('signed zeros: a chain from a -0 bias over -0 products stays -0; relu makes it +0', () => {
+    const a = tf.tensor2d([[-0, -0, 0]]);
+    const b = tf.tensor2d([[1], [2], [-3]]);
+    const bias = tf.tensor1d([-0]);
+    for (const activation of ['linear', 'relu'] as const) {
+      const { stock } = bothWays(() => tf.fused.matMul({ a, b, bias, activation }));
+      expect(Object.is(new Float32Array(stock.buffer)[0], activation === 'relu' ? 0 : -0)).toBe(true);
+      expectBitIdentical(() => tf.fused.matMul({ a, b, bias, activation }));
+    }
+    expectBitIdentical(() => tf.matMul(a, b));
+    tf.dispose([a, b, bias]);
+  });
+
   test('where the stock fused slow path is wrong, native equals the stock matmul, add and activation kernels', () => {
     // Stock: bias added once per 48-k block and bias[N-1] used for every row after the first; relu clamped per block.
     const a = rnd([2, 5, 97]);

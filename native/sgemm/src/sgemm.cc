@@ -64,16 +64,21 @@ struct Kernel {
   MicroKernel uk;
 };
 
+typedef float v4f __attribute__((vector_size(16)));
+inline v4f splat16(const float* p) { return v4f{*p, *p, *p, *p}; }
+
 // ---- portable: 4×16 in 16-byte vectors (SSE2 on x86-64, NEON on arm64, scalar elsewhere) ----
 #define UK_NAME uk_portable
 #define UK_VBYTES 16
 #define UK_MR 4
 #define UK_NV 4
+#define UK_SPLAT(p) splat16(p)
 #include "sgemm-kernel.inc"
 #undef UK_NAME
 #undef UK_VBYTES
 #undef UK_MR
 #undef UK_NV
+#undef UK_SPLAT
 
 #ifdef SGEMM_X86
 // ---- AVX2: 6×16 (12 ymm accumulators) ----
@@ -83,11 +88,13 @@ struct Kernel {
 #define UK_VBYTES 32
 #define UK_MR 6
 #define UK_NV 2
+#define UK_SPLAT(p) _mm256_broadcast_ss(p)
 #include "sgemm-kernel.inc"
 #undef UK_NAME
 #undef UK_VBYTES
 #undef UK_MR
 #undef UK_NV
+#undef UK_SPLAT
 #pragma GCC pop_options
 
 // ---- AVX-512F: 8×32 (16 zmm accumulators) ----
@@ -97,11 +104,13 @@ struct Kernel {
 #define UK_VBYTES 64
 #define UK_MR 8
 #define UK_NV 2
+#define UK_SPLAT(p) _mm512_set1_ps(*(p))
 #include "sgemm-kernel.inc"
 #undef UK_NAME
 #undef UK_VBYTES
 #undef UK_MR
 #undef UK_NV
+#undef UK_SPLAT
 #pragma GCC pop_options
 #endif
 
@@ -329,7 +338,11 @@ class Pool {
 
 Pool* g_pool = nullptr;
 
+std::mutex g_pool_mu;
+
 void run_tasks(const std::vector<Task>& tasks, int threads, const Kernel& kern) {
+  // One call at a time: Node worker threads that each load the addon share the pool.
+  std::lock_guard<std::mutex> lock(g_pool_mu);
   if (!g_pool) g_pool = new Pool();  // never freed: workers live as long as the process
   g_pool->run(tasks, threads, kern);
 }
