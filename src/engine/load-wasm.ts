@@ -81,7 +81,7 @@ export async function loadWasm(opts: { threads?: number; logger: Logger; nativeM
   installWasmSharingIdentity();
   // BatchMatMul/_FusedMatMul on the native SGEMM addon when it built (auto) or when asked (on).
   const threads = wasm.getThreadsCount();
-  const nativeMatmul = applyNativeMatmul(opts.nativeMatmul ?? 'off', Math.max(1, opts.threads ?? defaultThreads()));
+  const nativeMatmul = applyNativeMatmul(opts.nativeMatmul ?? 'auto', Math.max(1, opts.threads ?? defaultThreads()));
   const bad = await checkMatmul();
   if (bad) return { ok: false, reason: bad };
   const ops = nativeOpsEnabled().length;

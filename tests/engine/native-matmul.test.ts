@@ -58,10 +58,10 @@ function expectClose(t: tf.Tensor, ref: { shape: number[]; data: Float64Array },
 let seed = 1;
 const rnd = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', seed++);
 
-test('runs default to the stock kernels (results as documented); bench defaults to auto; the env var and flag override', () => {
-  expect(resolveNativeMatmulMode(undefined, {})).toBe('off');
-  expect(resolveNativeMatmulMode(undefined, {}, 'auto')).toBe('auto');
-  expect(resolveNativeMatmulMode(undefined, { LORA_STUDY_NATIVE_MATMUL: 'auto' })).toBe('auto');
+test('runs default to auto (the native kernels when the addon built; results are bit-identical); the env var and flag override', () => {
+  expect(resolveNativeMatmulMode(undefined, {})).toBe('auto');
+  expect(resolveNativeMatmulMode(undefined, { LORA_STUDY_NATIVE_MATMUL: 'off' })).toBe('off');
+  expect(resolveNativeMatmulMode(undefined, { LORA_STUDY_NATIVE_MATMUL: '' })).toBe('auto');
   expect(resolveNativeMatmulMode('on', { LORA_STUDY_NATIVE_MATMUL: 'off' })).toBe('on');
   expect(() => resolveNativeMatmulMode(undefined, { LORA_STUDY_NATIVE_MATMUL: 'fast' })).toThrow(/LORA_STUDY_NATIVE_MATMUL/);
 });
