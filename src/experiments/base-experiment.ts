@@ -8,6 +8,7 @@ import { backendGpuBytes, peakRssBytes, queryGpuMemory } from '../engine/memory.
 import { evaluateLoss } from '../evaluation/evaluate-loss.js';
 import { evaluateGeneration } from '../evaluation/evaluate-generation.js';
 import { EvaluationInterruptedError } from '../evaluation/interrupt.js';
+import { describeOutOfMemory } from './out-of-memory.js';
 import { countParameters } from '../evaluation/param-count.js';
 import { injectLora, type InjectedLora } from '../lora/inject.js';
 import { loraPlusLrScales } from '../training/loraplus.js';
@@ -122,6 +123,7 @@ export class BaseExperiment {
 
   protected async trainPhase(): Promise<TrainResult> {
     const t = this.config.training;
+    const shape = { phase: 'training' as const, backend: this.ctx.engine.backend, batchSize: t.batch_size, maxSeqLen: this.seqLen, gradientAccumulationSteps: t.gradient_accumulation_steps };
     const result = await train({
       model: this.model.model,
       variables: this.lora!.variables,
@@ -146,6 +148,8 @@ export class BaseExperiment {
         epsilon: t.adam_epsilon,
         seed: this.config.seed,
       },
+    }).catch((err: unknown) => {
+      throw describeOutOfMemory(err, shape);
     });
     if (this.ctx.store && this.runId !== null) {
       await this.ctx.store.logSteps(this.runId, result.steps.map((s) => ({ step: s.step, loss: s.loss, lr: s.lr, gradNorm: s.gradNorm, tokensPerS: s.tokensPerS, extra: { ms_fwd_bwd: s.msFwdBwd, ms_optimizer: s.msOptimizer } })));
@@ -160,10 +164,13 @@ export class BaseExperiment {
     if (rows.length === 0) throw new ExperimentValidationError(`dataset ${this.config.dataset} has an empty eval split`);
     const shouldStop = this.ctx.shouldStop;
     this.ctx.logger.info({ run: this.config.name, rows: rows.length, generate: e.generate }, 'evaluating');
-    const loss = await evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.seqLen, padId: this.padId(), shouldStop });
+    const oom = (err: unknown) => {
+      throw describeOutOfMemory(err, { phase: 'evaluation', backend: this.ctx.engine.backend, batchSize: e.batch_size, maxSeqLen: this.seqLen });
+    };
+    const loss = await evaluateLoss(this.model.model, rows, { batchSize: e.batch_size, maxSeqLen: this.seqLen, padId: this.padId(), shouldStop }).catch(oom);
     const out: EvalSummary = { eval_loss: loss.meanLoss, perplexity: loss.perplexity, token_accuracy: loss.accuracy, eval_tokens: loss.tokens };
     if (e.generate) {
-      const gen = await evaluateGeneration(this.model.model, this.model.tokenizer, rows, { batchSize: e.batch_size, maxNewTokens: e.max_new_tokens, padTokenId: this.padId(), logger: this.ctx.logger, shouldStop });
+      const gen = await evaluateGeneration(this.model.model, this.model.tokenizer, rows, { batchSize: e.batch_size, maxNewTokens: e.max_new_tokens, padTokenId: this.padId(), logger: this.ctx.logger, shouldStop }).catch(oom);
       if (gen.scores) {
         out.exact_match = gen.scores.exactMatch;
         out.exact_match_strict = gen.scores.exactMatchStrict;
