@@ -21,8 +21,12 @@ export interface NativeSgemm {
   ): void;
   setThreads(n: number): number;
   setKernel(name: 'auto' | 'avx512' | 'avx2' | 'portable'): boolean;
-  info(): { kernel: string; threads: number; hardwareThreads: number };
+  /** `api`: the matmul() calling convention the build implements ({@link NATIVE_ADDON_API}); absent before 2. */
+  info(): { kernel: string; threads: number; hardwareThreads: number; api?: number };
 }
+
+/** The addon API this code calls: 2 = the exact (stock-order) matmul with 18 arguments. */
+export const NATIVE_ADDON_API = 2;
 
 export type NativeAddonLoad = { ok: true; addon: NativeSgemm; kernel: string } | { ok: false; reason: string };
 
@@ -41,7 +45,12 @@ export function loadNativeAddon(): NativeAddonLoad {
   try {
     const addon = require(id) as NativeSgemm;
     if (typeof addon.matmul !== 'function') throw new Error(`${id} does not export matmul()`);
-    cached = { ok: true, addon, kernel: addon.info().kernel };
+    const info = addon.info();
+    // A build left from an older checkout (`git pull` without `npm install`) has another calling convention.
+    if (info.api !== NATIVE_ADDON_API) {
+      throw new Error(`${id} is a stale build (API ${info.api ?? 1}, this code needs ${NATIVE_ADDON_API}); run \`npm rebuild lora-study-native\``);
+    }
+    cached = { ok: true, addon, kernel: info.kernel };
   } catch (err) {
     const msg = (err as Error).message.split('\n')[0];
     cached = { ok: false, reason: `the native addon did not load (${msg})` };

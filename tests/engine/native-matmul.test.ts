@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -156,6 +159,25 @@ describe('without the addon', () => {
       if (saved === undefined) delete process.env[NATIVE_ADDON_PATH_ENV];
       else process.env[NATIVE_ADDON_PATH_ENV] = saved;
       resetNativeAddonCache();
+    }
+  });
+
+  test('a build left from an older checkout (another calling convention) is refused with how to rebuild', () => {
+    const saved = process.env[NATIVE_ADDON_PATH_ENV];
+    const dir = mkdtempSync(join(tmpdir(), 'stale-addon-'));
+    const file = join(dir, 'stale.cjs');
+    writeFileSync(file, "module.exports = { matmul() {}, setThreads: (n) => n, setKernel: () => true, info: () => ({ kernel: 'avx512', threads: 1, hardwareThreads: 1 }) };\n");
+    process.env[NATIVE_ADDON_PATH_ENV] = file;
+    resetNativeAddonCache();
+    try {
+      const load = loadNativeAddon();
+      expect(load.ok).toBe(false);
+      expect(!load.ok && load.reason).toMatch(/stale build \(API 1, this code needs 2\); run `npm rebuild lora-study-native`/);
+    } finally {
+      if (saved === undefined) delete process.env[NATIVE_ADDON_PATH_ENV];
+      else process.env[NATIVE_ADDON_PATH_ENV] = saved;
+      resetNativeAddonCache();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

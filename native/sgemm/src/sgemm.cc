@@ -556,6 +556,10 @@ napi_value Info(napi_env env, napi_callback_info) {
   NAPI_CALL(env, napi_set_named_property(env, obj, "kernel", kernel));
   NAPI_CALL(env, napi_set_named_property(env, obj, "threads", threads));
   NAPI_CALL(env, napi_set_named_property(env, obj, "hardwareThreads", hw));
+  // The matmul() calling convention (src/engine/native-addon.ts checks it): 2 = the 18-argument exact matmul.
+  napi_value api;
+  NAPI_CALL(env, napi_create_int32(env, 2, &api));
+  NAPI_CALL(env, napi_set_named_property(env, obj, "api", api));
   return obj;
 }
 
