@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { loadSuite } from '../../src/config/expand-suite.js';
 import { planRun } from '../../src/experiments/plan.js';
 import { runIdentity } from '../../src/experiments/run-identity.js';
@@ -22,7 +22,6 @@ const CONFIGS: Record<string, string> = {
   'TinyLlama/TinyLlama-1.1B-Chat-v1.0': 'tinyllama-1.1b-chat.json',
 };
 const files = readdirSync('configs/gpu').filter((f) => f.endsWith('.yaml')).map((f) => join('configs/gpu', f));
-const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
 const SHA = 'c'.repeat(40);
 
 beforeAll(() => {
@@ -36,16 +35,11 @@ beforeAll(() => {
     writeFileSync(join(rd, 'refs', 'main'), SHA);
     symlinkSync(`../../blobs/${etag}`, join(rd, 'snapshots', SHA, 'config.json'));
   }
-  process.env.HF_HUB_CACHE = cache;
-  process.env.HF_HUB_OFFLINE = '1';
+  vi.stubEnv('HF_HUB_CACHE', cache);
+  vi.stubEnv('HF_HUB_OFFLINE', '1');
 });
 
-afterAll(() => {
-  for (const [k, v] of [['HF_HUB_CACHE', saved.cache], ['HF_HUB_OFFLINE', saved.offline]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+afterAll(() => vi.unstubAllEnvs());
 
 test.each(files)('%s names its model by Hub id and plans offline from config.json alone', async (file) => {
   const s = loadSuite(file);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { fetchHubDataset, HubRepoNotFoundError, HubSplitNotFoundError, HubUnreachableError, selectSplitFiles } from '../../src/data/hub.js';
 import { prepareDataset } from '../../src/data/prepare.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -12,10 +12,8 @@ const jsonl = (rows: Array<[string, string]>) => rows.map(([p, c]) => JSON.strin
 const modelDir = makeTokenizerDir();
 
 let hub: FakeHub;
-let saved: Record<string, string | undefined>;
 
 beforeEach(async () => {
-  saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, HF_TOKEN: process.env.HF_TOKEN };
   hub = await startFakeHub({ datasets: {
     'tatsu-lab/alpaca': { files: { 'README.md': '# alpaca', 'data/train-00000-of-00001-a09b74b3ef9c3b56.parquet': parquet } },
     'acme/qa': {
@@ -28,14 +26,13 @@ beforeEach(async () => {
     },
     'acme/private': { files: { 'data.jsonl': jsonl([['a', 'b'], ['c', 'd']]) }, token: 'hf_secret' },
   } });
-  process.env.HF_ENDPOINT = hub.url;
-  delete process.env.HF_TOKEN;
+  vi.stubEnv('HF_ENDPOINT', hub.url);
+  vi.stubEnv('HF_TOKEN', undefined);
 });
 
 afterEach(async () => {
   await hub.close();
-  for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  vi.unstubAllEnvs();
 });
 
 describe('Hub datasets over a loopback server', () => {
@@ -90,7 +87,7 @@ describe('Hub datasets over a loopback server', () => {
 
   test('HF_TOKEN is sent as a bearer token; without it a private repo is not found', async () => {
     await expect(fetchHubDataset({ repo: 'acme/private', cacheDir: tmpDir() }, silentLogger)).rejects.toThrow(HubRepoNotFoundError);
-    process.env.HF_TOKEN = 'hf_secret';
+    vi.stubEnv('HF_TOKEN', 'hf_secret');
     const ds = await fetchHubDataset({ repo: 'acme/private', cacheDir: tmpDir() }, silentLogger);
     expect(ds.repoFiles).toEqual(['data.jsonl']);
     expect(hub.requests.filter((r) => r.path.includes('acme/private')).at(-1)!.authorization).toBe('Bearer hf_secret');
@@ -100,7 +97,7 @@ describe('Hub datasets over a loopback server', () => {
     const closed = await startFakeHub({});
     const url = closed.url;
     await closed.close();
-    process.env.HF_ENDPOINT = url;
+    vi.stubEnv('HF_ENDPOINT', url);
     const cacheDir = tmpDir();
     const err = await fetchHubDataset({ repo: 'acme/qa', cacheDir }, silentLogger).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HubUnreachableError);

@@ -14,15 +14,13 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   let stderr = '';
   const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
   const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
-  const level = process.env.LORA_STUDY_LOG_LEVEL;
-  process.env.LORA_STUDY_LOG_LEVEL = 'silent';
+  vi.stubEnv('LORA_STUDY_LOG_LEVEL', 'silent');
   try {
     await program.parseAsync(['prepare-dataset', ...args], { from: 'user' });
   } finally {
     out.mockRestore();
     err.mockRestore();
-    if (level === undefined) delete process.env.LORA_STUDY_LOG_LEVEL;
-    else process.env.LORA_STUDY_LOG_LEVEL = level;
+    vi.unstubAllEnvs();
   }
   const code = Number(process.exitCode ?? 0);
   process.exitCode = 0;

@@ -6,7 +6,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { runConfigSchema } from '../../src/config/run-config.js';
 import { prepareDataset } from '../../src/data/prepare.js';
 import { initEngine } from '../../src/engine/backend.js';
@@ -20,7 +20,6 @@ import { startFakeHub, type FakeHub } from '../helpers/fake-hub.js';
 
 const root = mkdtempSync(join(tmpdir(), 'run-hub-'));
 const SHA = 'd'.repeat(40);
-const saved = { cache: process.env.HF_HUB_CACHE, endpoint: process.env.HF_ENDPOINT, offline: process.env.HF_HUB_OFFLINE };
 let hub: FakeHub;
 
 beforeAll(async () => {
@@ -32,18 +31,15 @@ beforeAll(async () => {
     'tiny-org/tiny-llama': { commits: { [SHA]: files }, refs: { main: SHA } },
     'tiny-org/pickled': { commits: { [SHA]: { ...noWeights, 'pytorch_model.bin': new Uint8Array(8) } }, refs: { main: SHA } },
   } });
-  process.env.HF_HUB_CACHE = join(root, 'hf');
-  process.env.HF_ENDPOINT = hub.url;
-  delete process.env.HF_HUB_OFFLINE;
+  vi.stubEnv('HF_HUB_CACHE', join(root, 'hf'));
+  vi.stubEnv('HF_ENDPOINT', hub.url);
+  vi.stubEnv('HF_HUB_OFFLINE', undefined);
   await prepareDataset({ source: 'builtin:reverse', name: 'rev', outDir: join(root, 'data'), modelDir: src, template: 'plain', numSamples: 40, evalSamples: 4, maxSeqLen: 96 });
 });
 
 afterAll(async () => {
   await hub.close();
-  for (const [k, v] of [['HF_HUB_CACHE', saved.cache], ['HF_ENDPOINT', saved.endpoint], ['HF_HUB_OFFLINE', saved.offline]] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  vi.unstubAllEnvs();
 });
 
 test('dry-run: config.json alone is fetched; a pickle-only repo is refused with its reason', async () => {
@@ -72,10 +68,10 @@ test('run-single on a Hub id downloads it, records the commit, and reruns offlin
   expect(run?.model).toBe(pinned);
   expect(runIdentity(config)).toBe(runIdentity({ ...config, model: pinned }));
 
-  process.env.HF_HUB_OFFLINE = '1';
+  vi.stubEnv('HF_HUB_OFFLINE', '1');
   const before = hub.requests.length;
   const again = await runSingle({ config: { ...config, model: pinned }, runtime: { backend: 'cpu', outputDir: join(root, 'out2') }, engine, logger: silentLogger });
-  delete process.env.HF_HUB_OFFLINE;
+  vi.stubEnv('HF_HUB_OFFLINE', undefined);
   expect(again.error).toBeUndefined();
   expect(hub.requests.length).toBe(before);
   expect(again.summary!.train_loss_first).toBe(out.summary!.train_loss_first);

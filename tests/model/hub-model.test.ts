@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { HubModelNotCachedError, HubPickleOnlyError } from '../../src/model/hub/errors.js';
 import { parseHubModelId } from '../../src/model/hub/model-id.js';
 import { ensureHubModel, localModelDir, resolveModel } from '../../src/model/hub/resolve-model.js';
@@ -129,8 +129,7 @@ describe('download into the Hugging Face cache layout', () => {
   test('HF_HUB_OFFLINE: cache only, and an error naming the repo and revision', async () => {
     const h = await serve();
     const c = cache();
-    const prev = process.env.HF_HUB_OFFLINE;
-    process.env.HF_HUB_OFFLINE = '1';
+    vi.stubEnv('HF_HUB_OFFLINE', '1');
     try {
       const err = await ensureHubModel({ repo: 'tiny-org/tiny-llama', revision: 'v1' }, { cacheDir: c, hubUrl: h.url }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HubModelNotCachedError);
@@ -141,8 +140,7 @@ describe('download into the Hugging Face cache layout', () => {
       expect((await ensureHubModel({ repo: 'tiny-org/tiny-llama', revision: 'v1' }, { cacheDir: c, hubUrl: h.url })).sha).toBe(SHA1);
       expect(h.requests.length).toBe(n);
     } finally {
-      if (prev === undefined) delete process.env.HF_HUB_OFFLINE;
-      else process.env.HF_HUB_OFFLINE = prev;
+      vi.unstubAllEnvs();
     }
   });
 
