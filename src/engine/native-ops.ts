@@ -3,7 +3,8 @@
  * the wasm heap, multi-threaded above a size threshold, with results BIT-IDENTICAL to the stock
  * wasm kernels (tfjs-backend-wasm 4.22): IEEE elementwise arithmetic with broadcasting (Add, Sub,
  * Multiply, RealDiv, Neg, Square), reductions that keep the stock accumulation order (Sum, Mean,
- * Max: per output one sequential chain from 0, over the reduced axes in the order given), and data
+ * Max: per output one sequential chain from 0, over the reduced axes in the order given; ArgMax,
+ * ArgMin: the stock scan), and data
  * movement (Transpose, Slice, SplitV, Concat, GatherV2, PadV2). Any dtype, shape or attribute these do not
  * reproduce exactly goes to the stock kernel. Transcendental kernels (Exp, Log, Tanh, ...) stay
  * wasm: their libm results cannot be matched.
@@ -192,6 +193,40 @@ function reduce(kernel: 'Sum' | 'Mean' | 'Max'): Impl {
     }
     addon.reduce(backend.wasm.HEAPU8, p);
     if (attrs.keepDims) out.shape = tf.backend_util.expandShapeToKeepDim(out.shape, axes);
+    return out;
+  };
+}
+
+/** ArgMax/ArgMin over one axis: the stock scan (first of equal values; NaN only at index 0), output int32. */
+function argReduce(kernel: 'ArgMax' | 'ArgMin'): Impl {
+  return (addon, args, stock) => {
+    const { x } = args.inputs;
+    const { backend, attrs } = args;
+    const rank = x.shape.length;
+    const code = DTYPE_CODE[x.dtype];
+    if (code === undefined || rank === 0 || rank > MAX_RANK || size(x.shape) === 0) return stock(args as never);
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+    if (axes.length !== 1) return stock(args as never);
+    const axis = axes[0];
+    const xs = stridesOf(x.shape);
+    const kept: number[] = [];
+    for (let i = 0; i < rank; i++) if (i !== axis) kept.push(i);
+    const out = backend.makeOutput(kept.map((i) => x.shape[i]), 'int32');
+    const nk = kept.length;
+    const p = paramsOf(8 + 2 * nk);
+    p[0] = kernel === 'ArgMax' ? 3 : 4;
+    p[1] = code;
+    p[2] = offsetOf(backend, out);
+    p[3] = offsetOf(backend, x);
+    p[4] = nk;
+    for (let i = 0; i < nk; i++) {
+      p[5 + i] = x.shape[kept[i]];
+      p[5 + nk + i] = xs[kept[i]];
+    }
+    p[5 + 2 * nk] = 1;
+    p[6 + 2 * nk] = x.shape[axis];
+    p[7 + 2 * nk] = xs[axis];
+    addon.reduce(backend.wasm.HEAPU8, p);
     return out;
   };
 }
@@ -391,6 +426,8 @@ export const NATIVE_OP_KERNELS: Readonly<Record<string, Impl>> = {
   Sum: reduce('Sum'),
   Mean: reduce('Mean'),
   Max: reduce('Max'),
+  ArgMax: argReduce('ArgMax'),
+  ArgMin: argReduce('ArgMin'),
   Transpose: transpose,
   Slice: slice,
   SplitV: splitV,

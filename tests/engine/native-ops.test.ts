@@ -101,15 +101,15 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
 
   test('enable registers every kernel and disable puts the stock ones back', () => {
     enableNativeOps((load as { addon: NativeOpsAddon }).addon, 2);
-    expect(nativeOpsEnabled().sort()).toEqual(['Add', 'Concat', 'GatherV2', 'Max', 'Mean', 'Multiply', 'Neg', 'PadV2', 'RealDiv', 'Slice', 'SplitV', 'Square', 'Sub', 'Sum', 'Transpose']);
+    expect(nativeOpsEnabled().sort()).toEqual(['Add', 'ArgMax', 'ArgMin', 'Concat', 'GatherV2', 'Max', 'Mean', 'Multiply', 'Neg', 'PadV2', 'RealDiv', 'Slice', 'SplitV', 'Square', 'Sub', 'Sum', 'Transpose']);
     disableNativeOps();
     expect(nativeOpsEnabled()).toEqual([]);
   });
 
   test('they follow --native-matmul; LORA_STUDY_NATIVE_OPS sets them apart (on/off) and rejects other values', () => {
-    expect(applyNativeOps('auto', 2, {}).length).toBe(15);
+    expect(applyNativeOps('auto', 2, {}).length).toBe(17);
     expect(applyNativeOps('off', 2, {})).toEqual([]);
-    expect(applyNativeOps('off', 2, { LORA_STUDY_NATIVE_OPS: 'on' }).length).toBe(15);
+    expect(applyNativeOps('off', 2, { LORA_STUDY_NATIVE_OPS: 'on' }).length).toBe(17);
     expect(applyNativeOps('on', 2, { LORA_STUDY_NATIVE_OPS: 'off' })).toEqual([]);
     expect(nativeOpsEnabled()).toEqual([]);
     expect(() => applyNativeOps('auto', 2, { LORA_STUDY_NATIVE_OPS: 'yes' })).toThrow(/LORA_STUDY_NATIVE_OPS must be on or off/);
@@ -187,6 +187,21 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
       expectSame(() => tf.max(i, axis), `int32 max ${JSON.stringify(shape)} ${JSON.stringify(axis)}`);
       tf.dispose([x, xs, i]);
     }
+    // ArgMax/ArgMin: ties (first wins), NaN (never wins unless first), int32 and bool.
+    for (const [shape, axis] of [[[7], 0], [[3, 5], 0], [[3, 5], 1], [[2, 3, 5], 1], [[4, 1, 5], -1], [[127, 5003], 1], [[300, 7], 0]] as Array<[number[], number]>) {
+      const f = floats(shape);
+      const t = tf.round(tf.mul(floats(shape, false), 0.01));
+      const i = ints(shape);
+      const b = bools(shape);
+      for (const op of ['argMax', 'argMin'] as const) {
+        for (const v of [f, t, i, b]) expectSame(() => tf[op](v, axis), `${op} ${v.dtype} ${JSON.stringify(shape)} axis ${axis}`);
+      }
+      tf.dispose([f, t, i, b]);
+    }
+    const nanFirst = tf.tensor([Number.NaN, 3, 5, 1, Number.NaN, 2], [2, 3]);
+    expectSame(() => tf.argMax(nanFirst, 1), 'argMax NaN first');
+    expectSame(() => tf.argMin(nanFirst, 0), 'argMin NaN');
+    nanFirst.dispose();
     // Signed zeros: a sum starts from +0; max keeps the first of equal values.
     const z = tf.tensor([-0, -0, 0, -0, -0, 0], [2, 3]);
     for (const axis of [0, 1, undefined]) {

@@ -9,6 +9,7 @@
 //    chain (Sum; Mean then divides by the count; Max keeps the first of equal values and any NaN).
 //    Here every output keeps exactly that chain; only independent outputs run side by side
 //    (SIMD lanes across outputs, interleaved rows, threads), so each result is the same float;
+//  - ArgMax, ArgMin: the first index of the extreme value, as the stock scan finds it;
 //  - copy: strided copies (Transpose, Slice, SplitV, Concat, PadV2 after a fill), and gather
 //    (GatherV2, batchDims 0).
 // Compiled with -ffp-contract=off (never fuse a*b+c) and without -ffast-math; hot loops get
@@ -223,7 +224,7 @@ OPS_CLONES void f32_square(const float* x, float* o, long n) {
 }
 
 // ---- reductions ----
-enum ReduceOp { SUM = 0, MEAN = 1, MAX = 2 };
+enum ReduceOp { SUM = 0, MEAN = 1, MAX = 2, ARGMAX = 3, ARGMIN = 4 };
 
 template <class T>
 inline T max_step(T acc, T v) {
@@ -324,6 +325,52 @@ void reduce_rows(int op, const T* x, const ReducePlan& p, T* out, long s, long e
       for (long r = 0; r < p.rs; ++r) acc += (Acc)x[b + p.red(r)];
     }
     out[s + i] = (T)acc;
+  }
+}
+
+// ArgMax/ArgMin over one reduced dim (argminmax_impl.h): start at element 0, move to j when
+// target < value (ArgMax) or target > value (ArgMin); so the first of equal values wins and a NaN
+// never does unless it is element 0. 8 outputs interleaved; each keeps its own sequence.
+template <class T>
+void arg_rows(bool is_max, const T* x, const ReducePlan& p, int32_t* out, long s, long e) {
+  constexpr int Q = 8;
+  std::vector<long> base;
+  base.reserve(e - s);
+  for_range<1>(p.kept, s, e, [&](const long* o, long len) {
+    for (long i = 0; i < len; ++i) base.push_back(o[0] + i * p.kept.st[0][p.kept.rank - 1]);
+  });
+  const long n = e - s;
+  long i = 0;
+  for (; i + Q <= n; i += Q) {
+    T tv[Q];
+    int32_t ti[Q];
+    const long* b = base.data() + i;
+    for (int q = 0; q < Q; ++q) {
+      tv[q] = x[b[q]];
+      ti[q] = 0;
+    }
+    for (long r = 1; r < p.rs; ++r) {
+      const long ro = p.red(r);
+      for (int q = 0; q < Q; ++q) {
+        const T v = x[b[q] + ro];
+        const bool take = is_max ? tv[q] < v : tv[q] > v;
+        tv[q] = take ? v : tv[q];
+        ti[q] = take ? (int32_t)r : ti[q];
+      }
+    }
+    for (int q = 0; q < Q; ++q) out[s + i + q] = ti[q];
+  }
+  for (; i < n; ++i) {
+    T tv = x[base[i]];
+    int32_t ti = 0;
+    for (long r = 1; r < p.rs; ++r) {
+      const T v = x[base[i] + p.red(r)];
+      if (is_max ? tv < v : tv > v) {
+        tv = v;
+        ti = (int32_t)r;
+      }
+    }
+    out[s + i] = ti;
   }
 }
 
@@ -466,8 +513,8 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   const int op = (int)a.p[0], dtype = (int)a.p[1], nk = (int)a.p[4];
   if (nk < 0 || nk > MAXR || a.np < 6 + 2 * (size_t)nk) return throw_range(env, "lora-study-native ops: bad reduce params");
   const int nr = (int)a.p[5 + 2 * nk];
-  if (nr < 0 || nr > MAXR || a.np < 6 + 2 * (size_t)nk + 2 * (size_t)nr || op < SUM || op > MAX ||
-      !(dtype == F32 || (dtype == I32 && op != MEAN)))
+  if (nr < 0 || nr > MAXR || a.np < 6 + 2 * (size_t)nk + 2 * (size_t)nr || op < SUM || op > ARGMIN ||
+      !(dtype == F32 || (dtype == I32 && op != MEAN) || (dtype == BOOL && op >= ARGMAX)) || (op >= ARGMAX && nr != 1))
     return throw_range(env, "lora-study-native ops: bad reduce params");
   long ks[MAXR], kst[MAXR], rsh[MAXR], rst[MAXR];
   ReducePlan plan;
@@ -484,7 +531,7 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   double in_span = 1;
   for (int i = 0; i < nk; ++i) in_span += (double)(ks[i] - 1) * kst[i];
   for (int i = 0; i < nr; ++i) in_span += (double)(rsh[i] - 1) * rst[i];
-  if (!inside(a, a.p[2], 4.0 * plan.out_size) || !inside(a, a.p[3], 4.0 * in_span))
+  if (!inside(a, a.p[2], 4.0 * plan.out_size) || !inside(a, a.p[3], (double)elem_size(dtype) * in_span))
     return throw_range(env, "lora-study-native ops: reduce operands fall outside the heap");
   if (plan.out_size == 0) return nullptr;
   if (plan.rs == 0) return throw_range(env, "lora-study-native ops: reduce over an empty axis");
@@ -505,6 +552,19 @@ napi_value Reduce(napi_env env, napi_callback_info info) {
   }
   const Dims<1>& K = plan.kept;
   const long inner = K.n[K.rank - 1];
+  if (op >= ARGMAX) {
+    // out is int32; x is float32, int32 or bool.
+    const int parts = (int)std::min<long>(plan.out_size * plan.rs >= PAR_MIN_REDUCE ? g_threads : 1, plan.out_size);
+    int32_t* out = reinterpret_cast<int32_t*>(a.heap + (long)a.p[2]);
+    const uint8_t* xb = a.heap + (long)a.p[3];
+    parallel_for(parts, [&](int i) {
+      const long s = plan.out_size * i / parts, e = plan.out_size * (i + 1) / parts;
+      if (dtype == F32) arg_rows<float>(op == ARGMAX, reinterpret_cast<const float*>(xb), plan, out, s, e);
+      else if (dtype == I32) arg_rows<int32_t>(op == ARGMAX, reinterpret_cast<const int32_t*>(xb), plan, out, s, e);
+      else arg_rows<uint8_t>(op == ARGMAX, xb, plan, out, s, e);
+    });
+    return nullptr;
+  }
   const bool columns = dtype == F32 && K.st[0][K.rank - 1] == 1 && inner >= 8 && plan.out_size > 1;
   const long work = plan.out_size * plan.rs;
   const uint8_t* xb = a.heap + (long)a.p[3];
