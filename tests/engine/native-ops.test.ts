@@ -94,7 +94,8 @@ const BROADCAST_PAIRS: Array<[number[], number[]]> = [
 
 describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock wasm ones${why}`, () => {
   beforeAll(async () => {
-    await initEngine({ backend: 'wasm', threads: 2 });
+    // Stock matmul: these tests are about the other kernels (each switches them on and off itself).
+    await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: 'off' });
     expect(tf.getBackend()).toBe('wasm');
   });
   afterAll(() => disableNativeOps());

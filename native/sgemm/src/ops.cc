@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -48,12 +49,15 @@ constexpr long PAR_MIN_REDUCE = 1L << 20;
 
 int g_threads = 1;
 lora_ops::Pool* g_pool = nullptr;
+std::mutex g_pool_mu;
 
 void parallel_for(int n, const std::function<void(int)>& fn) {
   if (n <= 1 || g_threads <= 1) {
     for (int i = 0; i < n; ++i) fn(i);
     return;
   }
+  // One call at a time: Node worker threads that each load the addon share the pool.
+  std::lock_guard<std::mutex> lock(g_pool_mu);
   if (!g_pool) g_pool = new lora_ops::Pool();  // never freed: workers live as long as the process
   g_pool->parallel_for(n, g_threads, fn);
 }

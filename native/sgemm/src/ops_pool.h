@@ -6,7 +6,8 @@
 // actually started, never for a worker to wake up: on a loaded machine a woken thread can wait
 // milliseconds for a core, and then the caller simply does every task itself. Tasks are claimed
 // with a compare-and-swap on (generation, next index), so a worker that wakes late cannot claim
-// a task of a later call with the function of an earlier one. One call at a time (Node's main thread).
+// a task of a later call with the function of an earlier one. One call at a time: callers serialise
+// (ops.cc holds a mutex around it).
 #pragma once
 
 #include <algorithm>
