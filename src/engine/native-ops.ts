@@ -26,7 +26,12 @@ export interface NativeOpsAddon {
   /** params: elemBytes (1 or 4), dstOff, n, the element's bit pattern. */
   fill(heap: Uint8Array, params: Float64Array): void;
   setThreads(n: number): number;
+  /** The calling convention the build implements ({@link NATIVE_OPS_API}); absent before 2. */
+  api?: number;
 }
+
+/** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(). */
+export const NATIVE_OPS_API = 2;
 
 export type NativeOpsLoad = { ok: true; addon: NativeOpsAddon } | { ok: false; reason: string };
 
@@ -46,6 +51,10 @@ export function loadNativeOps(): NativeOpsLoad {
     const id = override ? path.join(path.dirname(require.resolve(override)), 'ops.cjs') : 'lora-study-native/ops.cjs';
     const addon = require(id) as NativeOpsAddon;
     if (typeof addon.binary !== 'function') throw new Error(`${id} does not export binary()`);
+    // A build left from an older checkout (`git pull` without `npm install`) has another calling convention.
+    if (addon.api !== NATIVE_OPS_API) {
+      throw new Error(`${id} is a stale build (API ${addon.api ?? 1}, this code needs ${NATIVE_OPS_API}); run \`npm rebuild lora-study-native\``);
+    }
     cachedLoad = { ok: true, addon };
   } catch (err) {
     cachedLoad = { ok: false, reason: `the native ops addon did not load (${(err as Error).message.split('\n')[0]})` };

@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { applyNativeOps, disableNativeOps, enableNativeOps, loadNativeOps, nativeOpsEnabled, type NativeOpsAddon } from '../../src/engine/native-ops.js';
+import { NATIVE_ADDON_PATH_ENV } from '../../src/engine/native-addon.js';
 import { injectLora } from '../../src/lora/inject.js';
 import { loraConfigSchema } from '../../src/lora/lora-config.js';
 import { train, type TrainerConfig } from '../../src/training/trainer.js';
@@ -296,5 +300,25 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
     expect(native.losses).toEqual(stock.losses);
     expect(native.weights).toEqual(stock.weights);
     expect(native.grew).toBe(stock.grew);
+  });
+});
+
+describe('ops addon loading', () => {
+  test('a stale build (older calling convention) and a missing one are refused with the reason; the cache follows the path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lora-ops-stale-'));
+    writeFileSync(join(dir, 'index.cjs'), 'module.exports = {};\n');
+    writeFileSync(join(dir, 'ops.cjs'), 'module.exports = { binary() {}, setThreads() { return 1; } };\n');
+    try {
+      vi.stubEnv(NATIVE_ADDON_PATH_ENV, join(dir, 'index.cjs'));
+      const stale = loadNativeOps();
+      expect(stale.ok).toBe(false);
+      expect(!stale.ok && stale.reason).toMatch(/stale build \(API 1, this code needs 2\); run `npm rebuild lora-study-native`/);
+      vi.stubEnv(NATIVE_ADDON_PATH_ENV, '/nonexistent/lora-study-native');
+      const missing = loadNativeOps();
+      expect(!missing.ok && missing.reason).toMatch(/did not load.*nonexistent/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(loadNativeOps().ok).toBe(load.ok);
   });
 });

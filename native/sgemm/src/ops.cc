@@ -772,6 +772,11 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   g_threads = (int)std::max(1u, std::thread::hardware_concurrency());
+  // The calling convention of these functions (src/engine/native-ops.ts checks it): 2 = with
+  // fill() and reduce() ops 3/4 (ArgMax/ArgMin).
+  napi_value api;
+  NAPI_CALL(env, napi_create_int32(env, 2, &api));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "api", api));
   napi_property_descriptor props[] = {
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
