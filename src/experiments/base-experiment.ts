@@ -338,7 +338,13 @@ export class BaseExperiment {
       };
     } finally {
       phase('release');
-      this.release();
+      // After an engine fault (the wasm heap overrun by a batch too large) disposing can throw
+      // too; that must not replace the outcome already recorded with its actionable error.
+      try {
+        this.release();
+      } catch (err) {
+        logger.warn({ run: c.name, err: err instanceof Error ? err.message : String(err) }, 'could not release the model after the run; the engine may be unusable in this process');
+      }
       const leaked = tf.memory().numTensors - tensorsBefore;
       if (leaked !== 0) logger.warn({ run: c.name, leaked }, 'tensors still allocated after the run');
     }

@@ -33,18 +33,20 @@ export function describeOutOfMemory(err: unknown, s: BatchShape): unknown {
   if (!isOutOfMemory(err)) return err;
   const e = err as Error;
   const engine = `${e.name}: ${e.message.split('\n')[0]}`;
+  // A trap in the wasm module leaves its heap unusable: nothing after it in this process works.
+  const restart = e instanceof WebAssembly.RuntimeError ? '; the wasm heap is unusable after this: start a new process' : '';
   if (s.phase === 'training') {
     const accum = s.gradientAccumulationSteps ?? 1;
     return new BatchTooLargeError(
       `training ran out of memory on a micro-batch of training.batch_size ${s.batchSize} × training.max_seq_len ${s.maxSeqLen} tokens on the ${s.backend} backend (${engine})`,
       {
-        hint: `lower training.batch_size (--batch) and raise training.gradient_accumulation_steps (--grad-accum, now ${accum}) to keep the effective batch of ${s.batchSize * accum}, or lower training.max_seq_len (--seq-len); \`lora-study run-suite <suite.yaml> --dry-run\` estimates each run's peak memory before training`,
+        hint: `lower training.batch_size (--batch) and raise training.gradient_accumulation_steps (--grad-accum, now ${accum}) to keep the effective batch of ${s.batchSize * accum}, or lower training.max_seq_len (--seq-len); \`lora-study run-suite <suite.yaml> --dry-run\` estimates each run's peak memory before training${restart}`,
         cause: err,
       },
     );
   }
   return new BatchTooLargeError(
     `evaluation ran out of memory on a batch of eval.batch_size ${s.batchSize} × max_seq_len ${s.maxSeqLen} tokens on the ${s.backend} backend (${engine})`,
-    { hint: 'lower eval.batch_size (the evaluation batch) or training.max_seq_len (--seq-len), which also bounds evaluation rows', cause: err },
+    { hint: `lower eval.batch_size (the evaluation batch) or training.max_seq_len (--seq-len), which also bounds evaluation rows${restart}`, cause: err },
   );
 }
