@@ -5,7 +5,7 @@ import '../../src/util/tfjs-setup.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { applyRope, ropeCosSin } from '../../src/model/layers/rope.js';
 
-/** HF's formulation, as the project computed it before: emb = [angles, angles], x·cos(emb) + rotate_half(x)·sin(emb). */
+/** HF's formulation written out: emb = [angles, angles], x·cos(emb) + rotate_half(x)·sin(emb). */
 function hfRope(x: tf.Tensor, positions: tf.Tensor2D, dim: number, theta: number): tf.Tensor {
   const half = dim / 2;
   const invFreq = new Float32Array(half);
@@ -28,7 +28,7 @@ describe.each(['wasm', 'cpu'] as const)('on %s', (backend) => {
   test.each([
     { d: 16, dim: 16 },
     { d: 10, dim: 4 },
-  ])('rotary embedding (head %o): values and gradient bit-identical to HF rotate_half', async ({ d, dim }) => {
+  ])('rotary embedding (head %o): values and gradient bit-identical to HF rotate_half written out', async ({ d, dim }) => {
     if (backend === 'wasm') await initEngine({ backend: 'wasm', threads: 1, nativeMatmul: 'off' });
     else await tf.setBackend('cpu');
     const [B, H, T] = [2, 3, 5];

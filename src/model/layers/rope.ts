@@ -8,16 +8,12 @@ import { defaultPositions } from './positions.js';
  * interleaved one of the original paper): inv_freq_i = 1/θ^(2i/dim), angles = pos ⊗ inv_freq,
  * emb = [angles, angles], q' = q·cos(emb) + rotate_half(q)·sin(emb). `dim` is the number of
  * rotated dimensions: the head size, or fewer with partial rotary (phi: partial_rotary_factor).
- *
- * rotate_half(q) = [−q₂, q₁] is applied as swap(q)·[−sin, sin] with swap(q) = [q₂, q₁]: negating
- * the table once instead of q in every layer gives the same bits (−a·b = a·(−b) exactly), and the
- * swap is one Reverse kernel, forward and backward.
  */
 export interface RopeTables {
   /** cos(emb) `[B, 1, T, dim]`. */
   cos: tf.Tensor;
-  /** sin(emb) with its first half negated, `[−sin(angles), sin(angles)]` `[B, 1, T, dim]`. */
-  sinSigned: tf.Tensor;
+  /** sin(emb) `[B, 1, T, dim]`. */
+  sin: tf.Tensor;
 }
 
 export function ropeCosSin(positionIds: tf.Tensor2D, dim: number, theta: number): RopeTables {
@@ -26,12 +22,8 @@ export function ropeCosSin(positionIds: tf.Tensor2D, dim: number, theta: number)
   for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / dim);
   const [B, T] = positionIds.shape;
   const angles = tf.mul(tf.cast(positionIds, 'float32').reshape([B, T, 1]), tf.tensor1d(invFreq)); // [B, T, dim/2]
-  const cos = tf.cos(angles);
-  const sin = tf.sin(angles);
-  return {
-    cos: tf.concat([cos, cos], -1).reshape([B, 1, T, dim]),
-    sinSigned: tf.concat([tf.neg(sin), sin], -1).reshape([B, 1, T, dim]),
-  };
+  const emb = tf.concat([angles, angles], -1).reshape([B, 1, T, dim]); // [B, 1, T, dim]
+  return { cos: tf.cos(emb), sin: tf.sin(emb) };
 }
 
 /**
@@ -44,28 +36,26 @@ export function ropeTables(positionIds: tf.Tensor2D | null | undefined, shape: {
   const { T, past } = shape;
   const { capacity, tensors } = cache.get(`rope ${dim} ${theta}`, past + T, (cap) => {
     const t = ropeCosSin(defaultPositions(1, cap, 0), dim, theta);
-    return [t.cos, t.sinSigned];
+    return [t.cos, t.sin];
   });
-  const [cos, sinSigned] = past === 0 && T === capacity ? tensors : tensors.map((t) => tf.slice(t, [0, 0, past, 0], [1, 1, T, dim]));
-  return { cos, sinSigned };
+  const [cos, sin] = past === 0 && T === capacity ? tensors : tensors.map((t) => tf.slice(t, [0, 0, past, 0], [1, 1, T, dim]));
+  return { cos, sin };
 }
 
-/** [x₁, x₂] → [x₂, x₁] along the last axis (halves of size d/2). */
-function swapHalves(x: tf.Tensor): tf.Tensor {
-  const shape = x.shape;
-  const d = shape[shape.length - 1];
-  const r = shape.length;
-  return tf.reverse(x.reshape([...shape.slice(0, -1), 2, d / 2]), r - 1).reshape(shape);
+function rotateHalf(x: tf.Tensor): tf.Tensor {
+  const d = x.shape[x.shape.length - 1];
+  const [x1, x2] = tf.split(x, [d / 2, d / 2], -1);
+  return tf.concat([tf.neg(x2), x1], -1);
 }
 
 /**
- * x: [B, H, T, d]; tables [B, 1, T, r] with r ≤ d. The first r dimensions of each head are
+ * x: [B, H, T, d]; tables [B|1, 1, T, r] with r ≤ d. The first r dimensions of each head are
  * rotated, the rest pass through (partial rotary, as transformers' Phi and Phi-3).
  */
 export function applyRope(x: tf.Tensor, t: RopeTables): tf.Tensor {
   const d = x.shape[x.shape.length - 1];
   const r = t.cos.shape[t.cos.shape.length - 1];
-  if (r === d) return tf.add(tf.mul(x, t.cos), tf.mul(swapHalves(x), t.sinSigned));
+  if (r === d) return tf.add(tf.mul(x, t.cos), tf.mul(rotateHalf(x), t.sin));
   const [rot, pass] = tf.split(x, [r, d - r], -1);
-  return tf.concat([tf.add(tf.mul(rot, t.cos), tf.mul(swapHalves(rot), t.sinSigned)), pass], -1);
+  return tf.concat([tf.add(tf.mul(rot, t.cos), tf.mul(rotateHalf(rot), t.sin)), pass], -1);
 }
