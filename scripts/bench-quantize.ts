@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import { initEngine } from '../src/engine/backend.js';
 import type { BackendName } from '../src/engine/types.js';
+import { mulberry32 } from '../src/util/random.js';
 import { quantizeWeight } from '../src/lora/quantize/quantize-weight.js';
 import { QUANT_FORMATS, type QuantFormat } from '../src/lora/quantize/types.js';
 
@@ -41,13 +42,7 @@ const { values: args } = parseArgs({
 
 /** Seeded normal(0, std) weights (mulberry32 + Box-Muller), so every run measures the same matrix. */
 function normalWeights(n: number, seed: number, std = 0.02): Float32Array {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = std * Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
   return out;

@@ -2,23 +2,22 @@
  * A small seeded PRNG (mulberry32) so that built-in datasets and splits are reproducible across
  * machines and Node versions; `Math.random` cannot be seeded.
  */
+import { mulberry32 } from '../util/random.js';
+
 export class Rng {
-  private state: number;
+  private readonly uniform01: () => number;
 
   constructor(seed: number) {
     // Mix the seed once (splitmix-style) so that nearby seeds give unrelated streams.
     let s = (seed >>> 0) ^ 0x9e3779b9;
     s = Math.imul(s ^ (s >>> 16), 0x85ebca6b);
     s = Math.imul(s ^ (s >>> 13), 0xc2b2ae35);
-    this.state = (s ^ (s >>> 16)) >>> 0;
+    this.uniform01 = mulberry32((s ^ (s >>> 16)) >>> 0);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.uniform01();
   }
 
   /** Uniform integer in [lo, hi], both inclusive. */

@@ -2,18 +2,27 @@
  * Seeded pseudo-random numbers (mulberry32), so that initialisation and data order depend only
  * on the seed and never on the backend or Math.random.
  */
+
+/** mulberry32 from the 32-bit state `seed`: a generator of uniforms in [0, 1). The one copy of it. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    let t = (state = (state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export class Rng {
-  private state: number;
+  private readonly uniform01: () => number;
   constructor(seed: number) {
-    this.state = seed >>> 0 || 0x9e3779b9;
+    this.uniform01 = mulberry32(seed >>> 0 || 0x9e3779b9);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.uniform01();
   }
 
   uniform(lo: number, hi: number): number {

@@ -10,6 +10,7 @@ import { parseModelConfig } from '../../src/model/config.js';
 import { parameterSpecs } from '../../src/model/model-shapes.js';
 import { roundToDtype } from '../../src/model/half-float.js';
 import type { HostTensor, StoredDtype } from '../../src/model/types.js';
+import { mulberry32 } from '../../src/util/random.js';
 import { makeTinyTokenizerConfig, makeTinyTokenizerJson } from './tiny-tokenizer.js';
 
 export type TinyModelType = 'llama' | 'mistral' | 'qwen2' | 'gpt2' | 'phi' | 'phi3' | 'gemma';
@@ -45,17 +46,8 @@ export interface TinyModel {
   tensors: Map<string, HostTensor>;
 }
 
-/** mulberry32: a tiny, well-mixed 32-bit PRNG; enough for reproducible test weights. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (src/util/random.ts): a tiny, well-mixed 32-bit PRNG; enough for reproducible test weights. */
+export { mulberry32 };
 
 /** Standard normal samples by Box–Muller. */
 function gaussian(rand: () => number): () => number {
