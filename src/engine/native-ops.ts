@@ -5,7 +5,7 @@
  * Multiply, RealDiv, Neg, Square), reductions that keep the stock accumulation order (Sum, Mean,
  * Max: per output one sequential chain from 0, over the reduced axes in the order given; ArgMax,
  * ArgMin: the stock scan), and data
- * movement (Transpose, Slice, SplitV, Concat, GatherV2, PadV2). Any dtype, shape or attribute these do not
+ * movement (Transpose, Slice, SplitV, Concat, GatherV2, PadV2, Tile). Any dtype, shape or attribute these do not
  * reproduce exactly goes to the stock kernel. Transcendental kernels (Exp, Log, Tanh, ...) stay
  * wasm: their libm results cannot be matched.
  */
@@ -395,6 +395,27 @@ const padV2: Impl = (addon, args, stock) => {
   return out;
 };
 
+/** Tile: one strided copy over the view [reps0, x0, reps1, x1, …] of the output (x's strides, 0 across reps). */
+const tile: Impl = (addon, args, stock) => {
+  const { x } = args.inputs;
+  const { backend } = args;
+  const reps = args.attrs.reps as number[];
+  const es = ELEM_BYTES[x.dtype];
+  const rank = x.shape.length;
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  if (es === undefined || 2 * rank > MAX_RANK || size(outShape) === 0) return stock(args as never);
+  const out = backend.makeOutput(outShape, x.dtype);
+  const xs = stridesOf(x.shape);
+  const view: number[] = [];
+  const src: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    view.push(reps[i], x.shape[i]);
+    src.push(0, xs[i]);
+  }
+  runCopies(addon, backend, es, [{ shape: view, src: offsetOf(backend, x), srcStrides: src, dst: offsetOf(backend, out), dstStrides: stridesOf(view) }]);
+  return out;
+};
+
 const gatherV2: Impl = (addon, args, stock) => {
   const { x, indices } = args.inputs;
   const { backend, attrs } = args;
@@ -443,6 +464,7 @@ export const NATIVE_OP_KERNELS: Readonly<Record<string, Impl>> = {
   Concat: concat,
   GatherV2: gatherV2,
   PadV2: padV2,
+  Tile: tile,
 };
 
 let saved: Map<string, tf.KernelConfig> | null = null;

@@ -106,15 +106,15 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
 
   test('enable registers every kernel and disable puts the stock ones back', () => {
     enableNativeOps((load as { addon: NativeOpsAddon }).addon, 2);
-    expect(nativeOpsEnabled().sort()).toEqual(['Add', 'ArgMax', 'ArgMin', 'Concat', 'GatherV2', 'Max', 'Mean', 'Multiply', 'Neg', 'PadV2', 'RealDiv', 'Slice', 'SplitV', 'Square', 'Sub', 'Sum', 'Transpose']);
+    expect(nativeOpsEnabled().sort()).toEqual(['Add', 'ArgMax', 'ArgMin', 'Concat', 'GatherV2', 'Max', 'Mean', 'Multiply', 'Neg', 'PadV2', 'RealDiv', 'Slice', 'SplitV', 'Square', 'Sub', 'Sum', 'Tile', 'Transpose']);
     disableNativeOps();
     expect(nativeOpsEnabled()).toEqual([]);
   });
 
   test('they follow --native-matmul; LORA_STUDY_NATIVE_OPS sets them apart (on/off) and rejects other values', () => {
-    expect(applyNativeOps('auto', 2, {}).length).toBe(17);
+    expect(applyNativeOps('auto', 2, {}).length).toBe(18);
     expect(applyNativeOps('off', 2, {})).toEqual([]);
-    expect(applyNativeOps('off', 2, { LORA_STUDY_NATIVE_OPS: 'on' }).length).toBe(17);
+    expect(applyNativeOps('off', 2, { LORA_STUDY_NATIVE_OPS: 'on' }).length).toBe(18);
     expect(applyNativeOps('on', 2, { LORA_STUDY_NATIVE_OPS: 'off' })).toEqual([]);
     expect(nativeOpsEnabled()).toEqual([]);
     expect(() => applyNativeOps('auto', 2, { LORA_STUDY_NATIVE_OPS: 'yes' })).toThrow(/LORA_STUDY_NATIVE_OPS must be on or off/);
@@ -243,6 +243,9 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
         expectSame(() => tf.pad(x, [[0, 0], [1, 2], [0, 0], [3, 0]], c), `pad ${x.dtype} constant ${c}`);
       }
       expectSame(() => tf.pad(x, [[1, 1], [0, 0], [0, 0], [0, 0]]), `pad leading ${x.dtype}`);
+      expectSame(() => tf.tile(x, [2, 1, 3, 1]), `tile ${x.dtype}`);
+      expectSame(() => tf.tile(y, [1, 2, 4, 1]), `tile size-1 dims ${y.dtype}`);
+      expectSame(() => tf.tile(x, [1, 1, 1, 1]), `tile once ${x.dtype}`);
       tf.dispose([x, y, z, e, idx, idx2]);
     }
     const big = floats([300, 1031]);
