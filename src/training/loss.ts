@@ -25,24 +25,45 @@ export function pickTargets(logp: tf.Tensor2D, target: tf.Tensor1D): tf.Tensor1D
   return pick(logp) as tf.Tensor1D;
 }
 
+/** Each position's next-token target `[B, T]` (labels shifted left; the last position and -100 labels ignored): safe ids and a 0/1 mask. */
+function nextTokenTargets(labels: tf.Tensor2D): { safeTarget: tf.Tensor2D; mask: tf.Tensor2D } {
+  const [B, T] = labels.shape;
+  const target = tf.concat([tf.slice(labels, [0, 1], [B, T - 1]), tf.fill([B, 1], IGNORE_INDEX, 'int32')], 1); // [B, T]
+  const valid = tf.notEqual(target, IGNORE_INDEX);
+  return { safeTarget: tf.where(valid, target, tf.zerosLike(target)) as tf.Tensor2D, mask: tf.cast(valid, 'float32') as tf.Tensor2D };
+}
+
+/**
+ * log p(target) at every position `[B, T]` (0 where masked out). Computed over all T positions
+ * rather than on a [B, T−1] slice of the logits: rows are independent, so the first T−1 are the
+ * same values, the last is masked (its term adds an exact ±0, and its gradient is ±0 where the
+ * slice's was a padded +0), and the vocabulary-wide copy forward and pad backward are saved.
+ */
+function targetLogProbs(logits: tf.Tensor3D, safeTarget: tf.Tensor2D): tf.Tensor2D {
+  const [B, T, V] = logits.shape;
+  const logp = tf.logSoftmax(logits, -1);
+  return pickTargets(logp.reshape([B * T, V]) as tf.Tensor2D, safeTarget.reshape([-1]) as tf.Tensor1D).reshape([B, T]) as tf.Tensor2D;
+}
+
+/**
+ * Summed next-token cross-entropy (the training objective alone, see {@link causalLmLossSum}).
+ */
+export function causalLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scalar {
+  const { safeTarget, mask } = nextTokenTargets(labels);
+  return tf.neg(tf.sum(tf.mul(targetLogProbs(logits, safeTarget), mask))) as tf.Scalar;
+}
+
 /**
  * Summed next-token cross-entropy, as HF's causal-LM loss before its mean: position t predicts
  * label t+1 (the shift happens here, not in the data), and positions labelled -100 are ignored.
  * Returns the sum and the number of counted tokens so callers can weight micro-batches by
- * tokens. logits: [B, T, V] float32; labels: [B, T] int32.
+ * tokens, and the number of counted tokens whose argmax is the target. logits: [B, T, V]
+ * float32; labels: [B, T] int32.
  */
 export function causalLmLossSum(logits: tf.Tensor3D, labels: tf.Tensor2D): { sum: tf.Scalar; count: tf.Scalar; correct: tf.Scalar } {
-  const [B, T, V] = logits.shape;
-  const shifted = tf.slice(logits, [0, 0, 0], [B, T - 1, V]); // [B, T-1, V]
-  const target = tf.slice(labels, [0, 1], [B, T - 1]); // [B, T-1]
-  const valid = tf.notEqual(target, IGNORE_INDEX); // [B, T-1]
-  const safeTarget = tf.where(valid, target, tf.zerosLike(target));
-  const logp = tf.logSoftmax(shifted, -1);
-  const picked = pickTargets(logp.reshape([B * (T - 1), V]) as tf.Tensor2D, safeTarget.reshape([-1]) as tf.Tensor1D).reshape([B, T - 1]); // [B, T-1]
-  const mask = tf.cast(valid, 'float32');
-  const sum = tf.neg(tf.sum(tf.mul(picked, mask))) as tf.Scalar;
+  const { safeTarget, mask } = nextTokenTargets(labels);
+  const sum = tf.neg(tf.sum(tf.mul(targetLogProbs(logits, safeTarget), mask))) as tf.Scalar;
   const count = tf.sum(mask) as tf.Scalar;
-  const argmax = tf.argMax(shifted, -1);
-  const correct = tf.sum(tf.mul(tf.cast(tf.equal(argmax, safeTarget.cast('int32')), 'float32'), mask)) as tf.Scalar;
+  const correct = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), safeTarget), 'float32'), mask)) as tf.Scalar;
   return { sum, count, correct };
 }

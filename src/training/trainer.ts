@@ -8,7 +8,7 @@ import { AdamW, globalNorm } from './adamw.js';
 import { disposeBatch, toTensors } from './batch-tensors.js';
 import { collate, type TokenizedExample } from './batching.js';
 import { EmptyDatasetError, NonFiniteLossError } from './errors.js';
-import { causalLmLossSum } from './loss.js';
+import { causalLmLoss } from './loss.js';
 import { learningRateAt, type SchedulerName } from './lr-schedule.js';
 
 export interface TrainerConfig {
@@ -122,7 +122,7 @@ export async function train(p: TrainParams): Promise<TrainResult> {
           const bt = toTensors(hb);
           const { value, grads } = tf.variableGrads(() => {
             const { logits } = model.forward({ inputIds: bt.inputIds, attentionMask: bt.attentionMask, training: true, dropoutSeed: c.seed * 100003 + step * 131 + mi });
-            return tf.div(causalLmLossSum(logits, bt.labels).sum, Math.max(1, totalLossTokens)) as tf.Scalar;
+            return tf.div(causalLmLoss(logits, bt.labels), Math.max(1, totalLossTokens)) as tf.Scalar;
           }, variables);
           lossSum += (await value.data())[0];
           const g = variables.map((v) => grads[v.name]);

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import '../../src/util/tfjs-setup.js';
 import { initEngine } from '../../src/engine/backend.js';
-import { pickTargets } from '../../src/training/loss.js';
+import { causalLmLoss, causalLmLossSum, pickTargets } from '../../src/training/loss.js';
 
 describe.each(['wasm', 'cpu'] as const)('on %s', (backend) => {
   test('picking target log-probs equals the one-hot product sum bit for bit, value and gradient', async () => {
@@ -24,5 +24,39 @@ describe.each(['wasm', 'cpu'] as const)('on %s', (backend) => {
     g.dispose();
     ref.dispose();
     expect(tf.memory().numTensors).toBe(n);
+  });
+});
+
+/** The loss as it was first written: logits sliced to the T−1 predicting positions, one-hot pick. */
+function slicedReference(logits: tf.Tensor3D, labels: tf.Tensor2D) {
+  const [B, T, V] = logits.shape;
+  const shifted = tf.slice(logits, [0, 0, 0], [B, T - 1, V]);
+  const target = tf.slice(labels, [0, 1], [B, T - 1]);
+  const valid = tf.notEqual(target, -100);
+  const safeTarget = tf.where(valid, target, tf.zerosLike(target));
+  const picked = tf.sum(tf.mul(tf.logSoftmax(shifted, -1), tf.oneHot(safeTarget, V)), -1);
+  const mask = tf.cast(valid, 'float32');
+  const correct = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(shifted, -1), safeTarget), 'float32'), mask));
+  return { sum: tf.neg(tf.sum(tf.mul(picked, mask))), count: tf.sum(mask), correct };
+}
+
+describe.each(['wasm', 'cpu'] as const)('on %s', (backend) => {
+  test('the loss, token count, accuracy count and loss gradient equal the sliced one-hot formulation bit for bit', async () => {
+    if (backend === 'wasm') await initEngine({ backend: 'wasm', threads: 1, nativeMatmul: 'off' });
+    else await tf.setBackend('cpu');
+    const [B, T, V] = [3, 9, 41];
+    const logits = tf.randomNormal([B, T, V], 0, 3, 'float32', 8) as tf.Tensor3D;
+    const ids = Array.from({ length: B * T }, (_, i) => (i * 31) % V);
+    // prompt tokens and padding are -100
+    [0, 1, 2, 9, 10, 16, 17, 18, 19, 25, 26].forEach((i) => (ids[i] = -100));
+    const labels = tf.tensor2d(ids, [B, T], 'int32');
+    const ours = causalLmLossSum(logits, labels);
+    const ref = slicedReference(logits, labels);
+    for (const k of ['sum', 'count', 'correct'] as const) expect(ours[k].dataSync(), k).toEqual(ref[k].dataSync());
+    expect(causalLmLoss(logits, labels).dataSync()).toEqual(ref.sum.dataSync());
+    const g = tf.grad((x: tf.Tensor) => causalLmLoss(x as tf.Tensor3D, labels))(logits).dataSync();
+    const gr = tf.grad((x: tf.Tensor) => slicedReference(x as tf.Tensor3D, labels).sum)(logits).dataSync();
+    // The last position's gradient is an exact zero either way (its sign may differ); every other value is the same bits.
+    expect(Array.from(g, (v) => (v === 0 ? 0 : v))).toEqual(Array.from(gr, (v) => (v === 0 ? 0 : v)));
   });
 });
