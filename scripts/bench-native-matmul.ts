@@ -1,16 +1,38 @@
-// The native matmul against the stock wasm kernels, shape by shape, interleaved in one process
-// (7 rounds of off/on, median µs per call), so machine load falls on both alike. The shapes are
-// the bundled tiny llama's (batch 8 × 96 tokens) and GPT-2 small's (1 × 128) matmuls.
-//   npx tsx scripts/bench-native-matmul.ts [label filter]
-import * as tf from '@tensorflow/tfjs-core';
+// The native matmul against the stock wasm kernels, interleaved in one process so machine load
+// falls on both alike (load average printed): per-call medians on the matmul shapes of the bundled
+// tiny llama (batch 8 × 96 tokens) and GPT-2 small (1 × 128), then whole LoRA training steps of a
+// bench shape, stock and native matmul alternating round by round. The native non-matmul kernels
+// stay as LORA_STUDY_NATIVE_OPS sets them (on by default) in both arms.
+//   npx tsx scripts/bench-native-matmul.ts [--filter text] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
 import os from 'node:os';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
 import { applyNativeMatmul } from '../src/engine/native-matmul.js';
-await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: 'off' });
-type S = [string, number[], number[], boolean, boolean, number];
-const only = process.argv[2];
-if (!applyNativeMatmul('on', 2).used) throw new Error('the native addon did not load: nothing to compare');
-const SH: S[] = [
+import { BENCH_SHAPES, buildRandomModel } from '../src/evaluation/bench-shapes.js';
+import { injectLora } from '../src/lora/inject.js';
+import { loraConfigSchema } from '../src/lora/lora-config.js';
+import { train } from '../src/training/trainer.js';
+import { Rng } from '../src/util/random.js';
+
+const { values } = parseArgs({
+  options: {
+    filter: { type: 'string', default: '' },
+    shape: { type: 'string', default: 'tiny-llama' },
+    rounds: { type: 'string', default: '5' },
+    steps: { type: 'string', default: '4' },
+    'no-micro': { type: 'boolean', default: false },
+    'no-steps': { type: 'boolean', default: false },
+  },
+});
+const threads = 2;
+const engine = await initEngine({ backend: 'wasm', threads, nativeMatmul: 'on' });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+console.log(`${engine.device}; load average ${loadavg()} on ${os.availableParallelism()} cores`);
+
+type Case = [label: string, a: number[], b: number[], transposeA: boolean, transposeB: boolean, calls: number];
+const CASES: Case[] = [
   ['tiny q_proj 768x128·128x128ᵀ', [768, 128], [128, 128], false, true, 200],
   ['tiny up 768x128·384x128ᵀ', [768, 128], [384, 128], false, true, 100],
   ['tiny down dW 384x768·768x128', [768, 384], [768, 128], true, false, 100],
@@ -18,28 +40,71 @@ const SH: S[] = [
   ['tiny lora A 768x128·16x128ᵀ', [768, 128], [16, 128], false, true, 300],
   ['tiny attn 8,4,96,32·ᵀ', [8, 4, 96, 32], [8, 4, 96, 32], false, true, 100],
   ['tiny attn pv 8,4,96,96·96,32', [8, 4, 96, 96], [8, 4, 96, 32], false, false, 100],
+  ['bench tiny 256x64·64x64ᵀ', [256, 64], [64, 64], false, true, 300],
   ['gpt2 c_attn 128x768·768x2304', [128, 768], [768, 2304], false, false, 5],
   ['gpt2 mlp 128x768·3072x768ᵀ', [128, 768], [3072, 768], false, true, 5],
   ['gpt2 attn 1,12,128,64·ᵀ', [1, 12, 128, 64], [1, 12, 128, 64], false, true, 20],
   ['square 512', [512, 512], [512, 512], false, false, 5],
 ];
-const med = (x: number[]) => x.sort((a, b) => a - b)[x.length >> 1];
-console.log(`load ${os.loadavg()[0].toFixed(2)}`);
-for (const [label, as, bs, ta, tb, n] of SH) {
-  if (only && !label.includes(only)) continue;
-  const a = tf.randomNormal(as); const b = tf.randomNormal(bs);
-  const t: Record<string, number[]> = { on: [], off: [] };
-  for (let round = 0; round < 7; round++) {
-    for (const mode of ['off', 'on'] as const) {
-      applyNativeMatmul(mode, 2);
-      tf.matMul(a, b, ta, tb).dispose();
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) tf.matMul(a, b, ta, tb).dispose();
-      t[mode].push(((performance.now() - t0) / n) * 1000);
+
+if (!values['no-micro']) {
+  for (const [label, as, bs, ta, tb, n] of CASES) {
+    if (values.filter && !label.includes(values.filter)) continue;
+    const a = tf.randomNormal(as);
+    const b = tf.randomNormal(bs);
+    const t: Record<'on' | 'off', number[]> = { on: [], off: [] };
+    for (let round = 0; round < 7; round++) {
+      for (const mode of ['off', 'on'] as const) {
+        applyNativeMatmul(mode, threads);
+        tf.matMul(a, b, ta, tb).dispose();
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) tf.matMul(a, b, ta, tb).dispose();
+        t[mode].push(((performance.now() - t0) / n) * 1000);
+      }
     }
+    const r = as.length;
+    const batch = as.slice(0, -2).reduce((x, y) => x * y, 1);
+    const flops = 2 * batch * (ta ? as[r - 1] : as[r - 2]) * (ta ? as[r - 2] : as[r - 1]) * (tb ? bs[bs.length - 2] : bs[bs.length - 1]);
+    const on = median(t.on);
+    const off = median(t.off);
+    console.log(`${label.padEnd(34)} stock ${off.toFixed(0).padStart(7)} µs  native ${on.toFixed(0).padStart(7)} µs  ×${(off / on).toFixed(2)}  native ${(flops / on / 1e3).toFixed(1)} GFLOP/s`);
+    tf.dispose([a, b]);
   }
-  const flops = 2 * (as.length === 4 ? as[0] * as[1] : 1) * (ta ? as.at(-1)! : as.at(-2)!) * (ta ? as.at(-2)! : as.at(-1)!) * (tb ? bs.at(-2)! : bs.at(-1)!);
-  const on = med(t.on), off = med(t.off);
-  console.log(`${label.padEnd(34)} stock ${off.toFixed(0).padStart(7)} µs  native ${on.toFixed(0).padStart(7)} µs  ×${(off / on).toFixed(2)}  native ${(flops / on / 1e3).toFixed(1)} GFLOP/s`);
-  tf.dispose([a, b]);
 }
+
+if (!values['no-steps']) {
+  const shape = BENCH_SHAPES.find((s) => s.name === values.shape);
+  if (!shape) throw new Error(`no bench shape ${values.shape}`);
+  const model = buildRandomModel(shape);
+  const lora = injectLora(model, loraConfigSchema.parse({ r: shape.lora.r, lora_alpha: shape.lora.alpha, target_modules: shape.lora.targetModules }), { seed: 0 });
+  const rng = new Rng(1);
+  const steps = Number(values.steps);
+  const examples = Array.from({ length: shape.batchSize * steps }, () => {
+    const ids = Array.from({ length: shape.seqLen }, () => rng.int(model.config.vocabSize));
+    return { input_ids: ids, labels: ids };
+  });
+  const run = async () => {
+    const res = await train({
+      model, variables: lora.variables, examples, padId: 0,
+      config: {
+        maxSteps: steps, learningRate: 1e-4, microBatchSize: shape.batchSize, gradientAccumulationSteps: 1,
+        maxSeqLen: shape.seqLen, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1,
+        beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 0,
+      },
+    });
+    // The first two steps are warm-up (kernel set-up, the trainer's profiled step).
+    return res.steps.slice(2).map((s) => s.msFwdBwd + s.msOptimizer);
+  };
+  await run();
+  const stock: number[] = [];
+  const native: number[] = [];
+  for (let round = 0; round < Number(values.rounds); round++) {
+    applyNativeMatmul('off', threads);
+    stock.push(...(await run()));
+    applyNativeMatmul('on', threads);
+    native.push(...(await run()));
+  }
+  const ms = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, n=${xs.length})`;
+  console.log(`${shape.name} training step, ${values.rounds} interleaved rounds: stock matmul ${ms(stock)} | native matmul ${ms(native)} | ${(median(stock) / median(native)).toFixed(2)}×`);
+}
+console.log(`load average after: ${loadavg()}`);

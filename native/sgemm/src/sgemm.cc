@@ -41,7 +41,7 @@ constexpr int KC = 240;     // depth of one packed panel: a multiple of KBLOCK s
 constexpr int MC = 96;      // rows of A packed at once (multiple of every MR)
 constexpr int NC = 512;     // columns of B packed at once (multiple of every NR)
 constexpr int MAX_MR = 8;
-constexpr int MAX_NR = 32;
+constexpr int MAX_NR = 64;
 static_assert(KC % KBLOCK == 0, "panels must start on k-block edges");
 
 enum Order { CHAIN = 0, BLOCKED = 1 };
@@ -62,6 +62,10 @@ struct Kernel {
   const char* name;
   int mr, nr;
   MicroKernel uk;
+  // For products at most `narrow_n` columns wide (LoRA's rank-r factors): a narrower tile, so
+  // less of it is padding. Null when the main tile is already narrow.
+  int narrow_n, narrow_mr, narrow_nr;
+  MicroKernel narrow_uk;
 };
 
 typedef float v4f __attribute__((vector_size(16)));
@@ -97,28 +101,37 @@ inline v4f splat16(const float* p) { return v4f{*p, *p, *p, *p}; }
 #undef UK_SPLAT
 #pragma GCC pop_options
 
-// ---- AVX-512F: 8×32 (16 zmm accumulators) ----
+// ---- AVX-512F: 6×64 (24 zmm accumulators), and 8×32 for narrow products ----
+// Without FMA, a broadcast of A competes with the adds (Zen 4: 4×64 and 6×64 tiles run ~92
+// GFLOP/s a core against ~45–75 for 8×32, which needs twice the broadcasts per product).
 #pragma GCC push_options
 #pragma GCC target("avx512f")
-#define UK_NAME uk_avx512
 #define UK_VBYTES 64
-#define UK_MR 8
-#define UK_NV 2
 #define UK_SPLAT(p) _mm512_set1_ps(*(p))
+#define UK_NAME uk_avx512
+#define UK_MR 6
+#define UK_NV 4
 #include "sgemm-kernel.inc"
 #undef UK_NAME
-#undef UK_VBYTES
 #undef UK_MR
 #undef UK_NV
+#define UK_NAME uk_avx512_narrow
+#define UK_MR 8
+#define UK_NV 2
+#include "sgemm-kernel.inc"
+#undef UK_NAME
+#undef UK_MR
+#undef UK_NV
+#undef UK_VBYTES
 #undef UK_SPLAT
 #pragma GCC pop_options
 #endif
 
 const Kernel KERNELS[] = {
-    {"portable", 4, 16, uk_portable},
+    {"portable", 4, 16, uk_portable, 0, 0, 0, nullptr},
 #ifdef SGEMM_X86
-    {"avx2", 6, 16, uk_avx2},
-    {"avx512", 8, 32, uk_avx512},
+    {"avx2", 6, 16, uk_avx2, 0, 0, 0, nullptr},
+    {"avx512", 6, 64, uk_avx512, 32, 8, 32, uk_avx512_narrow},
 #endif
 };
 
@@ -268,7 +281,11 @@ struct Task {
 };
 
 // A persistent pool: starting threads per call costs more than small matmuls take. Workers sleep
-// on a condition variable between calls (no spinning, so they do not steal the wasm backend's cores).
+// on a condition variable between calls (no spinning, so they do not steal the wasm backend's
+// cores). The caller never waits for a worker to wake: every thread, the caller included, claims
+// tasks one at a time with a CAS on one word (generation | task count | next task), so on a busy
+// machine a worker that wakes late finds the work already done, and the caller waits only for
+// tasks a worker has claimed and is running.
 class Pool {
  public:
   ~Pool() {
@@ -280,58 +297,73 @@ class Pool {
     for (auto& t : workers_) t.join();
   }
 
-  // Runs tasks on `threads` threads (the caller's thread is one of them); returns when all are done.
+  static constexpr size_t MAX_TASKS = (1u << 24) - 1;
+
+  // Runs tasks on up to `threads` threads (the caller's thread is one of them); returns when all are done.
   void run(const std::vector<Task>& tasks, int threads, const Kernel& kern) {
     const int helpers = std::min<int>(threads, (int)tasks.size()) - 1;
-    if (helpers <= 0) {
-      static thread_local Buffers buf;
+    static thread_local Buffers buf;
+    if (helpers <= 0 || tasks.size() > MAX_TASKS) {
       for (const Task& t : tasks) gemm_serial(t.p, kern, buf);
       return;
     }
     while ((int)workers_.size() < helpers) workers_.emplace_back([this, id = (int)workers_.size()] { loop(id); });
-    std::unique_lock<std::mutex> lock(mu_);
     tasks_ = &tasks;
     kern_ = &kern;
-    next_ = 0;
-    active_ = helpers;
-    pending_ = helpers;
-    ++generation_;
-    lock.unlock();
+    done_.store(0, std::memory_order_relaxed);
+    gen_ = (gen_ + 1) & 0xFFFF;
+    state_.store((gen_ << 48) | ((uint64_t)tasks.size() << 24), std::memory_order_release);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++generation_;
+      active_ = helpers;
+    }
     wake_.notify_all();
-    static thread_local Buffers buf;
-    drain(buf);
-    lock.lock();
-    done_.wait(lock, [this] { return pending_ == 0; });
-    tasks_ = nullptr;
+    work(buf);
+    for (int spin = 0; done_.load(std::memory_order_acquire) < tasks.size(); ++spin) {
+      if (spin > 64) std::this_thread::yield();
+    }
   }
 
  private:
-  void drain(Buffers& buf) {
-    for (size_t t = next_++; t < tasks_->size(); t = next_++) gemm_serial((*tasks_)[t].p, *kern_, buf);
+  // Claims and runs tasks of the current call until none is left.
+  void work(Buffers& buf) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    for (;;) {
+      const uint64_t count = (s >> 24) & MAX_TASKS, next = s & MAX_TASKS;
+      if (next >= count) return;
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        // The caller keeps tasks_ until every claimed task is done, so it is this call's.
+        gemm_serial((*tasks_)[next].p, *kern_, buf);
+        done_.fetch_add(1, std::memory_order_release);
+        s = state_.load(std::memory_order_acquire);
+      }
+    }
   }
 
   void loop(int id) {
     Buffers buf;
     uint64_t seen = 0;
     for (;;) {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || (generation_ != seen && id < active_); });
-      if (stop_) return;
-      seen = generation_;
-      lock.unlock();
-      drain(buf);
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return stop_ || (generation_ != seen && id < active_); });
+        if (stop_) return;
+        seen = generation_;
+      }
+      work(buf);
     }
   }
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
-  std::condition_variable wake_, done_;
+  std::condition_variable wake_;
   const std::vector<Task>* tasks_ = nullptr;
   const Kernel* kern_ = nullptr;
-  std::atomic<size_t> next_{0};
-  int active_ = 0, pending_ = 0;
+  std::atomic<uint64_t> state_{0};
+  std::atomic<size_t> done_{0};
+  uint64_t gen_ = 0;
+  int active_ = 0;
   uint64_t generation_ = 0;
   bool stop_ = false;
 };
@@ -471,9 +503,16 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   const double flops = 2.0 * batch * M * N * (double)K;
   // Below ~1 MFLOP waking a pooled thread costs more than it saves.
   const int threads = flops < 1.0e6 ? 1 : g_threads;
-  const int parts = batch >= threads ? 1 : threads;
+  // Two tasks a thread (when the batch does not give enough), so a late or slow thread holds up less.
+  const int parts = batch >= threads ? 1 : 2 * threads;
   const bool split_n = N >= M;
-  const int unit = split_n ? g_kernel->nr : g_kernel->mr;
+  Kernel kern = *g_kernel;
+  if (kern.narrow_uk && N <= kern.narrow_n) {
+    kern.mr = kern.narrow_mr;
+    kern.nr = kern.narrow_nr;
+    kern.uk = kern.narrow_uk;
+  }
+  const int unit = split_n ? kern.nr : kern.mr;
   const int dim = split_n ? N : M;
   const int chunk = std::max(1, ((dim + parts - 1) / parts + unit - 1) / unit * unit);
   static thread_local std::vector<Task> tasks;
@@ -505,7 +544,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
       tasks.push_back({q});
     }
   }
-  run_tasks(tasks, threads, *g_kernel);
+  run_tasks(tasks, threads, kern);
   if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, batch * M, order, bias, bias_len, act);
   return nullptr;
 }
