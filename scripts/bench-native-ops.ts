@@ -108,13 +108,23 @@ const run = async () => {
 await run();
 const stock: number[] = [];
 const native: number[] = [];
+// Process CPU time per run (user + system, every thread): less sensitive to other processes than wall time.
+const cpuStock: number[] = [];
+const cpuNative: number[] = [];
+const cpuRun = async (into: number[], wall: number[]) => {
+  const c0 = process.cpuUsage();
+  wall.push(...(await run()));
+  const c = process.cpuUsage(c0);
+  into.push((c.user + c.system) / 1000 / steps);
+};
 for (let round = 0; round < Number(values.rounds); round++) {
   disableNativeOps();
-  stock.push(...(await run()));
+  await cpuRun(cpuStock, stock);
   enableNativeOps(addon, threads);
-  native.push(...(await run()));
+  await cpuRun(cpuNative, native);
 }
 disableNativeOps();
 const ms = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, n=${xs.length})`;
 console.log(`${shape.name} training step, ${values.rounds} interleaved rounds: stock ${ms(stock)} | native ops ${ms(native)} | ${(median(stock) / median(native)).toFixed(2)}×`);
+console.log(`CPU time per step (all threads, whole runs incl. warm-up): stock ${ms(cpuStock)} | native ops ${ms(cpuNative)} | ${(median(cpuStock) / median(cpuNative)).toFixed(2)}×`);
 console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
