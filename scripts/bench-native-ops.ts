@@ -7,12 +7,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
 import { disableNativeOps, enableNativeOps, loadNativeOps } from '../src/engine/native-ops.js';
+import { trainingStepTimer } from './lib/training-step-timer.js';
 import type { NativeMatmulMode } from '../src/engine/native-matmul.js';
-import { BENCH_SHAPES, buildRandomModel } from '../src/evaluation/bench-shapes.js';
-import { injectLora } from '../src/lora/inject.js';
-import { loraConfigSchema } from '../src/lora/lora-config.js';
-import { train } from '../src/training/trainer.js';
-import { Rng } from '../src/util/random.js';
 
 const { values } = parseArgs({
   options: {
@@ -83,28 +79,8 @@ if (!values['no-micro']) {
   tf.dispose([x, g, r, big, big2, mlp, logits, qkv, emb, ids]);
 }
 
-const shape = BENCH_SHAPES.find((s) => s.name === values.shape);
-if (!shape) throw new Error(`no bench shape ${values.shape}`);
-const model = buildRandomModel(shape);
-const lora = injectLora(model, loraConfigSchema.parse({ r: shape.lora.r, lora_alpha: shape.lora.alpha, target_modules: shape.lora.targetModules }), { seed: 0 });
-const rng = new Rng(1);
 const steps = Number(values.steps);
-const examples = Array.from({ length: shape.batchSize * steps }, () => {
-  const ids = Array.from({ length: shape.seqLen }, () => rng.int(model.config.vocabSize));
-  return { input_ids: ids, labels: ids };
-});
-const run = async () => {
-  const res = await train({
-    model, variables: lora.variables, examples, padId: 0,
-    config: {
-      maxSteps: steps, learningRate: 1e-4, microBatchSize: shape.batchSize, gradientAccumulationSteps: 1,
-      maxSeqLen: shape.seqLen, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1,
-      beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 0,
-    },
-  });
-  // The first two steps are warm-up (kernel set-up, the trainer's profiled step).
-  return res.steps.slice(2).map((s) => s.msFwdBwd + s.msOptimizer);
-};
+const { run } = trainingStepTimer(values.shape, steps);
 await run();
 const stock: number[] = [];
 const native: number[] = [];
@@ -125,6 +101,6 @@ for (let round = 0; round < Number(values.rounds); round++) {
 }
 disableNativeOps();
 const ms = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, n=${xs.length})`;
-console.log(`${shape.name} training step, ${values.rounds} interleaved rounds: stock ${ms(stock)} | native ops ${ms(native)} | ${(median(stock) / median(native)).toFixed(2)}×`);
+console.log(`${values.shape} training step, ${values.rounds} interleaved rounds: stock ${ms(stock)} | native ops ${ms(native)} | ${(median(stock) / median(native)).toFixed(2)}×`);
 console.log(`CPU time per step (all threads, whole runs incl. warm-up): stock ${ms(cpuStock)} | native ops ${ms(cpuNative)} | ${(median(cpuStock) / median(cpuNative)).toFixed(2)}×`);
 console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);

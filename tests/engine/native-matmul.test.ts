@@ -77,22 +77,14 @@ describe.skipIf(skip)(`native matmul on the wasm backend${why}`, () => {
   });
   afterAll(() => disableNativeMatmul());
 
-  // [aShape, bShape, transposeA, transposeB]: 1×1, primes, all transposes, batched, broadcast batch dims, empty.
+  // [aShape, bShape, transposeA, transposeB]. Bit-equality with the stock kernels on odd shapes is
+  // native-matmul-exact.test.ts; these are what the stock kernels cannot do (broadcasts of batch
+  // dims other than one matrix against many) or do trivially (empty), against float64 math.
   const CASES: Array<[number[], number[], boolean, boolean]> = [
-    [[1, 1], [1, 1], false, false],
-    [[7, 13], [13, 17], false, false],
-    [[13, 7], [13, 17], true, false],
-    [[7, 13], [17, 13], false, true],
     [[13, 7], [17, 13], true, true],
-    [[97, 251], [251, 67], false, false],
-    [[251, 97], [67, 251], true, true],
-    [[130, 300], [300, 530], false, false],
-    [[3, 37, 29], [3, 29, 41], false, false],
-    [[3, 29, 37], [3, 41, 29], true, true],
-    [[2, 3, 11, 5], [5, 7], false, false],
-    [[5, 7], [2, 3, 7, 11], false, false],
     [[2, 1, 9, 4], [1, 3, 4, 6], false, false],
-    [[4, 1, 8], [4, 8, 1], false, false],
+    [[3, 1, 5, 49], [1, 2, 49, 7], false, false],
+    [[2, 1, 97, 9], [1, 3, 6, 97], true, true],
     [[0, 5], [5, 3], false, false],
     [[4, 0], [0, 3], false, false],
   ];
