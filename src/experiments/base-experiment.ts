@@ -22,6 +22,7 @@ import { LoraStudyError } from '../util/errors.js';
 import { computeMfu } from './mfu.js';
 import { gitCommit, packageVersions } from './provenance.js';
 import { baseLinearBytes, quantizeBase } from '../lora/quantize/quantize-base.js';
+import { LoadSampler } from './machine-load.js';
 import { runIdentity } from './run-identity.js';
 import { writeRunJson } from './run-json.js';
 import type { ExperimentContext, RunOutcome, RunSummary } from './types.js';
@@ -47,6 +48,8 @@ export class BaseExperiment {
   protected lora: InjectedLora | null = null;
   protected trainResult: TrainResult | null = null;
   protected runId: number | null = null;
+  /** The machine's load while this run trained (the report compares timings only under comparable load). */
+  protected readonly machineLoad = new LoadSampler();
   readonly outputDir: string;
 
   constructor(
@@ -123,6 +126,7 @@ export class BaseExperiment {
 
   protected async trainPhase(): Promise<TrainResult> {
     const t = this.config.training;
+    this.machineLoad.sample();
     const shape = { phase: 'training' as const, backend: this.ctx.engine.backend, batchSize: t.batch_size, maxSeqLen: this.seqLen, gradientAccumulationSteps: t.gradient_accumulation_steps };
     const result = await train({
       model: this.model.model,
@@ -132,7 +136,10 @@ export class BaseExperiment {
       padId: this.padId(),
       logger: this.ctx.logger,
       shouldStop: this.ctx.shouldStop,
-      onStep: (rec) => this.ctx.onStep?.(rec, t.max_steps),
+      onStep: (rec) => {
+        this.machineLoad.sample();
+        this.ctx.onStep?.(rec, t.max_steps);
+      },
       config: {
         maxSteps: t.max_steps,
         learningRate: t.learning_rate,
@@ -217,6 +224,7 @@ export class BaseExperiment {
       ms_fwd_bwd: tr.msFwdBwd,
       ms_optimizer: tr.msOptimizer,
       train_time_s: tr.wallTimeS,
+      ...this.machineLoad.record(),
       ...mfu,
     };
   }

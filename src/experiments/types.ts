@@ -51,6 +51,11 @@ export interface RunSummary {
   ms_fwd_bwd: number;
   ms_optimizer: number;
   train_time_s: number;
+  /** The 1-minute load average while training (mean and highest of the per-step samples; absent on Windows). */
+  load_avg_1m?: number;
+  load_avg_1m_max?: number;
+  /** Logical cores the process could use. */
+  cpu_count: number;
   mfu?: number;
   matmul_peak_gflops?: number;
   eval_loss: number;

@@ -1,7 +1,7 @@
 import { getPath } from '../studies/config-path.js';
 import { studyIndex, studyOf } from '../studies/registry.js';
 import { metricInfo, type RunDetail } from '../tracking/index.js';
-import { spreadOf, type Spread } from './noise.js';
+import { medianOf, spreadOf, type RunTiming, type Spread } from './noise.js';
 
 /** Mean and spread of one metric over the seeds of a setting. */
 export interface Stat {
@@ -29,6 +29,8 @@ export interface Variant {
   stats: Record<string, Stat>;
   /** Per-step training time (ms) pooled over the seeds' logged steps, warm-up steps left out. */
   stepMs: Spread | null;
+  /** Each run's median step time and the machine load it was timed under (runs with logged step times only). */
+  runTimes: RunTiming[];
 }
 
 export function stat(values: readonly number[]): Stat | null {
@@ -69,6 +71,15 @@ export function stepTimesMs(run: RunDetail): number[] {
     .filter(Number.isFinite);
 }
 
+/** A run's median step time and recorded load; null when it logged no step times. */
+export function runTiming(run: RunDetail): RunTiming | null {
+  const medianMs = medianOf(stepTimesMs(run));
+  if (!Number.isFinite(medianMs)) return null;
+  const load = metricOf(run, 'load_avg_1m');
+  const cores = metricOf(run, 'cpu_count');
+  return { run: run.name, medianMs, load: Number.isFinite(load) ? load : null, cores: Number.isFinite(cores) ? cores : null };
+}
+
 /** A metric's value in a run, or NaN when the run did not record it. */
 export function metricOf(run: RunDetail, name: string): number {
   return run.metrics[name]?.value ?? Number.NaN;
@@ -101,6 +112,7 @@ export function groupVariants(runs: readonly RunDetail[]): Variant[] {
       seeds: rs.map((r) => r.seed).filter((s): s is number => s !== null),
       stats,
       stepMs: spreadOf(rs.flatMap(stepTimesMs)),
+      runTimes: rs.map(runTiming).filter((t): t is RunTiming => t !== null),
     };
   });
   return variants.sort(compareVariants);

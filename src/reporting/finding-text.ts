@@ -1,6 +1,6 @@
 import type { QualityMetric, Stat, Variant } from './aggregate.js';
-import { formatNumber, formatPercent } from './format.js';
-import { compareBySeeds, compareTimes, type Spread, type Verdict } from './noise.js';
+import { formatNumber, formatPercent, formatRange } from './format.js';
+import { compareBySeeds, compareTimes, loadNote, loadProblem, runRange, type TimedSetting, type Verdict } from './noise.js';
 
 /** Small pieces the findings of every study are written with. */
 
@@ -20,9 +20,23 @@ export function statText(s: Stat | undefined): string {
   return `${s.mean.toFixed(decimals)} ± ${s.std.toFixed(decimals)}`;
 }
 
-/** `41.2 ms/step (IQR 39.0–44.1)`. */
-export function timeText(s: Spread): string {
-  return `${formatNumber(s.median, 3)} ms/step (IQR ${formatNumber(s.p25, 3)}–${formatNumber(s.p75, 3)})`;
+const f3 = (x: number): string => formatNumber(x, 3);
+const span = (r: { min: number; max: number }): string => formatRange(r, f3);
+
+/**
+ * `41.2 ms/step (3 runs 40.1–42.5, IQR 39.0–44.1)`: the median of every step, the min–max of the
+ * runs' medians (the spread across runs) and the steps' interquartile range (within runs).
+ */
+export function timeText(v: TimedSetting): string {
+  const s = v.stepMs!;
+  const runs = v.runTimes.length < 2 ? 'one run' : `${v.runTimes.length} runs ${span(runRange(v))}`;
+  return `${f3(s.median)} ms/step (${runs}, IQR ${f3(s.p25)}–${f3(s.p75)})`;
+}
+
+/** `83 against 43 ms/step; run medians 82–84 against 42–44; IQR …`: the figures a time comparison used. */
+function timesAgainst(a: TimedSetting, b: TimedSetting): string {
+  const iqr = (v: TimedSetting): string => `${f3(v.stepMs!.p25)}–${f3(v.stepMs!.p75)}`;
+  return `${f3(a.stepMs!.median)} against ${f3(b.stepMs!.median)} ms/step; run medians ${span(runRange(a))} against ${span(runRange(b))}; IQR ${iqr(a)} against ${iqr(b)}`;
 }
 
 export const seedCount = (vs: readonly Variant[]): number => Math.min(...vs.map((v) => v.runs.length));
@@ -53,13 +67,20 @@ export function costPhrase(cheap: Variant, ref: Variant, cost: string): string {
   return ` with ${formatPercent(ca / cb, ca / cb < 0.1 ? 1 : 0)} of its ${what}`;
 }
 
-/** Time per step of `a` against `b`, under the timing-spread rule; null without timings. */
+/** Time per step of `a` against `b`, under the timing-spread rule (`compareTimes`); null without timings. */
 export function timePhrase(a: Variant, b: Variant): string | null {
-  const v = compareTimes(a.stepMs, b.stepMs);
-  if (v === 'unknown') return null;
-  if (v === 'within noise') return `time per step within the timing spread of ${bold(b)}'s`;
+  const v = compareTimes(a, b);
+  switch (v) {
+    case 'unknown':
+      return null;
+    case 'single run':
+      return `time per step not compared with ${bold(b)}'s (single run: the spread across runs is unknown)`;
+    case 'not comparable':
+      return `time per step not compared with ${bold(b)}'s: the timings are not comparable, as ${loadProblem([a, b])}`;
+    case 'within noise':
+      return `time per step within the timing spread of ${bold(b)}'s (${timesAgainst(a, b)})`;
+  }
   const ratio = a.stepMs!.median / b.stepMs!.median;
-  return v === 'faster'
-    ? `${formatNumber(1 / ratio, 3)}× faster per step than ${bold(b)} (beyond the timing spread)`
-    : `${formatNumber(ratio, 3)}× slower per step than ${bold(b)} (beyond the timing spread)`;
+  const how = v === 'faster' ? `${formatNumber(1 / ratio, 3)}× faster` : `${formatNumber(ratio, 3)}× slower`;
+  return `${how} per step than ${bold(b)}, beyond the spread across and within runs (${timesAgainst(a, b)}; ${loadNote([a, b])})`;
 }

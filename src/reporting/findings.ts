@@ -4,7 +4,7 @@ import { paretoRows } from './charts/cost-charts.js';
 import { bold, costPhrase, fmt, meanOf, metricName, seedCount, statText, timeText, verdict } from './finding-text.js';
 import { formatNumber } from './format.js';
 import type { StudyData } from './load-study.js';
-import { compareTimes } from './noise.js';
+import { compareTimes, loadNote, loadProblem } from './noise.js';
 
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const titleOf = (study: string): string => studyOf(study)?.title ?? `${study} study`;
@@ -54,22 +54,39 @@ export function cheapestFinding(study: string, vs: readonly Variant[], q: Qualit
   ];
 }
 
-/** Fastest against slowest per-step time, claimed only beyond the timing spread (interquartile ranges). */
+/**
+ * Fastest against slowest per-step time, claimed only beyond the spread across runs (min–max of
+ * the runs' medians) and within them (interquartile range of every step), and only when the
+ * recorded machine load says the runs were timed under comparable conditions (`compareTimes`).
+ */
 export function timingFinding(study: string, vs: readonly Variant[]): string[] {
-  const timed = vs.filter((v) => v.stepMs !== null).sort((a, b) => a.stepMs!.median - b.stepMs!.median);
+  const timed = vs.filter((v) => v.stepMs !== null && v.runTimes.length > 0).sort((a, b) => a.stepMs!.median - b.stepMs!.median);
   if (timed.length < 2) return [];
-  const fast = timed[0];
-  const slow = timed[timed.length - 1];
-  const head = `${titleOf(study)}, time per step (median and interquartile range of every logged step, warm-up left out)`;
-  if (compareTimes(fast.stepMs, slow.stepMs) !== 'faster') {
+  const head = `${titleOf(study)}, time per step (median of every logged step, warm-up left out; spread: min–max of the runs' medians, and the steps' interquartile range)`;
+  const values = `${timed.map((v) => `${bold(v)} ${timeText(v)}`).join(', ')}`;
+  const compared = timed.filter((v) => v.runTimes.length >= 2);
+  const single = timed.filter((v) => v.runTimes.length < 2);
+  const singleNote = single.length ? ` ${list(single)}: single run, not compared (the spread across runs is unknown).` : '';
+  if (compared.length < 2) {
+    return [`${head}: ${values}. Single run per setting: no setting is called faster (the spread across runs is unknown; run at least 2 seeds).`];
+  }
+  const problem = loadProblem(compared);
+  if (problem) {
+    return [`${head}: ${values}. The timings are not comparable: ${problem}; no setting is called faster.${singleNote}`];
+  }
+  const fast = compared[0];
+  const slow = compared[compared.length - 1];
+  const note = loadNote(compared);
+  if (compareTimes(fast, slow) !== 'faster') {
     return [
-      `${head}: from ${timeText(fast.stepMs!)} (${bold(fast)}) to ${timeText(slow.stepMs!)} (${bold(slow)}); the ranges overlap, so no setting is called faster (within timing noise).`,
+      `${head}: from ${timeText(fast)} (${bold(fast)}) to ${timeText(slow)} (${bold(slow)}); the ranges overlap, so no setting is called faster (within timing noise; ${note}).${singleNote}`,
     ];
   }
-  const tied = timed.slice(1).filter((v) => compareTimes(fast.stepMs, v.stepMs) !== 'faster');
+  const tied = compared.slice(1).filter((v) => compareTimes(fast, v) !== 'faster');
   return [
-    `${head}: ${bold(fast)} ${timeText(fast.stepMs!)} is faster than ${bold(slow)} ${timeText(slow.stepMs!)}, ${formatNumber(slow.stepMs!.median / fast.stepMs!.median, 3)}× beyond the timing spread` +
-      (tied.length ? `; within the timing spread of ${bold(fast)}: ${list(tied)}.` : '.'),
+    `${head}: ${bold(fast)} ${timeText(fast)} is faster than ${bold(slow)} ${timeText(slow)}, ${formatNumber(slow.stepMs!.median / fast.stepMs!.median, 3)}× beyond the spread across and within runs (${note})` +
+      (tied.length ? `; within the timing spread of ${bold(fast)}: ${list(tied)}.` : '.') +
+      singleNote,
   ];
 }
 

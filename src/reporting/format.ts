@@ -32,6 +32,13 @@ export function formatNumber(x: number | null | undefined, digits = 4): string {
   return String(Number(x.toPrecision(digits)));
 }
 
+/** `184–188`, or `184` when both ends print the same. */
+export function formatRange(r: { min: number; max: number }, f: (x: number) => string): string {
+  const lo = f(r.min);
+  const hi = f(r.max);
+  return lo === hi ? lo : `${lo}–${hi}`;
+}
+
 export function formatPercent(fraction: number | null | undefined, digits = 1): string {
   if (fraction === null || fraction === undefined || !Number.isFinite(fraction)) return '–';
   return `${(fraction * 100).toFixed(digits)}%`;

@@ -1,7 +1,8 @@
 import type { RunDetail, RunRecord } from '../tracking/index.js';
 import { metricOf, variantLabel, type QualityMetric, type Stat, type Variant } from './aggregate.js';
-import { formatBytes, formatCount, formatDuration, formatNumber } from './format.js';
+import { formatBytes, formatCount, formatDuration, formatNumber, formatRange } from './format.js';
 import type { StudyData } from './load-study.js';
+import { loadRange, loadText, runRange } from './noise.js';
 
 export interface Table {
   headers: string[];
@@ -35,21 +36,35 @@ const SETTING_COLUMNS: { metric: string; header: string; f: Fmt }[] = [
 ];
 
 /**
- * One row per setting of a study: mean (min–max) over seeds of every key figure, and the median
- * (interquartile range) of its per-step times, the spread the findings' speed claims use.
+ * One row per setting of a study: mean (min–max) over seeds of every key figure, the median
+ * (interquartile range) of its per-step times, the min–max of its runs' median step times and of
+ * the load average they were timed under: the spreads the findings' speed claims use.
  */
 export function settingsTable(variants: readonly Variant[], quality: QualityMetric | null): Table {
   const cols = SETTING_COLUMNS.filter((c) => variants.some((v) => v.stats[c.metric]));
   const timed = variants.some((v) => v.stepMs);
+  const loaded = variants.some((v) => v.runTimes.some((r) => r.load !== null));
   const f3 = (x: number): string => formatNumber(x, 3);
-  const headers = ['setting', 'seeds', ...cols.map((c) => (c.metric === quality?.name ? `**${c.header}**` : c.header)), ...(timed ? ['step ms: median (IQR)'] : []), 'wall time'];
-  const rows = variants.map((v) => [
-    v.label,
-    String(v.runs.length),
-    ...cols.map((c) => meanRange(v.stats[c.metric], c.f)),
-    ...(timed ? [v.stepMs ? `${f3(v.stepMs.median)} (${f3(v.stepMs.p25)}–${f3(v.stepMs.p75)})` : '–'] : []),
-    formatDuration(v.runs.reduce((a, r) => a + (r.wallTimeS ?? 0), 0) / v.runs.length),
-  ]);
+  const headers = [
+    'setting',
+    'seeds',
+    ...cols.map((c) => (c.metric === quality?.name ? `**${c.header}**` : c.header)),
+    ...(timed ? ['step ms: median (IQR)', 'step ms: runs min–max'] : []),
+    ...(loaded ? ['load avg'] : []),
+    'wall time',
+  ];
+  const rows = variants.map((v) => {
+    const r = v.runTimes.length ? runRange(v) : null;
+    const load = loadRange(v);
+    return [
+      v.label,
+      String(v.runs.length),
+      ...cols.map((c) => meanRange(v.stats[c.metric], c.f)),
+      ...(timed ? [v.stepMs ? `${f3(v.stepMs.median)} (${f3(v.stepMs.p25)}–${f3(v.stepMs.p75)})` : '–', r ? formatRange(r, f3) : '–'] : []),
+      ...(loaded ? [load ? formatRange(load, loadText) : '–'] : []),
+      formatDuration(v.runs.reduce((a, run) => a + (run.wallTimeS ?? 0), 0) / v.runs.length),
+    ];
+  });
   return { headers, rows };
 }
 

@@ -37,6 +37,10 @@ export const KNOWN_METRICS = {
   ms_optimizer: { unit: 'ms', better: 'lower', description: 'median time of the optimizer update within a step' },
   gen_tokens_per_s: { unit: 'tokens/s', better: 'higher', description: 'greedy generation speed during evaluation' },
   mfu: { unit: 'fraction', better: 'higher', description: 'model FLOPs utilisation: achieved / peak FLOP/s of the device' },
+  // machine (so the report compares step times only under comparable load)
+  load_avg_1m: { unit: null, better: null, description: "the machine's 1-minute load average while training: mean of a sample taken at every step" },
+  load_avg_1m_max: { unit: null, better: null, description: 'the highest of those samples' },
+  cpu_count: { unit: 'cores', better: null, description: 'logical cores the process could use (os.availableParallelism())' },
   train_steps: { unit: 'steps', better: null, description: 'optimizer steps actually taken' },
 } as const satisfies Record<string, MetricInfo>;
 

@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
 import { runConfigSchema } from '../../src/config/run-config.js';
@@ -52,5 +52,14 @@ test('run-single trains, evaluates, writes a PEFT adapter and run.json, and reco
   const run = await store.getRun(out.runId!);
   expect(run?.status).toBe('completed');
   expect(run?.steps).toHaveLength(4);
+  // The machine's load while it trained (sampled at every step), so the report can tell whether
+  // step times of different runs were measured under comparable load.
+  expect(run?.metrics.cpu_count).toEqual({ value: availableParallelism(), unit: 'cores' });
+  expect(runJson.summary.cpu_count).toBe(availableParallelism());
+  if (process.platform !== 'win32') {
+    expect(run?.metrics.load_avg_1m.value).toBeGreaterThanOrEqual(0);
+    expect(run?.metrics.load_avg_1m_max.value).toBeGreaterThanOrEqual(run!.metrics.load_avg_1m.value);
+    expect(runJson.summary.load_avg_1m).toBe(run?.metrics.load_avg_1m.value);
+  }
   await store.close();
 });
