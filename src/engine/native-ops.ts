@@ -163,6 +163,37 @@ function unary(kernel: 'Neg' | 'Square'): Impl {
   };
 }
 
+/** The dims of x not in `axes`, in order (the output's dims). */
+const keptDims = (rank: number, axes: readonly number[]): number[] => {
+  const kept: number[] = [];
+  for (let i = 0; i < rank; i++) if (!axes.includes(i)) kept.push(i);
+  return kept;
+};
+
+/** reduce(heap, [op, dtype, outOff, xOff, nk, keptShape, keptStrides, nr, redShape, redStrides]): reduces x over `axes`, in that order, into out. */
+function runReduce(addon: NativeOpsAddon, backend: WasmBackendLike, op: number, x: tf.TensorInfo, out: tf.TensorInfo, axes: readonly number[]): void {
+  const xs = stridesOf(x.shape);
+  const kept = keptDims(x.shape.length, axes);
+  const nk = kept.length;
+  const nr = axes.length;
+  const p = paramsOf(6 + 2 * nk + 2 * nr);
+  p[0] = op;
+  p[1] = DTYPE_CODE[x.dtype]!;
+  p[2] = offsetOf(backend, out);
+  p[3] = offsetOf(backend, x);
+  p[4] = nk;
+  for (let i = 0; i < nk; i++) {
+    p[5 + i] = x.shape[kept[i]];
+    p[5 + nk + i] = xs[kept[i]];
+  }
+  p[5 + 2 * nk] = nr;
+  for (let i = 0; i < nr; i++) {
+    p[6 + 2 * nk + i] = x.shape[axes[i]];
+    p[6 + 2 * nk + nr + i] = xs[axes[i]];
+  }
+  addon.reduce(backend.wasm.HEAPU8, p);
+}
+
 /**
  * Sum/Mean/Max. The stock kernel transposes the reduced axes innermost, in the order given
  * (getAxesPermutation), then per output accumulates them in row-major order; the native kernel
@@ -178,29 +209,8 @@ function reduce(kernel: 'Sum' | 'Mean' | 'Max'): Impl {
     if (!ok || rank > MAX_RANK || size(x.shape) === 0) return stock(args as never);
     const axes = tf.util.parseAxisParam((kernel === 'Max' ? attrs.reductionIndices : attrs.axis) as number | number[], x.shape);
     if (new Set(axes).size !== axes.length) return stock(args as never);
-    const xs = stridesOf(x.shape);
-    const kept: number[] = [];
-    for (let i = 0; i < rank; i++) if (!axes.includes(i)) kept.push(i);
-    const outShape = kept.map((i) => x.shape[i]);
-    const out = backend.makeOutput(outShape, kernel === 'Mean' ? 'float32' : x.dtype);
-    const nk = kept.length;
-    const nr = axes.length;
-    const p = paramsOf(6 + 2 * nk + 2 * nr);
-    p[0] = op;
-    p[1] = DTYPE_CODE[x.dtype]!;
-    p[2] = offsetOf(backend, out);
-    p[3] = offsetOf(backend, x);
-    p[4] = nk;
-    for (let i = 0; i < nk; i++) {
-      p[5 + i] = x.shape[kept[i]];
-      p[5 + nk + i] = xs[kept[i]];
-    }
-    p[5 + 2 * nk] = nr;
-    for (let i = 0; i < nr; i++) {
-      p[6 + 2 * nk + i] = x.shape[axes[i]];
-      p[6 + 2 * nk + nr + i] = xs[axes[i]];
-    }
-    addon.reduce(backend.wasm.HEAPU8, p);
+    const out = backend.makeOutput(keptDims(rank, axes).map((i) => x.shape[i]), kernel === 'Mean' ? 'float32' : x.dtype);
+    runReduce(addon, backend, op, x, out, axes);
     if (attrs.keepDims) out.shape = tf.backend_util.expandShapeToKeepDim(out.shape, axes);
     return out;
   };
@@ -216,26 +226,8 @@ function argReduce(kernel: 'ArgMax' | 'ArgMin'): Impl {
     if (code === undefined || rank === 0 || rank > MAX_RANK || size(x.shape) === 0) return stock(args as never);
     const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
     if (axes.length !== 1) return stock(args as never);
-    const axis = axes[0];
-    const xs = stridesOf(x.shape);
-    const kept: number[] = [];
-    for (let i = 0; i < rank; i++) if (i !== axis) kept.push(i);
-    const out = backend.makeOutput(kept.map((i) => x.shape[i]), 'int32');
-    const nk = kept.length;
-    const p = paramsOf(8 + 2 * nk);
-    p[0] = kernel === 'ArgMax' ? 3 : 4;
-    p[1] = code;
-    p[2] = offsetOf(backend, out);
-    p[3] = offsetOf(backend, x);
-    p[4] = nk;
-    for (let i = 0; i < nk; i++) {
-      p[5 + i] = x.shape[kept[i]];
-      p[5 + nk + i] = xs[kept[i]];
-    }
-    p[5 + 2 * nk] = 1;
-    p[6 + 2 * nk] = x.shape[axis];
-    p[7 + 2 * nk] = xs[axis];
-    addon.reduce(backend.wasm.HEAPU8, p);
+    const out = backend.makeOutput(keptDims(rank, axes).map((i) => x.shape[i]), 'int32');
+    runReduce(addon, backend, kernel === 'ArgMax' ? 3 : 4, x, out, axes);
     return out;
   };
 }
