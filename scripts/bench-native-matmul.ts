@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
 import { applyNativeMatmul } from '../src/engine/native-matmul.js';
+import { NATIVE_OPS_ENV } from '../src/engine/native-ops.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -22,6 +23,8 @@ const { values } = parseArgs({
   },
 });
 const threads = 2;
+// applyNativeMatmul('off') would switch the native non-matmul kernels off too: pin them (on unless set).
+process.env[NATIVE_OPS_ENV] ??= 'on';
 const engine = await initEngine({ backend: 'wasm', threads, nativeMatmul: 'on' });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
