@@ -2,8 +2,8 @@
 
 export type Align = 'left' | 'right';
 
-// A number with an optional unit, optionally followed by its min–max range in brackets.
-const NUMERIC = /^[-+]?[\d.,]+(e[-+]?\d+)?\s*(%|[kMB]|[KMGT]?i?B|s|ms|h .*|m .*)?( \(.*\))?$|^–$/;
+// A number (or a min–max range of two) with an optional unit, optionally followed by its min–max range in brackets.
+const NUMERIC = /^[-+]?[\d.,]+(e[-+]?\d+)?(–[\d.,]+)?\s*(%|[kMB]|[KMGT]?i?B|s|ms|h .*|m .*)?( \(.*\))?$|^–$/;
 
 function alignments(headers: readonly string[], rows: readonly (readonly string[])[]): Align[] {
   return headers.map((_, c) => (rows.length > 0 && rows.every((r) => NUMERIC.test(r[c] ?? '')) ? 'right' : 'left'));
