@@ -13,7 +13,7 @@
 // build uses -ffp-contract=off so the compiler cannot fuse a multiply and an add into an FMA.
 //
 // One binary serves every x86-64 CPU: the micro-kernel (sgemm-kernel.inc) is compiled per
-// instruction set under `#pragma GCC target` and chosen at load time with __builtin_cpu_supports
+// instruction set in a target region (GCC or clang) and chosen at load time with __builtin_cpu_supports
 // (AVX-512F, AVX2, else the portable baseline build).
 #include <node_api.h>
 
@@ -68,6 +68,17 @@ struct Kernel {
   MicroKernel narrow_uk;
 };
 
+// Compiles a region for one instruction set: GCC's target pragma, or clang's attribute push
+// (clang ignores `#pragma GCC target`).
+#define SGEMM_PRAGMA(x) _Pragma(#x)
+#if defined(__clang__)
+#define SGEMM_TARGET_BEGIN(isa) SGEMM_PRAGMA(clang attribute push(__attribute__((target(isa))), apply_to = function))
+#define SGEMM_TARGET_END SGEMM_PRAGMA(clang attribute pop)
+#else
+#define SGEMM_TARGET_BEGIN(isa) SGEMM_PRAGMA(GCC push_options) SGEMM_PRAGMA(GCC target(isa))
+#define SGEMM_TARGET_END SGEMM_PRAGMA(GCC pop_options)
+#endif
+
 typedef float v4f __attribute__((vector_size(16)));
 inline v4f splat16(const float* p) { return v4f{*p, *p, *p, *p}; }
 
@@ -86,8 +97,7 @@ inline v4f splat16(const float* p) { return v4f{*p, *p, *p, *p}; }
 
 #ifdef SGEMM_X86
 // ---- AVX2: 6×16 (12 ymm accumulators) ----
-#pragma GCC push_options
-#pragma GCC target("avx2")
+SGEMM_TARGET_BEGIN("avx2")
 #define UK_NAME uk_avx2
 #define UK_VBYTES 32
 #define UK_MR 6
@@ -99,13 +109,12 @@ inline v4f splat16(const float* p) { return v4f{*p, *p, *p, *p}; }
 #undef UK_MR
 #undef UK_NV
 #undef UK_SPLAT
-#pragma GCC pop_options
+SGEMM_TARGET_END
 
 // ---- AVX-512F: 6×64 (24 zmm accumulators), and 8×32 for narrow products ----
 // Without FMA, a broadcast of A competes with the adds (Zen 4: 4×64 and 6×64 tiles run ~92
 // GFLOP/s a core against ~45–75 for 8×32, which needs twice the broadcasts per product).
-#pragma GCC push_options
-#pragma GCC target("avx512f")
+SGEMM_TARGET_BEGIN("avx512f")
 #define UK_VBYTES 64
 #define UK_SPLAT(p) _mm512_set1_ps(*(p))
 #define UK_NAME uk_avx512
@@ -124,7 +133,7 @@ inline v4f splat16(const float* p) { return v4f{*p, *p, *p, *p}; }
 #undef UK_NV
 #undef UK_VBYTES
 #undef UK_SPLAT
-#pragma GCC pop_options
+SGEMM_TARGET_END
 #endif
 
 const Kernel KERNELS[] = {
