@@ -8,6 +8,7 @@ import { probePackage, TENSORFLOW_PACKAGES, type PackageProbe } from './load-ten
 import { activeWebgpuAdapter } from './load-webgpu.js';
 import { measureMatmulGflops } from './matmul-peak.js';
 import { loadNativeAddon, NATIVE_ADDON_HINT } from './native-addon.js';
+import { loadNativeOps, NATIVE_OP_KERNELS } from './native-ops.js';
 import { queryGpus, runProgram, type GpuInfo, type RunProgram } from './nvidia-smi.js';
 import { AUTO_ORDER, type BackendName } from './types.js';
 import { adapterLabel } from './webgpu-adapters.js';
@@ -42,6 +43,8 @@ export interface DoctorReport {
   webgpu: WebgpuReport;
   /** The optional native SGEMM addon that runs wasm's matmuls: which kernel, or why it is absent. */
   nativeMatmul: { ok: boolean; detail: string };
+  /** The addon's bit-identical non-matmul kernels for wasm (native/sgemm/src/ops.cc): which, or why absent. */
+  nativeOps: { ok: boolean; detail: string };
   /** What `--backend auto` picks here. */
   auto: { backend: BackendName; device: string } | null;
   /** Things to do, most important first. */
@@ -93,6 +96,10 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const nativeMatmul = addon.ok
     ? { ok: true, detail: `${addon.kernel} kernel, up to ${addon.addon.info().hardwareThreads} threads (lora-study-native; --native-matmul off disables it)` }
     : { ok: false, detail: addon.reason };
+  const ops = loadNativeOps();
+  const nativeOps = ops.ok
+    ? { ok: true, detail: `${Object.keys(NATIVE_OP_KERNELS).join(', ')}, bit-identical to stock wasm (on with the native matmul; LORA_STUDY_NATIVE_OPS=off keeps the stock ones)` }
+    : { ok: false, detail: ops.reason };
   const report: DoctorReport = {
     node: { version: process.version, platform: process.platform, arch: process.arch },
     cpu: { model: cpuModel(), logicalCores: os.cpus().length, availableParallelism: os.availableParallelism() },
@@ -104,6 +111,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     cuda,
     webgpu,
     nativeMatmul,
+    nativeOps,
     auto: first ? { backend: first.backend, device: first.device! } : null,
     advice: [],
   };
@@ -144,6 +152,7 @@ function adviseFor(r: DoctorReport): string[] {
   }
   advice.push(...adviseWebgpu(r, hasGpu));
   if (!r.nativeMatmul.ok) advice.push(`Native matmul unavailable, wasm runs its own (slower) matmuls: ${r.nativeMatmul.detail}; ${NATIVE_ADDON_HINT}`);
+  else if (!r.nativeOps.ok) advice.push(`Native non-matmul kernels unavailable, wasm runs its own (slower) ones: ${r.nativeOps.detail}; ${NATIVE_ADDON_HINT}`);
   const wasm = r.backends.find((b) => b.backend === 'wasm');
   if (wasm?.ok && (wasm.threads ?? 1) < Math.min(8, r.cpu.availableParallelism)) {
     advice.push(
