@@ -11,6 +11,7 @@
  * a tensor that reads it. Values are unchanged: the result holds the very same bytes.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { overrideWasmKernel } from './wasm-kernel-override.js';
 
 interface SharingBackend extends tf.KernelBackend {
   incRef(dataId: tf.DataId): void;
@@ -27,28 +28,16 @@ function share(x: tf.TensorInfo, backend: SharingBackend): tf.TensorInfo {
 /** Replaces wasm's copying Identity, and its Cast when the dtype does not change. Idempotent. */
 export function installWasmSharingIdentity(): boolean {
   if (installed || tf.getBackend() !== 'wasm') return installed;
-  const identity = tf.getKernel('Identity', 'wasm');
-  const cast = tf.getKernel('Cast', 'wasm');
-  if (!identity || !cast) return false;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
-    ...identity,
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: tf.TensorInfo }).x;
-      // Strings live in JS arrays, not in the heap: keep the stock path.
-      if (x.dtype === 'string') return identity.kernelFunc(args);
-      return share(x, args.backend as SharingBackend);
-    },
+  if (!tf.getKernel('Identity', 'wasm') || !tf.getKernel('Cast', 'wasm')) return false;
+  overrideWasmKernel('Identity', (args, stock) => {
+    const x = (args.inputs as { x: tf.TensorInfo }).x;
+    // Strings live in JS arrays, not in the heap: keep the stock path.
+    return x.dtype === 'string' ? stock(args) : share(x, args.backend as SharingBackend);
   });
-  tf.unregisterKernel('Cast', 'wasm');
-  tf.registerKernel({
-    ...cast,
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: tf.TensorInfo }).x;
-      const { dtype } = args.attrs as { dtype: tf.DataType };
-      if (dtype !== x.dtype || dtype === 'string') return cast.kernelFunc(args);
-      return share(x, args.backend as SharingBackend);
-    },
+  overrideWasmKernel('Cast', (args, stock) => {
+    const x = (args.inputs as { x: tf.TensorInfo }).x;
+    const { dtype } = args.attrs as { dtype: tf.DataType };
+    return dtype !== x.dtype || dtype === 'string' ? stock(args) : share(x, args.backend as SharingBackend);
   });
   installed = true;
   return true;

@@ -8,6 +8,7 @@
  * stock path.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { overrideWasmKernel } from './wasm-kernel-override.js';
 
 interface WasmBackendLike extends tf.KernelBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -59,38 +60,28 @@ let installed = false;
 /** Replaces wasm's Slice and SplitV (non-string inputs). Idempotent. */
 export function installWasmSlice(): boolean {
   if (installed || tf.getBackend() !== 'wasm') return installed;
-  const slice = tf.getKernel('Slice', 'wasm');
-  const splitV = tf.getKernel('SplitV', 'wasm');
-  if (!slice || !splitV) return false;
-  tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel({
-    ...slice,
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: tf.TensorInfo }).x;
-      if (x.dtype === 'string') return slice.kernelFunc(args);
-      const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] };
-      const [b, s] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, begin, size);
-      return sliceInPlace(x, b, s, args.backend as WasmBackendLike);
-    },
+  if (!tf.getKernel('Slice', 'wasm') || !tf.getKernel('SplitV', 'wasm')) return false;
+  overrideWasmKernel('Slice', (args, stock) => {
+    const x = (args.inputs as { x: tf.TensorInfo }).x;
+    if (x.dtype === 'string') return stock(args);
+    const { begin, size } = args.attrs as { begin: number | number[]; size: number | number[] };
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.TensorInfo as tf.Tensor, begin, size);
+    return sliceInPlace(x, b, s, args.backend as WasmBackendLike);
   });
-  tf.unregisterKernel('SplitV', 'wasm');
-  tf.registerKernel({
-    ...splitV,
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: tf.TensorInfo }).x;
-      if (x.dtype === 'string') return splitV.kernelFunc(args);
-      const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number | number[] };
-      const a = tf.util.parseAxisParam(axis, x.shape)[0];
-      const sizes = tf.backend_util.prepareSplitSize(x as tf.TensorInfo as tf.Tensor, numOrSizeSplits, a);
-      const begin = new Array<number>(x.shape.length).fill(0);
-      return sizes.map((s) => {
-        const size = x.shape.slice();
-        size[a] = s;
-        const part = sliceInPlace(x, begin.slice(), size, args.backend as WasmBackendLike);
-        begin[a] += s;
-        return part;
-      });
-    },
+  overrideWasmKernel('SplitV', (args, stock) => {
+    const x = (args.inputs as { x: tf.TensorInfo }).x;
+    if (x.dtype === 'string') return stock(args);
+    const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number | number[] };
+    const a = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.TensorInfo as tf.Tensor, numOrSizeSplits, a);
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((s) => {
+      const size = x.shape.slice();
+      size[a] = s;
+      const part = sliceInPlace(x, begin.slice(), size, args.backend as WasmBackendLike);
+      begin[a] += s;
+      return part;
+    });
   });
   installed = true;
   return true;
