@@ -74,15 +74,18 @@ if (!values['no-micro']) {
 if (!values['no-steps']) {
   const { run } = trainingStepTimer(values.shape, Number(values.steps));
   await run();
-  const stock: number[] = [];
-  const native: number[] = [];
+  const t: Record<'stock' | 'native', { wall: number[]; cpu: number[] }> = { stock: { wall: [], cpu: [] }, native: { wall: [], cpu: [] } };
   for (let round = 0; round < Number(values.rounds); round++) {
-    applyNativeMatmul('off', threads);
-    stock.push(...(await run()));
-    applyNativeMatmul('on', threads);
-    native.push(...(await run()));
+    for (const arm of ['stock', 'native'] as const) {
+      applyNativeMatmul(arm === 'native' ? 'on' : 'off', threads);
+      const r = await run();
+      t[arm].wall.push(...r.wall);
+      t[arm].cpu.push(r.cpuPerStep);
+    }
   }
   const ms = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, n=${xs.length})`;
-  console.log(`${values.shape} training step, ${values.rounds} interleaved rounds: stock matmul ${ms(stock)} | native matmul ${ms(native)} | ${(median(stock) / median(native)).toFixed(2)}×`);
+  const line = (what: string, s: number[], n: number[]) => `${what}: stock matmul ${ms(s)} | native matmul ${ms(n)} | ${(median(s) / median(n)).toFixed(2)}×`;
+  console.log(line(`${values.shape} training step, ${values.rounds} interleaved rounds, wall`, t.stock.wall, t.native.wall));
+  console.log(line('CPU time per step (all threads, whole runs incl. warm-up)', t.stock.cpu, t.native.cpu));
 }
 console.log(`load average after: ${loadavg()}`);

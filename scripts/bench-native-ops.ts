@@ -79,25 +79,22 @@ if (!values['no-micro']) {
   tf.dispose([x, g, r, big, big2, mlp, logits, qkv, emb, ids]);
 }
 
-const steps = Number(values.steps);
-const { run } = trainingStepTimer(values.shape, steps);
+const { run } = trainingStepTimer(values.shape, Number(values.steps));
 await run();
 const stock: number[] = [];
 const native: number[] = [];
-// Process CPU time per run (user + system, every thread): less sensitive to other processes than wall time.
 const cpuStock: number[] = [];
 const cpuNative: number[] = [];
-const cpuRun = async (into: number[], wall: number[]) => {
-  const c0 = process.cpuUsage();
-  wall.push(...(await run()));
-  const c = process.cpuUsage(c0);
-  into.push((c.user + c.system) / 1000 / steps);
+const timed = async (wall: number[], cpu: number[]) => {
+  const t = await run();
+  wall.push(...t.wall);
+  cpu.push(t.cpuPerStep);
 };
 for (let round = 0; round < Number(values.rounds); round++) {
   disableNativeOps();
-  await cpuRun(cpuStock, stock);
+  await timed(stock, cpuStock);
   enableNativeOps(addon, threads);
-  await cpuRun(cpuNative, native);
+  await timed(native, cpuNative);
 }
 disableNativeOps();
 const ms = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, n=${xs.length})`;

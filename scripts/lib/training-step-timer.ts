@@ -6,8 +6,15 @@ import { loraConfigSchema } from '../../src/lora/lora-config.js';
 import { train } from '../../src/training/trainer.js';
 import { Rng } from '../../src/util/random.js';
 
-/** Builds the shape's random model with LoRA; run() trains `steps` steps and returns the ms of each after two warm-up steps. */
-export function trainingStepTimer(shapeName: string, steps: number): { run: () => Promise<number[]> } {
+export interface StepTimes {
+  /** Wall ms of each step after the two warm-up steps. */
+  wall: number[];
+  /** Process CPU ms (user + system, every thread) per step over the whole run, warm-up included: less sensitive to other processes than wall time. */
+  cpuPerStep: number;
+}
+
+/** Builds the shape's random model with LoRA; run() trains `steps` steps and times them. */
+export function trainingStepTimer(shapeName: string, steps: number): { run: () => Promise<StepTimes> } {
   const shape = BENCH_SHAPES.find((s) => s.name === shapeName);
   if (!shape) throw new Error(`no bench shape ${shapeName}`);
   const model = buildRandomModel(shape);
@@ -17,7 +24,8 @@ export function trainingStepTimer(shapeName: string, steps: number): { run: () =
     const ids = Array.from({ length: shape.seqLen }, () => rng.int(model.config.vocabSize));
     return { input_ids: ids, labels: ids };
   });
-  const run = async (): Promise<number[]> => {
+  const run = async (): Promise<StepTimes> => {
+    const c0 = process.cpuUsage();
     const res = await train({
       model, variables: lora.variables, examples, padId: 0,
       config: {
@@ -26,8 +34,9 @@ export function trainingStepTimer(shapeName: string, steps: number): { run: () =
         beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 0,
       },
     });
+    const cpu = process.cpuUsage(c0);
     // The first two steps are warm-up (kernel set-up, the trainer's profiled step).
-    return res.steps.slice(2).map((s) => s.msFwdBwd + s.msOptimizer);
+    return { wall: res.steps.slice(2).map((s) => s.msFwdBwd + s.msOptimizer), cpuPerStep: (cpu.user + cpu.system) / 1000 / steps };
   };
   return { run };
 }
