@@ -32,6 +32,8 @@ console.log(`${engine.device}; load average ${loadavg()} on ${os.availableParall
 
 type Case = [label: string, a: number[], b: number[], transposeA: boolean, transposeB: boolean, calls: number];
 const CASES: Case[] = [
+  ['call overhead 1x1·1x1', [1, 1], [1, 1], false, false, 2000],
+  ['call overhead 4,4,8,8·ᵀ', [4, 4, 8, 8], [4, 4, 8, 8], false, true, 1000],
   ['tiny q_proj 768x128·128x128ᵀ', [768, 128], [128, 128], false, true, 200],
   ['tiny up 768x128·384x128ᵀ', [768, 128], [384, 128], false, true, 100],
   ['tiny down dW 384x768·768x128', [768, 384], [768, 128], true, false, 100],
