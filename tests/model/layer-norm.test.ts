@@ -6,7 +6,7 @@ import { useCpuBackend } from '../helpers/tf-setup.js';
 beforeAll(useCpuBackend);
 
 /** LayerNorm written out, differentiated by tfjs. */
-function plain(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+function plain(x: tf.Tensor, w: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor {
   const centred = tf.sub(x, tf.mean(x, -1, true));
   return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps))), w), b);
 }
