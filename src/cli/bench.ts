@@ -59,7 +59,11 @@ export function formatBench(r: BenchReport): string {
   lines.push(b.ok ? `BLAS peak (numpy ${b.numpyConfig}, ${b.n}³ fp32, ${b.threads} threads, ${b.library}): ${f1(b.gflops)} GFLOP/s${note}` : `BLAS peak: ${b.reason}`);
   if (r.stock) {
     const speedups = r.shapes.map((s, i) => `${s.name} ${(s.trainTokensPerS / r.stock!.shapes[i].trainTokensPerS).toFixed(2)}×`);
-    lines.push(`native / stock wasm train tok/s: ${speedups.join(', ')}`);
+    // The stock rows share this process's wasm pool, which is 1 thread beside the native kernels (load-wasm.ts).
+    const pool = r.engine.threads > 1 && /wasm SIMD, 1 thread/.test(r.engine.device)
+      ? ` (stock rows on this process's 1-thread wasm pool; --native-matmul off runs them on ${r.engine.threads} wasm threads)`
+      : '';
+    lines.push(`native / stock wasm train tok/s: ${speedups.join(', ')}${pool}`);
   }
   return [
     ...lines,

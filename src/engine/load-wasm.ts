@@ -12,6 +12,7 @@ import { installWasmTransposedMatmul } from './wasm-matmul-transpose.js';
 import { installWasmSharingIdentity } from './wasm-identity.js';
 import { installWasmSlice } from './wasm-slice.js';
 import { applyNativeMatmul, type NativeMatmulMode } from './native-matmul.js';
+import { loadNativeAddon } from './native-addon.js';
 import { nativeOpsEnabled } from './native-ops.js';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
@@ -47,6 +48,17 @@ function describe(simd: boolean, threads: number): string {
   return `CPU: wasm ${isa}${par} (${cpuModel()})`;
 }
 
+/**
+ * The wasm backend's own thread pool size. With the native matmul in use (mode not off and the addon
+ * loads) the native kernels bring their own threads, and what is left on wasm's pool (XNNPACK's
+ * Softmax and Sigmoid) hands each call to a pooled worker: on tiny tensors that handoff costs more
+ * than the work (tiny-llama: 16–17 ms a step with 2 wasm threads, 11 ms with 1; results are
+ * bit-identical either way). So wasm then runs on one thread; otherwise on `threads`.
+ */
+export function wasmPoolThreads(threads: number, nativeMatmul: NativeMatmulMode): number {
+  return nativeMatmul !== 'off' && loadNativeAddon().ok ? 1 : threads;
+}
+
 /** Sets up the wasm backend, threaded when more than one thread is wanted and the build allows it. */
 export async function loadWasm(opts: { threads?: number; logger: Logger; nativeMatmul?: NativeMatmulMode }): Promise<BackendLoad> {
   const wasm: WasmModule = await import('@tensorflow/tfjs-backend-wasm');
@@ -56,7 +68,7 @@ export async function loadWasm(opts: { threads?: number; logger: Logger; nativeM
   if (!isBackendInitialized('wasm')) {
     const hooks = snapshotProcessHooks();
     setWasmPathsOnce(wasm);
-    const wanted = Math.min(MAX_WASM_THREADS, Math.max(1, opts.threads ?? defaultThreads()));
+    const wanted = wasmPoolThreads(Math.min(MAX_WASM_THREADS, Math.max(1, opts.threads ?? defaultThreads())), opts.nativeMatmul ?? 'auto');
     let threadedError: string | null = null;
     // Only a SIMD+threads build exists, so threads need SIMD.
     if (wanted > 1 && simd) {
@@ -83,12 +95,15 @@ export async function loadWasm(opts: { threads?: number; logger: Logger; nativeM
   // The stock Slice/SplitV read the whole input back on every call: copy only the slice.
   installWasmSlice();
   // BatchMatMul/_FusedMatMul on the native SGEMM addon when it built (auto) or when asked (on).
-  const threads = wasm.getThreadsCount();
-  const nativeMatmul = applyNativeMatmul(opts.nativeMatmul ?? 'auto', Math.max(1, opts.threads ?? defaultThreads()));
+  const wasmThreads = wasm.getThreadsCount();
+  const computeThreads = Math.max(1, opts.threads ?? defaultThreads());
+  const nativeMatmul = applyNativeMatmul(opts.nativeMatmul ?? 'auto', computeThreads);
   const bad = await checkMatmul();
   if (bad) return { ok: false, reason: bad };
   const ops = nativeOpsEnabled().length;
-  const device = `${describe(simd, threads)}${nativeMatmul.used ? `, native matmul (${nativeMatmul.detail})` : ops ? `, ${ops} bit-exact native ops` : ''}`;
+  // The run's compute threads: the native kernels' when they are in use (wasm's pool is then 1, see wasmPoolThreads).
+  const threads = nativeMatmul.used ? computeThreads : wasmThreads;
+  const device = `${describe(simd, wasmThreads)}${nativeMatmul.used ? `, native matmul (${nativeMatmul.detail})` : ops ? `, ${ops} bit-exact native ops` : ''}`;
   return { ok: true, reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}`, device, threads, simd, nativeMatmul };
 }
 
