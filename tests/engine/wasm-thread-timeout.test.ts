@@ -12,7 +12,8 @@ describe('a threaded wasm start that does not finish in time', () => {
     // The threaded build compiles and starts 8 workers: never within 1 ms.
     process.env[THREAD_START_TIMEOUT_ENV] = '1';
     try {
-      const info = await initEngine({ backend: 'wasm', threads: 2, logger });
+      // Native kernels off: with them wasm's own pool is one thread and no threaded start is tried.
+      const info = await initEngine({ backend: 'wasm', threads: 2, logger, nativeMatmul: 'off' });
       expect(info).toMatchObject({ backend: 'wasm', threads: 1, simd: true });
       expect(warnings).toHaveLength(1);
       expect(warnings[0].msg).toMatch(/single-threaded/);
