@@ -2,13 +2,12 @@
  * Runs the wasm backend's hot non-matmul kernels natively (native/sgemm/src/ops.cc), in place on
  * the wasm heap, multi-threaded above a size threshold, with results BIT-IDENTICAL to the stock
  * wasm kernels (tfjs-backend-wasm 4.22): IEEE elementwise arithmetic with broadcasting (Add, Sub,
- * Multiply, RealDiv, Neg, Square), Exp (musl's expf, the libm Emscripten built into the wasm backend,
- * compiled without FMA contraction: the same bits), reductions that keep the stock accumulation order (Sum, Mean,
+ * Multiply, RealDiv, Neg, Square), reductions that keep the stock accumulation order (Sum, Mean,
  * Max: per output one sequential chain from 0, over the reduced axes in the order given; ArgMax,
  * ArgMin: the stock scan), and data
  * movement (Transpose, Slice, SplitV, Concat, GatherV2, PadV2, Tile). Any dtype, shape or attribute these do not
- * reproduce exactly goes to the stock kernel. The other transcendental kernels (Log, Tanh, Sigmoid,
- * ...) stay wasm.
+ * reproduce exactly goes to the stock kernel. Transcendental kernels (Exp, Log, Tanh, ...) stay
+ * wasm: their libm results cannot be matched.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
@@ -31,8 +30,8 @@ export interface NativeOpsAddon {
   api?: number;
 }
 
-/** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(); 3 = Exp in unary(). */
-export const NATIVE_OPS_API = 3;
+/** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(). */
+export const NATIVE_OPS_API = 2;
 
 export type NativeOpsLoad = { ok: true; addon: NativeOpsAddon } | { ok: false; reason: string };
 
@@ -144,8 +143,8 @@ function binary(kernel: string): Impl {
   };
 }
 
-/** Neg (float32: a sign flip), Square (float32 x*x, int32 wrapping) and Exp (float32: wasm's libm expf, bit for bit). */
-function unary(kernel: 'Neg' | 'Square' | 'Exp'): Impl {
+/** Neg (float32: a sign flip) and Square (float32 x*x, int32 wrapping). */
+function unary(kernel: 'Neg' | 'Square'): Impl {
   return (addon, args, stock) => {
     const { x } = args.inputs;
     const { backend } = args;
@@ -154,7 +153,7 @@ function unary(kernel: 'Neg' | 'Square' | 'Exp'): Impl {
     if (!ok || n === 0) return stock(args as never);
     const out = backend.makeOutput(x.shape.slice(), x.dtype);
     const p = paramsOf(5);
-    p[0] = kernel === 'Neg' ? 0 : kernel === 'Square' ? 1 : 2;
+    p[0] = kernel === 'Neg' ? 0 : 1;
     p[1] = DTYPE_CODE[x.dtype]!;
     p[2] = offsetOf(backend, out);
     p[3] = offsetOf(backend, x);
@@ -446,7 +445,6 @@ export const NATIVE_OP_KERNELS: Readonly<Record<string, Impl>> = {
   RealDiv: binary('RealDiv'),
   Neg: unary('Neg'),
   Square: unary('Square'),
-  Exp: unary('Exp'),
   Sum: reduce('Sum'),
   Mean: reduce('Mean'),
   Max: reduce('Max'),

@@ -106,15 +106,15 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
 
   test('enable registers every kernel and disable puts the stock ones back', () => {
     enableNativeOps((load as { addon: NativeOpsAddon }).addon, 2);
-    expect(nativeOpsEnabled().sort()).toEqual(['Add', 'ArgMax', 'ArgMin', 'Concat', 'Exp', 'GatherV2', 'Max', 'Mean', 'Multiply', 'Neg', 'PadV2', 'RealDiv', 'Slice', 'SplitV', 'Square', 'Sub', 'Sum', 'Tile', 'Transpose']);
+    expect(nativeOpsEnabled().sort()).toEqual(['Add', 'ArgMax', 'ArgMin', 'Concat', 'GatherV2', 'Max', 'Mean', 'Multiply', 'Neg', 'PadV2', 'RealDiv', 'Slice', 'SplitV', 'Square', 'Sub', 'Sum', 'Tile', 'Transpose']);
     disableNativeOps();
     expect(nativeOpsEnabled()).toEqual([]);
   });
 
   test('they follow --native-matmul; LORA_STUDY_NATIVE_OPS sets them apart (on/off) and rejects other values', () => {
-    expect(applyNativeOps('auto', 2, {}).length).toBe(19);
+    expect(applyNativeOps('auto', 2, {}).length).toBe(18);
     expect(applyNativeOps('off', 2, {})).toEqual([]);
-    expect(applyNativeOps('off', 2, { LORA_STUDY_NATIVE_OPS: 'on' }).length).toBe(19);
+    expect(applyNativeOps('off', 2, { LORA_STUDY_NATIVE_OPS: 'on' }).length).toBe(18);
     expect(applyNativeOps('on', 2, { LORA_STUDY_NATIVE_OPS: 'off' })).toEqual([]);
     expect(nativeOpsEnabled()).toEqual([]);
     expect(() => applyNativeOps('auto', 2, { LORA_STUDY_NATIVE_OPS: 'yes' })).toThrow(/LORA_STUDY_NATIVE_OPS must be on or off/);
@@ -166,29 +166,6 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
       expectSame(() => tf.neg(i), `int32 neg ${shape} (stock)`);
       tf.dispose([x, i]);
     }
-  });
-
-  test('Exp: every float32 class, the overflow/underflow edges, a dense sweep and 2^20 random bit patterns', () => {
-    for (const shape of [[], [1], [7], [3, 5], [200003]]) {
-      const x = floats(shape);
-      expectSame(() => tf.exp(x), `exp ${shape}`);
-      tf.dispose(x);
-    }
-    const edges = [88, 88.72283, 88.72284, 89, -87.33655, -103.97207, -103.97208, -104, -0, 1e-45, -1e-45, 0.5, -0.5];
-    const n = 1 << 20;
-    const sweep = new Float32Array(n);
-    for (let i = 0; i < n; i++) sweep[i] = -110 + (200 * i) / n;
-    const bits = new Uint32Array(n);
-    for (let i = 0; i < n; i++) bits[i] = Math.floor(rand() * 2 ** 32);
-    const cases: Array<[string, Float32Array]> = [['edges', Float32Array.from(edges)], ['sweep', sweep], ['random bits', new Float32Array(bits.buffer)]];
-    for (const [name, v] of cases) {
-      const t = tf.tensor1d(v);
-      expectSame(() => tf.exp(t), `exp ${name}`);
-      t.dispose();
-    }
-    const i = ints([5]);
-    expectSame(() => tf.exp(i), 'int32 exp (stock)');
-    i.dispose();
   });
 
   const REDUCTIONS: Array<[number[], number | number[] | undefined]> = [
@@ -338,7 +315,7 @@ describe('ops addon loading', () => {
       vi.stubEnv(NATIVE_ADDON_PATH_ENV, join(dir, 'index.cjs'));
       const stale = loadNativeOps();
       expect(stale.ok).toBe(false);
-      expect(!stale.ok && stale.reason).toMatch(/stale build \(API 1, this code needs 3\); run `npm rebuild lora-study-native`/);
+      expect(!stale.ok && stale.reason).toMatch(/stale build \(API 1, this code needs 2\); run `npm rebuild lora-study-native`/);
       vi.stubEnv(NATIVE_ADDON_PATH_ENV, '/nonexistent/lora-study-native');
       const missing = loadNativeOps();
       expect(!missing.ok && missing.reason).toMatch(/did not load.*nonexistent/);

@@ -3,8 +3,7 @@
 // (tfjs-backend-wasm 4.22, src/cc and src/kernels):
 //  - binary: Add, Sub, Multiply, RealDiv on float32 (XNNPACK's *_nd_f32: one IEEE operation per
 //    element, no FMA, no reassociation), int32 (wrapping) and bool (0/1 bytes), numpy broadcasting;
-//  - unary: Neg (sign flip), Square (x*x), Exp (musl's expf, which Emscripten compiles into the wasm
-//    backend: the same double-precision steps, no FMA contraction; expf_musl.h);
+//  - unary: Neg (sign flip), Square (x*x);
 //  - reduce: Sum, Mean, Max over any axes. The stock kernels transpose the reduced axes innermost
 //    (in the order the axes were given) and then, per output, accumulate from 0 in one sequential
 //    chain (Sum; Mean then divides by the count; Max keeps the first of equal values and any NaN).
@@ -19,8 +18,6 @@
 // Every entry point takes (heap, params: Float64Array): offsets are BYTE offsets into heap,
 // strides and shapes count elements. Large calls are split over the thread pool of ops_pool.h.
 #include <node_api.h>
-
-#include "expf_musl.h"
 
 #include <algorithm>
 #include <cmath>
@@ -228,9 +225,6 @@ OPS_CLONES void f32_neg(const float* x, float* o, long n) {
 }
 OPS_CLONES void f32_square(const float* x, float* o, long n) {
   for (long i = 0; i < n; ++i) o[i] = x[i] * x[i];
-}
-void f32_exp(const float* x, float* o, long n) {
-  for (long i = 0; i < n; ++i) o[i] = musl_expf(x[i]);
 }
 
 // ---- reductions ----
@@ -484,14 +478,14 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// unary(heap, [op (0 neg, 1 square, 2 exp), dtype, outOff, xOff, n]); int32 only for square.
+// unary(heap, [op (0 neg, 1 square), dtype, outOff, xOff, n]); int32 only for square.
 napi_value Unary(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, "unary")) return nullptr;
   if (a.np < 5) return throw_range(env, "lora-study-native ops: unary params too short");
   const int op = (int)a.p[0], dtype = (int)a.p[1];
   const long n = (long)a.p[4];
-  if (op < 0 || op > 2 || !(dtype == F32 || (dtype == I32 && op == 1)) || n < 0)
+  if ((op != 0 && op != 1) || !(dtype == F32 || (dtype == I32 && op == 1)) || n < 0)
     return throw_range(env, "lora-study-native ops: bad unary params");
   if (!inside(a, a.p[2], 4.0 * n) || !inside(a, a.p[3], 4.0 * n))
     return throw_range(env, "lora-study-native ops: unary operands fall outside the heap");
@@ -503,8 +497,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
       const float* x = reinterpret_cast<const float*>(a.heap + (long)a.p[3]) + s;
       float* o = reinterpret_cast<float*>(a.heap + (long)a.p[2]) + s;
       if (op == 0) f32_neg(x, o, e - s);
-      else if (op == 1) f32_square(x, o, e - s);
-      else f32_exp(x, o, e - s);
+      else f32_square(x, o, e - s);
     } else {
       const uint32_t* x = reinterpret_cast<const uint32_t*>(a.heap + (long)a.p[3]) + s;
       uint32_t* o = reinterpret_cast<uint32_t*>(a.heap + (long)a.p[2]) + s;
@@ -782,7 +775,7 @@ napi_value Init(napi_env env, napi_value exports) {
   // The calling convention of these functions (src/engine/native-ops.ts checks it): 2 = with
   // fill() and reduce() ops 3/4 (ArgMax/ArgMin).
   napi_value api;
-  NAPI_CALL(env, napi_create_int32(env, 3, &api));
+  NAPI_CALL(env, napi_create_int32(env, 2, &api));
   NAPI_CALL(env, napi_set_named_property(env, exports, "api", api));
   napi_property_descriptor props[] = {
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
