@@ -8,10 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { loadNativeAddon } from '../../src/engine/native-addon.js';
 import { applyNativeMatmul, disableNativeMatmul } from '../../src/engine/native-matmul.js';
-import { injectLora } from '../../src/lora/inject.js';
-import { loraConfigSchema } from '../../src/lora/lora-config.js';
-import { train, type TrainerConfig } from '../../src/training/trainer.js';
-import { tinyLm } from '../helpers/tiny-lm.js';
+import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
 
 const addon = loadNativeAddon();
 // The addon is optional for users; CI builds it (the same toolchain better-sqlite3 needs), so there a failed build fails.
@@ -172,21 +169,11 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
   });
 
   test('tiny LoRA training runs (llama and gpt2) have bit-identical per-step losses on the native kernels', async () => {
-    const cfg: TrainerConfig = {
-      maxSteps: 4, learningRate: 1e-2, microBatchSize: 2, gradientAccumulationSteps: 1, maxSeqLen: 32, warmupSteps: 1,
-      scheduler: 'cosine', weightDecay: 0.01, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 7,
-    };
-    const ex = (ids: number[]) => ({ input_ids: ids, labels: ids.map((t, i) => (i < 3 ? -100 : t)) });
-    const examples = [ex([10, 11, 12, 40, 41, 42, 43, 60]), ex([20, 21, 22, 50, 51, 60]), ex([30, 31, 32, 33, 60, 61, 62, 63, 64, 60]), ex([9, 8, 7, 70, 60])];
+    const examples = [[10, 11, 12, 40, 41, 42, 43, 60], [20, 21, 22, 50, 51, 60], [30, 31, 32, 33, 60, 61, 62, 63, 64, 60], [9, 8, 7, 70, 60]].map(promptMasked);
     for (const modelType of ['llama', 'gpt2'] as const) {
       const run = async (mode: 'on' | 'off') => {
         applyNativeMatmul(mode, 2);
-        const { model } = await tinyLm({ modelType });
-        const targets = modelType === 'gpt2' ? ['c_attn', 'c_proj', 'c_fc'] : ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
-        const lora = injectLora(model, loraConfigSchema.parse({ r: 4, target_modules: targets }), { seed: 3 });
-        const res = await train({ model, variables: lora.variables, examples, config: cfg, padId: 0 });
-        model.dispose();
-        return res.steps.map((s) => s.loss);
+        return (await tinyLoraRun({ modelType, lora: { r: 4 }, config: { maxSteps: 4, learningRate: 1e-2 }, examples })).losses;
       };
       const stock = await run('off');
       const native = await run('on');

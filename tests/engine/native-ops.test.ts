@@ -6,10 +6,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { applyNativeOps, disableNativeOps, enableNativeOps, loadNativeOps, nativeOpsEnabled, type NativeOpsAddon } from '../../src/engine/native-ops.js';
 import { NATIVE_ADDON_PATH_ENV } from '../../src/engine/native-addon.js';
-import { injectLora } from '../../src/lora/inject.js';
-import { loraConfigSchema } from '../../src/lora/lora-config.js';
-import { train, type TrainerConfig } from '../../src/training/trainer.js';
-import { tinyLm } from '../helpers/tiny-lm.js';
+import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
 
 const load = loadNativeOps();
 // The addon is optional for users; CI builds it (the same toolchain better-sqlite3 needs), so there a failed build fails.
@@ -276,23 +273,11 @@ describe.skipIf(skip)(`native non-matmul kernels are bit-identical to the stock 
   });
 
   test('a tiny-llama LoRA run has bit-identical per-step losses and LoRA weights with and without the native kernels', async () => {
-    const cfg: TrainerConfig = {
-      maxSteps: 6, learningRate: 4e-3, microBatchSize: 2, gradientAccumulationSteps: 1, maxSeqLen: 32, warmupSteps: 1,
-      scheduler: 'cosine', weightDecay: 0.01, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 7,
-    };
-    const ex = (ids: number[]) => ({ input_ids: ids, labels: ids.map((t, i) => (i < 3 ? -100 : t)) });
-    const examples = [ex([10, 11, 12, 40, 41, 42, 43, 200]), ex([20, 21, 22, 50, 51, 200]), ex([30, 31, 32, 33, 60, 61, 62, 63, 64, 200]), ex([9, 8, 7, 70, 200])];
+    const examples = [[10, 11, 12, 40, 41, 42, 43, 200], [20, 21, 22, 50, 51, 200], [30, 31, 32, 33, 60, 61, 62, 63, 64, 200], [9, 8, 7, 70, 200]].map(promptMasked);
     const run = async (native: boolean) => {
       if (native) enableNativeOps((load as { addon: NativeOpsAddon }).addon, 2);
       try {
-        const { model } = await tinyLm({ modelType: 'llama' });
-        const lora = injectLora(model, loraConfigSchema.parse({ r: 8, lora_alpha: 16, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }), { seed: 3 });
-        const before = tf.memory().numTensors;
-        const res = await train({ model, variables: lora.variables, examples, config: cfg, padId: 0 });
-        const grew = tf.memory().numTensors - before;
-        const weights = lora.variables.map((v) => Array.from(new Uint32Array(Float32Array.from(v.dataSync()).buffer)));
-        model.dispose();
-        return { losses: res.steps.map((s) => s.loss), grew, weights };
+        return await tinyLoraRun({ modelType: 'llama', lora: { r: 8, lora_alpha: 16 }, config: { maxSteps: 6, learningRate: 4e-3 }, examples });
       } finally {
         disableNativeOps();
       }

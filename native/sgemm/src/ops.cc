@@ -16,7 +16,7 @@
 // AVX-512/AVX2 clones chosen at load time (elementwise IEEE results do not depend on vector width).
 //
 // Every entry point takes (heap, params: Float64Array): offsets are BYTE offsets into heap,
-// strides and shapes count elements. Large calls are split over the thread pool of ops_pool.h.
+// strides and shapes count elements. Large calls are split over the thread pool of thread_pool.h.
 #include <node_api.h>
 
 #include <algorithm>
@@ -24,11 +24,11 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <mutex>
-#include <thread>
 #include <vector>
 
-#include "ops_pool.h"
+#define NAPI_ERROR_PREFIX "lora-study-native ops: "
+#include "napi_common.h"
+#include "thread_pool.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
 #define OPS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -48,19 +48,8 @@ constexpr long PAR_MIN_ELEMENTS = 1L << 22;
 constexpr long PAR_MIN_REDUCE = 1L << 20;
 
 int g_threads = 1;
-lora_ops::Pool* g_pool = nullptr;
-std::mutex g_pool_mu;
 
-void parallel_for(int n, const std::function<void(int)>& fn) {
-  if (n <= 1 || g_threads <= 1) {
-    for (int i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  // One call at a time: Node worker threads that each load the addon share the pool.
-  std::lock_guard<std::mutex> lock(g_pool_mu);
-  if (!g_pool) g_pool = new lora_ops::Pool();  // never freed: workers live as long as the process
-  g_pool->parallel_for(n, g_threads, fn);
-}
+void parallel_for(int n, const std::function<void(int)>& fn) { lora_ops::run_parallel(n, g_threads, fn); }
 
 // Splits [0, total) into about one chunk per thread (boundaries on multiples of 64 elements).
 int chunks_for(long total) { return total >= PAR_MIN_ELEMENTS ? g_threads : 1; }
@@ -380,13 +369,6 @@ void arg_rows(bool is_max, const T* x, const ReducePlan& p, int32_t* out, long s
 
 // ---- N-API glue ----
 
-#define NAPI_CALL(env, call)                                                                   \
-  do {                                                                                         \
-    if ((call) != napi_ok) {                                                                   \
-      napi_throw_error((env), nullptr, "lora-study-native ops: N-API call failed: " #call);   \
-      return nullptr;                                                                          \
-    }                                                                                          \
-  } while (0)
 
 struct Args {
   uint8_t* heap = nullptr;
@@ -756,22 +738,10 @@ napi_value Gather(napi_env env, napi_callback_info info) {
   return ret;
 }
 
-napi_value SetThreads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc >= 1) {
-    double n = 1;
-    napi_get_value_double(env, argv[0], &n);
-    g_threads = std::max(1, std::min((int)n, 256));
-  }
-  napi_value out;
-  NAPI_CALL(env, napi_create_int32(env, g_threads, &out));
-  return out;
-}
+napi_value SetThreads(napi_env env, napi_callback_info info) { return lora_napi::set_threads(env, info, &g_threads); }
 
 napi_value Init(napi_env env, napi_value exports) {
-  g_threads = (int)std::max(1u, std::thread::hardware_concurrency());
+  g_threads = lora_napi::hardware_threads();
   // The calling convention of these functions (src/engine/native-ops.ts checks it): 2 = with
   // fill() and reduce() ops 3/4 (ArgMax/ArgMin).
   napi_value api;

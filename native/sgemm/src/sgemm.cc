@@ -18,16 +18,16 @@
 #include <node_api.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
+
+#define NAPI_ERROR_PREFIX "lora-study-native: "
+#include "napi_common.h"
+#include "thread_pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -285,120 +285,10 @@ void epilogue(float* C, int N, long r0, long r1, int order, const float* bias, i
   }
 }
 
-struct Task {
-  Problem p;
-};
-
-// A persistent pool: starting threads per call costs more than small matmuls take. Workers sleep
-// on a condition variable between calls (no spinning, so they do not steal the wasm backend's
-// cores). The caller never waits for a worker to wake: every thread, the caller included, claims
-// tasks one at a time with a CAS on one word (generation | task count | next task), so on a busy
-// machine a worker that wakes late finds the work already done, and the caller waits only for
-// tasks a worker has claimed and is running.
-class Pool {
- public:
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (auto& t : workers_) t.join();
-  }
-
-  static constexpr size_t MAX_TASKS = (1u << 24) - 1;
-
-  // Runs tasks on up to `threads` threads (the caller's thread is one of them); returns when all are done.
-  void run(const std::vector<Task>& tasks, int threads, const Kernel& kern) {
-    const int helpers = std::min<int>(threads, (int)tasks.size()) - 1;
-    static thread_local Buffers buf;
-    if (helpers <= 0 || tasks.size() > MAX_TASKS) {
-      for (const Task& t : tasks) gemm_serial(t.p, kern, buf);
-      return;
-    }
-    while ((int)workers_.size() < helpers) workers_.emplace_back([this, id = (int)workers_.size()] { loop(id); });
-    tasks_ = &tasks;
-    kern_ = &kern;
-    done_.store(0, std::memory_order_relaxed);
-    gen_ = (gen_ + 1) & 0xFFFF;
-    state_.store((gen_ << 48) | ((uint64_t)tasks.size() << 24), std::memory_order_release);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++generation_;
-      active_ = helpers;
-    }
-    wake_.notify_all();
-    work(buf);
-    for (int spin = 0; done_.load(std::memory_order_acquire) < tasks.size(); ++spin) {
-      if (spin > 64) std::this_thread::yield();
-    }
-  }
-
- private:
-  // Claims and runs tasks of the current call until none is left.
-  void work(Buffers& buf) {
-    uint64_t s = state_.load(std::memory_order_acquire);
-    for (;;) {
-      const uint64_t count = (s >> 24) & MAX_TASKS, next = s & MAX_TASKS;
-      if (next >= count) return;
-      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
-        // The caller keeps tasks_ until every claimed task is done, so it is this call's.
-        gemm_serial((*tasks_)[next].p, *kern_, buf);
-        done_.fetch_add(1, std::memory_order_release);
-        s = state_.load(std::memory_order_acquire);
-      }
-    }
-  }
-
-  void loop(int id) {
-    Buffers buf;
-    uint64_t seen = 0;
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return stop_ || (generation_ != seen && id < active_); });
-        if (stop_) return;
-        seen = generation_;
-      }
-      work(buf);
-    }
-  }
-
-  std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  const std::vector<Task>* tasks_ = nullptr;
-  const Kernel* kern_ = nullptr;
-  std::atomic<uint64_t> state_{0};
-  std::atomic<size_t> done_{0};
-  uint64_t gen_ = 0;
-  int active_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
-};
-
-Pool* g_pool = nullptr;
-
-std::mutex g_pool_mu;
-
-void run_tasks(const std::vector<Task>& tasks, int threads, const Kernel& kern) {
-  // One call at a time: Node worker threads that each load the addon share the pool.
-  std::lock_guard<std::mutex> lock(g_pool_mu);
-  if (!g_pool) g_pool = new Pool();  // never freed: workers live as long as the process
-  g_pool->run(tasks, threads, kern);
-}
-
 int g_threads = 1;
 
 // ---------------- N-API glue ----------------
 
-#define NAPI_CALL(env, call)                                                        \
-  do {                                                                              \
-    if ((call) != napi_ok) {                                                        \
-      napi_throw_error((env), nullptr, "lora-study-native: N-API call failed: " #call); \
-      return nullptr;                                                               \
-    }                                                                               \
-  } while (0)
 
 bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
   bool is_ta = false;
@@ -524,7 +414,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   const int unit = split_n ? kern.nr : kern.mr;
   const int dim = split_n ? N : M;
   const int chunk = std::max(1, ((dim + parts - 1) / parts + unit - 1) / unit * unit);
-  static thread_local std::vector<Task> tasks;
+  static thread_local std::vector<Problem> tasks;
   tasks.clear();
   for (long b = 0; b < batch; ++b) {
     Problem p;
@@ -550,27 +440,23 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
         q.C = p.C + (long)s * p.ldc;
         q.M = len;
       }
-      tasks.push_back({q});
+      tasks.push_back(q);
     }
   }
-  run_tasks(tasks, threads, kern);
+  // Threads claim tasks one at a time from the shared pool; each packs into its own buffers. (A
+  // batch fits the heap, so the task count fits an int.)
+  // `tasks` is this thread's (thread_local), so the workers get it through a reference.
+  const std::vector<Problem>& todo = tasks;
+  lora_ops::run_parallel((int)todo.size(), threads, [&todo, &kern](int i) {
+    static thread_local Buffers buf;
+    gemm_serial(todo[i], kern, buf);
+  });
   if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, batch * M, order, bias, bias_len, act);
   return nullptr;
 }
 
 // setThreads(n): compute threads for later calls; returns the value in effect.
-napi_value SetThreads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc >= 1) {
-    const int n = (int)get_num(env, argv[0]);
-    g_threads = std::max(1, std::min(n, 256));
-  }
-  napi_value out;
-  NAPI_CALL(env, napi_create_int32(env, g_threads, &out));
-  return out;
-}
+napi_value SetThreads(napi_env env, napi_callback_info info) { return lora_napi::set_threads(env, info, &g_threads); }
 
 // setKernel(name): forces one micro-kernel (tests); returns false when this CPU/build lacks it.
 napi_value SetKernel(napi_env env, napi_callback_info info) {
@@ -600,7 +486,7 @@ napi_value Info(napi_env env, napi_callback_info) {
   NAPI_CALL(env, napi_create_object(env, &obj));
   NAPI_CALL(env, napi_create_string_utf8(env, g_kernel->name, NAPI_AUTO_LENGTH, &kernel));
   NAPI_CALL(env, napi_create_int32(env, g_threads, &threads));
-  NAPI_CALL(env, napi_create_int32(env, (int)std::max(1u, std::thread::hardware_concurrency()), &hw));
+  NAPI_CALL(env, napi_create_int32(env, lora_napi::hardware_threads(), &hw));
   NAPI_CALL(env, napi_set_named_property(env, obj, "kernel", kernel));
   NAPI_CALL(env, napi_set_named_property(env, obj, "threads", threads));
   NAPI_CALL(env, napi_set_named_property(env, obj, "hardwareThreads", hw));
@@ -613,7 +499,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   g_kernel = detect_kernel();
-  g_threads = (int)std::max(1u, std::thread::hardware_concurrency());
+  g_threads = lora_napi::hardware_threads();
   napi_property_descriptor props[] = {
       {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

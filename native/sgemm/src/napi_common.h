@@ -1,0 +1,43 @@
+// N-API glue both addons share (sgemm.cc, ops.cc). Define NAPI_ERROR_PREFIX (the addon's name
+// for error messages, e.g. "lora-study-native: ") before including.
+#pragma once
+
+#include <node_api.h>
+
+#include <algorithm>
+#include <thread>
+
+#ifndef NAPI_ERROR_PREFIX
+#error "define NAPI_ERROR_PREFIX before including napi_common.h"
+#endif
+
+// Throws a JS error naming the failed call and returns from the calling N-API function.
+#define NAPI_CALL(env, call)                                                            \
+  do {                                                                                  \
+    if ((call) != napi_ok) {                                                            \
+      napi_throw_error((env), nullptr, NAPI_ERROR_PREFIX "N-API call failed: " #call); \
+      return nullptr;                                                                   \
+    }                                                                                   \
+  } while (0)
+
+namespace lora_napi {
+
+// The default compute thread count: the hardware's, at least 1.
+inline int hardware_threads() { return (int)std::max(1u, std::thread::hardware_concurrency()); }
+
+// setThreads(n): sets *threads to n clamped to [1, 256] for later calls; returns the value in effect.
+inline napi_value set_threads(napi_env env, napi_callback_info info, int* threads) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc >= 1) {
+    double n = 1;
+    napi_get_value_double(env, argv[0], &n);
+    *threads = std::max(1, std::min((int)n, 256));
+  }
+  napi_value out;
+  NAPI_CALL(env, napi_create_int32(env, *threads, &out));
+  return out;
+}
+
+}  // namespace lora_napi
