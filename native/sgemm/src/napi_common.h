@@ -5,7 +5,10 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #ifndef NAPI_ERROR_PREFIX
 #error "define NAPI_ERROR_PREFIX before including napi_common.h"
@@ -38,6 +41,15 @@ inline napi_value set_threads(napi_env env, napi_callback_info info, int* thread
   napi_value out;
   NAPI_CALL(env, napi_create_int32(env, *threads, &out));
   return out;
+}
+
+// Sets exports[name] = fn for each (name, fn); returns exports.
+inline napi_value export_functions(napi_env env, napi_value exports,
+                                   std::initializer_list<std::pair<const char*, napi_callback>> fns) {
+  std::vector<napi_property_descriptor> props;
+  for (const auto& f : fns) props.push_back({f.first, nullptr, f.second, nullptr, nullptr, nullptr, napi_default, nullptr});
+  NAPI_CALL(env, napi_define_properties(env, exports, props.size(), props.data()));
+  return exports;
 }
 
 }  // namespace lora_napi

@@ -49,7 +49,7 @@ constexpr long PAR_MIN_REDUCE = 1L << 20;
 
 int g_threads = 1;
 
-void parallel_for(int n, const std::function<void(int)>& fn) { lora_ops::run_parallel(n, g_threads, fn); }
+void parallel_for(int n, const std::function<void(int)>& fn) { lora_ops::run_parallel(n, g_threads, fn, lora_ops::Wait::Sleep); }
 
 // Splits [0, total) into about one chunk per thread (boundaries on multiples of 64 elements).
 int chunks_for(long total) { return total >= PAR_MIN_ELEMENTS ? g_threads : 1; }

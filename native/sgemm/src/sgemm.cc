@@ -450,7 +450,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   lora_ops::run_parallel((int)todo.size(), threads, [&todo, &kern](int i) {
     static thread_local Buffers buf;
     gemm_serial(todo[i], kern, buf);
-  });
+  }, lora_ops::Wait::Spin);
   if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, batch * M, order, bias, bias_len, act);
   return nullptr;
 }
@@ -500,14 +500,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   g_kernel = detect_kernel();
   g_threads = lora_napi::hardware_threads();
-  napi_property_descriptor props[] = {
-      {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"setKernel", nullptr, SetKernel, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
-  };
-  NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
-  return exports;
+  return lora_napi::export_functions(env, exports, {{"matmul", Matmul}, {"setThreads", SetThreads}, {"setKernel", SetKernel}, {"info", Info}});
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 // actually started, never for a worker to wake up: on a loaded machine a woken thread can wait
 // milliseconds for a core, and then the caller simply does every task itself. Tasks are claimed
 // with a compare-and-swap on (generation, next index), so a worker that wakes late cannot claim
-// a task of a later call with the function of an earlier one. The caller waits for the last
-// claimed task by spinning (yielding after a few rounds): that task is already running.
+// a task of a later call with the function of an earlier one. For the last tasks a worker is
+// still running, the caller either spins (yielding after a few rounds: matmul panels, where the
+// wait is short and a wake-up would cost as much) or sleeps on a condition variable (the ops
+// kernels, which use threads only for calls of milliseconds).
 //
 // One call at a time per pool: run_parallel() holds a mutex around it, since Node worker threads
 // that each load an addon share its pool. Each addon (.node) gets its own pool from this header.
@@ -28,6 +30,8 @@
 
 namespace lora_ops {
 
+enum class Wait { Spin, Sleep };
+
 class Pool {
  public:
   ~Pool() {
@@ -39,7 +43,7 @@ class Pool {
     for (auto& t : workers_) t.join();
   }
 
-  void parallel_for(int n, int threads, const std::function<void(int)>& fn) {
+  void parallel_for(int n, int threads, const std::function<void(int)>& fn, Wait wait) {
     const int helpers = std::min(threads, n) - 1;
     if (helpers <= 0) {
       for (int i = 0; i < n; ++i) fn(i);
@@ -58,10 +62,13 @@ class Pool {
     }
     wake_.notify_all();
     run_tasks(gen, n, fn);
-    for (int spin = 0; completed_.load(std::memory_order_acquire) < n; ++spin) {
-      if (spin > 64) std::this_thread::yield();
+    if (wait == Wait::Spin) {
+      for (int spin = 0; completed_.load(std::memory_order_acquire) < n; ++spin) {
+        if (spin > 64) std::this_thread::yield();
+      }
     }
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return completed_.load(std::memory_order_acquire) == n; });
     fn_ = nullptr;
   }
 
@@ -73,7 +80,10 @@ class Pool {
       if ((uint32_t)(s >> 32) != gen || (int)(uint32_t)s >= n) return;
       if (!claim_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
       fn((int)(uint32_t)s);
-      completed_.fetch_add(1, std::memory_order_release);
+      if (completed_.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_.notify_all();
+      }
       s = claim_.load(std::memory_order_acquire);
     }
   }
@@ -96,7 +106,7 @@ class Pool {
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
-  std::condition_variable wake_;
+  std::condition_variable wake_, done_;
   const std::function<void(int)>* fn_ = nullptr;
   int n_ = 0;
   int active_ = 0;
@@ -108,7 +118,7 @@ class Pool {
 
 // Runs fn(0..n-1) on up to `threads` threads of this addon's pool (created on first use, never
 // freed: its workers live as long as the process); one thread runs small calls without the pool.
-inline void run_parallel(int n, int threads, const std::function<void(int)>& fn) {
+inline void run_parallel(int n, int threads, const std::function<void(int)>& fn, Wait wait) {
   if (n <= 1 || threads <= 1) {
     for (int i = 0; i < n; ++i) fn(i);
     return;
@@ -117,7 +127,7 @@ inline void run_parallel(int n, int threads, const std::function<void(int)>& fn)
   static Pool* pool = nullptr;
   std::lock_guard<std::mutex> lock(mu);
   if (!pool) pool = new Pool();
-  pool->parallel_for(n, threads, fn);
+  pool->parallel_for(n, threads, fn, wait);
 }
 
 }  // namespace lora_ops
