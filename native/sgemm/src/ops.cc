@@ -278,15 +278,21 @@ OPS_CLONES void f32_colmax(const float* x, const ReducePlan* p, float* out, long
   }
 }
 
-// Outputs [s, e) (row-major over the kept dims), each its own sequential chain; 8 chains interleaved.
-template <class T, class Acc>
-void reduce_rows(int op, const T* x, const ReducePlan& p, T* out, long s, long e) {
-  constexpr int Q = 8;
+// Where outputs [s, e) (row-major over the kept dims) start their reduced elements in x.
+std::vector<long> output_bases(const ReducePlan& p, long s, long e) {
   std::vector<long> base;
   base.reserve(e - s);
   for_range<1>(p.kept, s, e, [&](const long* o, long len) {
     for (long i = 0; i < len; ++i) base.push_back(o[0] + i * p.kept.st[0][p.kept.rank - 1]);
   });
+  return base;
+}
+
+// Outputs [s, e) (row-major over the kept dims), each its own sequential chain; 8 chains interleaved.
+template <class T, class Acc>
+void reduce_rows(int op, const T* x, const ReducePlan& p, T* out, long s, long e) {
+  constexpr int Q = 8;
+  const std::vector<long> base = output_bases(p, s, e);
   const long n = e - s;
   long i = 0;
   for (; i + Q <= n; i += Q) {
@@ -327,11 +333,7 @@ void reduce_rows(int op, const T* x, const ReducePlan& p, T* out, long s, long e
 template <class T>
 void arg_rows(bool is_max, const T* x, const ReducePlan& p, int32_t* out, long s, long e) {
   constexpr int Q = 8;
-  std::vector<long> base;
-  base.reserve(e - s);
-  for_range<1>(p.kept, s, e, [&](const long* o, long len) {
-    for (long i = 0; i < len; ++i) base.push_back(o[0] + i * p.kept.st[0][p.kept.rank - 1]);
-  });
+  const std::vector<long> base = output_bases(p, s, e);
   const long n = e - s;
   long i = 0;
   for (; i + Q <= n; i += Q) {
@@ -747,17 +749,8 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value api;
   NAPI_CALL(env, napi_create_int32(env, 2, &api));
   NAPI_CALL(env, napi_set_named_property(env, exports, "api", api));
-  napi_property_descriptor props[] = {
-      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"reduce", nullptr, Reduce, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"copy", nullptr, Copy, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"fill", nullptr, Fill, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
-  };
-  NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
-  return exports;
+  return lora_napi::export_functions(env, exports, {{"binary", Binary}, {"unary", Unary}, {"reduce", Reduce}, {"copy", Copy},
+                                                    {"gather", Gather}, {"fill", Fill}, {"setThreads", SetThreads}});
 }
 
 }  // namespace
