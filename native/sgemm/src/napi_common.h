@@ -43,6 +43,21 @@ inline napi_value set_threads(napi_env env, napi_callback_info info, int* thread
   return out;
 }
 
+// If v is a typed array of element type `want`, points *data at its elements, sets *len to its
+// element count and returns true; otherwise false (the caller throws its own message).
+template <typename T>
+inline bool typed_array(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  napi_typedarray_type type;
+  void* ptr = nullptr;
+  napi_value ab;
+  size_t off = 0;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &off) != napi_ok || type != want) return false;
+  *data = static_cast<T*>(ptr);
+  return true;
+}
+
 // Sets exports[name] = fn for each (name, fn); returns exports.
 inline napi_value export_functions(napi_env env, napi_value exports,
                                    std::initializer_list<std::pair<const char*, napi_callback>> fns) {

@@ -386,25 +386,14 @@ bool get_args(napi_env env, napi_callback_info info, Args* a, const char* name) 
     napi_throw_type_error(env, nullptr, "lora-study-native ops: expected (heap: Uint8Array, params: Float64Array)");
     return false;
   }
-  napi_typedarray_type type;
-  void* ptr = nullptr;
-  napi_value ab;
-  size_t off = 0, len = 0;
-  bool is_ta = false;
-  if (napi_is_typedarray(env, argv[0], &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, argv[0], &type, &len, &ptr, &ab, &off) != napi_ok || type != napi_uint8_array) {
+  if (!lora_napi::typed_array(env, argv[0], napi_uint8_array, &a->heap, &a->heap_len)) {
     napi_throw_type_error(env, nullptr, "lora-study-native ops: heap must be a Uint8Array");
     return false;
   }
-  a->heap = static_cast<uint8_t*>(ptr);
-  a->heap_len = len;
-  if (napi_is_typedarray(env, argv[1], &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, argv[1], &type, &len, &ptr, &ab, &off) != napi_ok || type != napi_float64_array) {
+  if (!lora_napi::typed_array(env, argv[1], napi_float64_array, &a->p, &a->np)) {
     napi_throw_type_error(env, nullptr, "lora-study-native ops: params must be a Float64Array");
     return false;
   }
-  a->p = static_cast<const double*>(ptr);
-  a->np = len;
   (void)name;
   return true;
 }

@@ -292,27 +292,11 @@ int g_threads = 1;
 
 
 bool get_f32(napi_env env, napi_value v, float** data, size_t* len) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
-  napi_typedarray_type type;
-  void* ptr = nullptr;
-  napi_value ab;
-  size_t off = 0;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &off) != napi_ok || type != napi_float32_array) return false;
-  *data = static_cast<float*>(ptr);
-  return true;
+  return lora_napi::typed_array(env, v, napi_float32_array, data, len);
 }
 
 bool get_u32(napi_env env, napi_value v, uint32_t** data, size_t* len) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
-  napi_typedarray_type type;
-  void* ptr = nullptr;
-  napi_value ab;
-  size_t off = 0;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, &ab, &off) != napi_ok || type != napi_uint32_array) return false;
-  *data = static_cast<uint32_t*>(ptr);
-  return true;
+  return lora_napi::typed_array(env, v, napi_uint32_array, data, len);
 }
 
 double get_num(napi_env env, napi_value v) {
