@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LoraStudyError } from '../util/errors.js';
 import { loadNativeAddon, NATIVE_ADDON_HINT, type NativeSgemm } from './native-addon.js';
 import { applyNativeOps } from './native-ops.js';
+import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 
 /** `--native-matmul`: auto = on when the addon loaded; on = refuse to start without it; off = stock wasm. */
 export type NativeMatmulMode = 'auto' | 'on' | 'off';
@@ -223,49 +224,36 @@ function fusedMatmul(addon: NativeSgemm, args: KernelArgs): tf.TensorInfo {
 
 const batchChain = (batchA: number, batchB: number): boolean => batchA === 1 && batchB === 1;
 
-let saved: { batch: tf.KernelConfig; fused: tf.KernelConfig } | null = null;
-
-function swapKernel(name: string, config: tf.KernelConfig): void {
-  tf.unregisterKernel(name, 'wasm');
-  tf.registerKernel(config);
-}
+let restore: RestoreKernel[] | null = null;
 
 /** Registers the native kernels for the wasm backend (idempotent), with `threads` compute threads. */
 export function enableNativeMatmul(addon: NativeSgemm, threads: number): void {
   addon.setThreads(threads);
-  if (saved) return;
-  const batch = tf.getKernel('BatchMatMul', 'wasm');
-  const fused = tf.getKernel('_FusedMatMul', 'wasm');
-  if (!batch || !fused) throw new Error('the wasm backend has no BatchMatMul/_FusedMatMul kernel to replace');
-  saved = { batch, fused };
-  swapKernel('BatchMatMul', {
-    kernelName: 'BatchMatMul',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
+  if (restore) return;
+  if (!tf.getKernel('BatchMatMul', 'wasm') || !tf.getKernel('_FusedMatMul', 'wasm')) {
+    throw new Error('the wasm backend has no BatchMatMul/_FusedMatMul kernel to replace');
+  }
+  restore = [
+    overrideWasmKernel('BatchMatMul', (args) => {
       const { inputs, backend, attrs } = args as unknown as KernelArgs;
       // Stands in for wasm-matmul-transpose.ts + the stock kernel: a Transpose, then a plain
       // product, on XNNPACK exactly when both batch sizes are 1.
       const call = { a: inputs.a!, b: inputs.b!, transposeA: Boolean(attrs.transposeA), transposeB: Boolean(attrs.transposeB), bias: null, activation: 0, chain: batchChain };
       return nativeMatmul(addon, backend, call, 'BatchMatMul');
-    },
-  });
-  swapKernel('_FusedMatMul', {
-    kernelName: '_FusedMatMul',
-    backendName: 'wasm',
-    kernelFunc: (args) => fusedMatmul(addon, args as unknown as KernelArgs),
-  });
+    })!,
+    overrideWasmKernel('_FusedMatMul', (args) => fusedMatmul(addon, args as unknown as KernelArgs))!,
+  ];
 }
 
 /** Puts back the kernels that were registered before {@link enableNativeMatmul}. */
 export function disableNativeMatmul(): void {
-  if (!saved) return;
-  swapKernel('BatchMatMul', saved.batch);
-  swapKernel('_FusedMatMul', saved.fused);
-  saved = null;
+  if (!restore) return;
+  for (const undo of restore) undo();
+  restore = null;
 }
 
 export function nativeMatmulEnabled(): boolean {
-  return saved !== null;
+  return restore !== null;
 }
 
 /**

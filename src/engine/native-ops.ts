@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { LoraStudyError } from '../util/errors.js';
 import { NATIVE_ADDON_HINT, NATIVE_ADDON_PATH_ENV } from './native-addon.js';
+import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 
 /** The ops addon's API (native/sgemm/src/ops.cc). Offsets in params are bytes; shapes and strides count elements. */
 export interface NativeOpsAddon {
@@ -459,40 +460,30 @@ export const NATIVE_OP_KERNELS: Readonly<Record<string, Impl>> = {
   Tile: tile,
 };
 
-let saved: Map<string, tf.KernelConfig> | null = null;
+let restore: Map<string, RestoreKernel> | null = null;
 
 /** Registers the native kernels for the wasm backend (idempotent), with `threads` threads for large calls. */
 export function enableNativeOps(addon: NativeOpsAddon, threads: number, only?: readonly string[]): void {
   addon.setThreads(threads);
-  if (saved) return;
-  saved = new Map();
+  if (restore) return;
+  restore = new Map();
   for (const [name, impl] of Object.entries(NATIVE_OP_KERNELS)) {
     if (only && !only.includes(name)) continue;
-    const stock = tf.getKernel(name, 'wasm');
-    if (!stock) continue;
-    saved.set(name, stock);
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({
-      kernelName: name,
-      backendName: 'wasm',
-      kernelFunc: (args) => impl(addon, args as unknown as KernelArgs, stock.kernelFunc),
-    });
+    const undo = overrideWasmKernel(name, (args, stock) => impl(addon, args as unknown as KernelArgs, stock));
+    if (undo) restore.set(name, undo);
   }
 }
 
 /** Puts back the stock kernels. */
 export function disableNativeOps(): void {
-  if (!saved) return;
-  for (const [name, config] of saved) {
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel(config);
-  }
-  saved = null;
+  if (!restore) return;
+  for (const undo of restore.values()) undo();
+  restore = null;
 }
 
 /** The kernels now running natively (empty when off). */
 export function nativeOpsEnabled(): string[] {
-  return saved ? [...saved.keys()] : [];
+  return restore ? [...restore.keys()] : [];
 }
 
 /** Sets the native non-matmul kernels apart from `--native-matmul` (on | off), to tell their effect from the matmul's. */
