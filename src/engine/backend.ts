@@ -8,6 +8,7 @@ import { loadWasm } from './load-wasm.js';
 import { loadWebgpu } from './load-webgpu.js';
 import { loadNativeAddon, NATIVE_ADDON_HINT } from './native-addon.js';
 import { resolveNativeMatmulMode, type NativeMatmulMode } from './native-matmul.js';
+import { resolveNativeOpsOverride } from './native-ops.js';
 import {
   AUTO_ORDER,
   BACKEND_NAMES,
@@ -64,6 +65,7 @@ export async function initEngine(opts: InitEngineOptions): Promise<EngineInfo> {
     });
   }
   const nativeMatmul = resolveNativeMatmulMode(opts.nativeMatmul);
+  resolveNativeOpsOverride();
   if (nativeMatmul === 'on') {
     const addon = loadNativeAddon();
     if (!addon.ok) throw new LoraStudyError(`--native-matmul on: ${addon.reason}`, { hint: NATIVE_ADDON_HINT });

@@ -490,18 +490,29 @@ export function nativeOpsEnabled(): string[] {
 export const NATIVE_OPS_ENV = 'LORA_STUDY_NATIVE_OPS';
 
 /**
+ * {@link NATIVE_OPS_ENV}: on | off, or undefined when unset or empty (the kernels then follow
+ * `--native-matmul`). Any other value is an error, checked before a backend starts so that it is
+ * reported rather than taken for a broken backend.
+ */
+export function resolveNativeOpsOverride(env: NodeJS.ProcessEnv = process.env): 'on' | 'off' | undefined {
+  const override = env[NATIVE_OPS_ENV];
+  if (override === undefined || override === '') return undefined;
+  if (override !== 'on' && override !== 'off') {
+    throw new LoraStudyError(`${NATIVE_OPS_ENV} must be on or off; got "${override}"`, {
+      hint: `unset it to have the native non-matmul kernels follow --native-matmul`,
+    });
+  }
+  return override;
+}
+
+/**
  * Follows `--native-matmul` (native-matmul.ts's applyNativeMatmul calls this): off = stock
  * kernels; auto/on = native when the ops addon loaded (`on` is enforced by the matmul addon,
  * built by the same `npm install`). {@link NATIVE_OPS_ENV} overrides the mode for these kernels.
  */
 export function applyNativeOps(mode: 'auto' | 'on' | 'off', threads: number, env: NodeJS.ProcessEnv = process.env): string[] {
-  const override = env[NATIVE_OPS_ENV];
-  if (override !== undefined && override !== '' && override !== 'on' && override !== 'off') {
-    throw new LoraStudyError(`${NATIVE_OPS_ENV} must be on or off; got "${override}"`, {
-      hint: `unset it to have the native non-matmul kernels follow --native-matmul`,
-    });
-  }
-  const wanted = override === 'on' || override === 'off' ? override : mode;
+  const override = resolveNativeOpsOverride(env);
+  const wanted = override ?? mode;
   if (wanted === 'off') {
     disableNativeOps();
     return [];

@@ -1,11 +1,22 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BackendUnavailableError, initEngine } from '../../src/engine/backend.js';
 import { probePackage } from '../../src/engine/load-tensorflow.js';
 
 const nativeInstalled = probePackage('@tensorflow/tfjs-node').installed || probePackage('@tensorflow/tfjs-node-gpu').installed;
 
 describe('initEngine', () => {
+  it('refuses a bad LORA_STUDY_NATIVE_OPS before starting any backend (auto used to fall back to cpu)', async () => {
+    vi.stubEnv('LORA_STUDY_NATIVE_OPS', 'yes');
+    try {
+      for (const backend of ['auto', 'wasm'] as const) {
+        await expect(initEngine({ backend })).rejects.toThrow(/^LORA_STUDY_NATIVE_OPS must be on or off; got "yes"$/);
+      }
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('starts the cpu backend and reports it', async () => {
     const info = await initEngine({ backend: 'cpu' });
     expect(info.backend).toBe('cpu');
