@@ -10,6 +10,7 @@ import { checkMatmul } from './verify-backend.js';
 import { installThreadShim, unrefWorkers, type ThreadShim } from './wasm-node-threads.js';
 import { installWasmTransposedMatmul } from './wasm-matmul-transpose.js';
 import { installWasmSharingIdentity } from './wasm-identity.js';
+import { installTapeShortcuts } from './tape-shortcuts.js';
 import { installWasmSlice } from './wasm-slice.js';
 import { applyNativeMatmul, type NativeMatmulMode } from './native-matmul.js';
 import { loadNativeAddon } from './native-addon.js';
@@ -92,6 +93,8 @@ export async function loadWasm(opts: { threads?: number; logger: Logger; nativeM
   installWasmTransposedMatmul();
   // Gradient tapes clone every saved tensor (Identity): share the buffer instead of copying it.
   installWasmSharingIdentity();
+  // ...and skip the kernel path for those clones and for no-op Reshape/Cast (same values, fewer kernels).
+  installTapeShortcuts('wasm');
   // The stock Slice/SplitV read the whole input back on every call: copy only the slice.
   installWasmSlice();
   // BatchMatMul/_FusedMatMul on the native SGEMM addon when it built (auto) or when asked (on).

@@ -1,0 +1,212 @@
+/**
+ * Engine bookkeeping a training step does not need, skipped without changing a value.
+ *
+ * A tfjs-core 4.22 gradient tape saves every tensor a gradient function will read by
+ * `Engine.clone`: one Identity kernel through the full kernel path (profiling hooks, leak checks,
+ * closures) plus a tape node of its own, so that a second-order gradient can see the saved copy.
+ * And the gradient functions of Add, Sub, Mean (reshape to the shape the gradient already has)
+ * and Multiply, Square, RealDiv (cast float32 to float32) issue kernels whose output is their
+ * input. A tiny-llama step ran 248 such clones and ~67 such no-op kernels out of 785.
+ *
+ * On a backend whose Identity, same-shape Reshape and same-dtype Cast kernels already hand back
+ * the input's own buffer with one more reference (cpu; wasm with src/engine/wasm-identity.ts),
+ * this does the same without the kernel path: a new tensor on the same buffer, counted by the
+ * engine (tf.memory) and the backend (reference count) exactly as the kernel's output is, so
+ * values, disposal and memory figures are unchanged. Only where nothing can observe the
+ * difference:
+ * - a clone skips its tape node only at gradient depth 1: its output is then handed to gradient
+ *   functions alone, which run with the tape off, so the node never lies on a path from the
+ *   variables to the loss and the backward pass skips it anyway. Nested gradients (depth > 1) keep
+ *   the stock clone, whose node a second-order gradient needs;
+ * - a no-op Reshape/Cast (or an op-level tf.clone) is skipped only while the tape is off
+ *   (backward pass, inside kernels); on the tape it keeps its kernel and node;
+ * - never while tf.profile runs or DEBUG is set (their kernel lists stay as they were).
+ * Anything else (other backends, string/complex tensors, an untracked tensor) takes the stock path.
+ *
+ * The patch goes on the engine instance and is refused unless the engine's methods look like
+ * the 4.22 code this was written against (see {@link engineMismatch}).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The tfjs-core release whose engine internals this relies on. */
+export const TAPE_SHORTCUTS_TFJS_VERSION = '4.22.0';
+
+interface TensorLike {
+  dataId: tf.DataId;
+  shape: number[];
+  dtype: tf.DataType;
+}
+
+interface SharingBackend {
+  incRef(dataId: tf.DataId): void;
+  refCount?(dataId: tf.DataId): number;
+}
+
+interface EngineState {
+  gradientDepth: number;
+  kernelDepth: number;
+  profiling: boolean;
+  tensorInfo: { has(dataId: tf.DataId): boolean };
+}
+
+type RunKernel = (name: string, inputs: Record<string, TensorLike>, attrs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+type Clone = (x: TensorLike) => tf.Tensor;
+
+interface EngineInternals {
+  state: EngineState;
+  backendName: string;
+  backend: SharingBackend;
+  ENV: { getBool(flag: string): boolean };
+  clone: Clone;
+  runKernel: RunKernel;
+  makeTensorFromTensorInfo(info: TensorLike, backend?: unknown): tf.Tensor;
+  addTapeNode: unknown;
+  saveTensorsForBackwardMode: unknown;
+}
+
+export interface TapeShortcutsStatus {
+  /** Whether the engine patch is in. */
+  installed: boolean;
+  /** Backends the shortcuts apply to (their kernels were checked to share buffers). */
+  backends: string[];
+  /** Why the patch is not in, or why a backend was left on the stock path. */
+  refused?: string;
+}
+
+/** Only these backends are candidates; each must also pass {@link kernelsShare}. */
+const CANDIDATE_BACKENDS = new Set(['cpu', 'wasm']);
+/** Dtypes whose buffers the candidate backends share by reference counting alone. */
+const ALIASABLE = new Set<string>(['float32', 'int32', 'bool']);
+
+const enabled = new Set<string>();
+let stock: { clone: Clone; runKernel: RunKernel } | null = null;
+let refused: string | undefined;
+
+function engine(): EngineInternals {
+  return tf.engine() as unknown as EngineInternals;
+}
+
+/** Why the running engine is not the one this was written against; null when it is. */
+export function engineMismatch(e: EngineInternals = engine(), version: string = tf.version_core): string | null {
+  if (version !== TAPE_SHORTCUTS_TFJS_VERSION) return `tfjs-core ${version} (the shortcuts are written for ${TAPE_SHORTCUTS_TFJS_VERSION})`;
+  const s = e.state as Partial<EngineState> | undefined;
+  if (!s || typeof s.gradientDepth !== 'number' || typeof s.kernelDepth !== 'number' || typeof s.profiling !== 'boolean' || typeof s.tensorInfo?.has !== 'function') {
+    return 'the engine state lacks gradientDepth/kernelDepth/profiling/tensorInfo';
+  }
+  for (const m of ['clone', 'runKernel', 'makeTensorFromTensorInfo', 'addTapeNode', 'saveTensorsForBackwardMode'] as const) {
+    if (typeof e[m] !== 'function') return `the engine has no ${m}()`;
+  }
+  if (typeof e.ENV?.getBool !== 'function') return 'the engine has no ENV.getBool()';
+  const src = (f: unknown) => String(f);
+  // The stock clone (the one this module replaced, once installed): one Identity kernel and one tape node.
+  const stockClone = e.clone === clone && stock ? stock.clone : e.clone;
+  if (!/runKernel\(Identity\b/.test(src(stockClone)) || !/addTapeNode\(/.test(src(stockClone))) return 'Engine.clone is not the Identity-kernel-plus-tape-node clone of 4.22';
+  if (!/\.clone\(/.test(src(e.saveTensorsForBackwardMode))) return 'Engine.saveTensorsForBackwardMode does not save through clone()';
+  return null;
+}
+
+/**
+ * Whether `backendName`'s Identity, same-shape Reshape and same-dtype Cast kernels return the
+ * input's own buffer with its reference count raised by one (probed on a float32 tensor).
+ */
+function kernelsShare(e: EngineInternals, backendName: string): boolean {
+  if (!CANDIDATE_BACKENDS.has(backendName) || e.backendName !== backendName || typeof e.backend.incRef !== 'function' || typeof e.backend.refCount !== 'function') return false;
+  const backend = e.backend as Required<SharingBackend>;
+  return tf.tidy(() => {
+    const x = tf.tensor1d([1, 2], 'float32');
+    const probes = [
+      () => stock!.runKernel.call(e, 'Identity', { x }, {}),
+      () => stock!.runKernel.call(e, 'Reshape', { x }, { shape: [2] }),
+      () => stock!.runKernel.call(e, 'Cast', { x }, { dtype: 'float32' }),
+    ];
+    return probes.every((probe) => {
+      const before = backend.refCount(x.dataId);
+      const y = probe() as tf.Tensor;
+      return y.dataId === x.dataId && backend.refCount(x.dataId) === before + 1;
+    });
+  });
+}
+
+function aliasable(e: EngineInternals, x: TensorLike | undefined): x is TensorLike {
+  return x != null && ALIASABLE.has(x.dtype) && e.state.tensorInfo.has(x.dataId);
+}
+
+/** What the sharing kernels return, through the engine's own accounting: a new tensor on x's buffer. */
+function alias(e: EngineInternals, x: TensorLike): tf.Tensor {
+  e.backend.incRef(x.dataId);
+  return e.makeTensorFromTensorInfo({ dataId: x.dataId, shape: x.shape, dtype: x.dtype });
+}
+
+function quiet(e: EngineInternals): boolean {
+  return !e.state.profiling && enabled.has(e.backendName) && !e.ENV.getBool('DEBUG');
+}
+
+function clone(this: EngineInternals, x: TensorLike): tf.Tensor {
+  if (this.state.gradientDepth === 1 && quiet(this) && aliasable(this, x)) return alias(this, x);
+  return stock!.clone.call(this, x);
+}
+
+function sameShape(a: unknown, b: number[]): boolean {
+  if (!Array.isArray(a) || a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether kernel `name` would hand back x itself: Identity, a Reshape to x's shape, a Cast to x's dtype. */
+function isNoOp(name: string, x: TensorLike, attrs: Record<string, unknown>): boolean {
+  if (name === 'Reshape') return sameShape(attrs.shape, x.shape);
+  if (name === 'Cast') return attrs.dtype === x.dtype;
+  return true;
+}
+
+function runKernel(this: EngineInternals, name: string, inputs: Record<string, TensorLike>, attrs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+  if (name === 'Reshape' || name === 'Cast' || name === 'Identity') {
+    const s = this.state;
+    const tapeOff = s.gradientDepth === 0 || s.kernelDepth > 0;
+    const x = inputs.x;
+    if (tapeOff && quiet(this) && aliasable(this, x) && isNoOp(name, x, attrs)) return alias(this, x);
+  }
+  return stock!.runKernel.call(this, name, inputs, attrs);
+}
+
+/**
+ * Puts the shortcuts on the engine (once) and enables them for `backendName`, which must be the
+ * active backend, when its kernels share buffers. Never throws: a mismatch leaves stock behaviour
+ * and says why in the status.
+ */
+export function installTapeShortcuts(backendName: string): TapeShortcutsStatus {
+  const e = engine();
+  if (!stock) {
+    const why = engineMismatch(e);
+    if (why) {
+      refused = why;
+      return tapeShortcutsStatus();
+    }
+    stock = { clone: e.clone, runKernel: e.runKernel };
+    e.clone = clone;
+    e.runKernel = runKernel;
+  }
+  if (!enabled.has(backendName)) {
+    if (kernelsShare(e, backendName)) enabled.add(backendName);
+    else refused = `${backendName}: its Identity/Reshape/Cast kernels do not share buffers (stock path kept)`;
+  }
+  return tapeShortcutsStatus();
+}
+
+/** Takes the shortcuts off the engine again (tests, A/B measurements). */
+export function uninstallTapeShortcuts(): void {
+  if (!stock) return;
+  const e = engine();
+  // Own properties set by install: deleting them uncovers the engine class's methods.
+  if (e.clone === clone) delete (e as Partial<EngineInternals>).clone;
+  if (e.runKernel === runKernel) delete (e as Partial<EngineInternals>).runKernel;
+  if (e.clone !== stock.clone) e.clone = stock.clone;
+  if (e.runKernel !== stock.runKernel) e.runKernel = stock.runKernel;
+  stock = null;
+  enabled.clear();
+  refused = undefined;
+}
+
+export function tapeShortcutsStatus(): TapeShortcutsStatus {
+  return { installed: stock !== null, backends: [...enabled], ...(refused ? { refused } : {}) };
+}
