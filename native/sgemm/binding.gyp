@@ -10,7 +10,7 @@
     },
     {
       "target_name": "ops",
-      "sources": ["src/ops.cc"],
+      "sources": ["src/ops.cc", "src/fused.cc"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O3", "-std=c++17", "-fno-math-errno", "-ffp-contract=off"],
       "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17", "-ffp-contract=off"] },

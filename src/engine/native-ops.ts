@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { LoraStudyError } from '../util/errors.js';
 import { NATIVE_ADDON_HINT, NATIVE_ADDON_PATH_ENV } from './native-addon.js';
+import { disableNativeFused, enableNativeFused } from './native-fused.js';
 import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 
 /** The ops addon's API (native/sgemm/src/ops.cc). Offsets in params are bytes; shapes and strides count elements. */
@@ -27,6 +28,8 @@ export interface NativeOpsAddon {
   /** params: elemBytes (1 or 4), dstOff, n, the element's bit pattern. */
   fill(heap: Uint8Array, params: Float64Array): void;
   setThreads(n: number): number;
+  /** The fused layer kernels (native-fused.ts); absent in builds from before them. */
+  fused?(heap: Uint8Array, params: Float64Array): void;
   /** The calling convention the build implements ({@link NATIVE_OPS_API}); absent before 2. */
   api?: number;
 }
@@ -462,9 +465,13 @@ export const NATIVE_OP_KERNELS: Readonly<Record<string, Impl>> = {
 
 let restore: Map<string, RestoreKernel> | null = null;
 
-/** Registers the native kernels for the wasm backend (idempotent), with `threads` threads for large calls. */
+/**
+ * Registers the native kernels for the wasm backend (idempotent), with `threads` threads for large
+ * calls, and with all of them the fused layer kernels (native-fused.ts).
+ */
 export function enableNativeOps(addon: NativeOpsAddon, threads: number, only?: readonly string[]): void {
   addon.setThreads(threads);
+  if (!only) enableNativeFused(addon, threads);
   if (restore) return;
   restore = new Map();
   for (const [name, impl] of Object.entries(NATIVE_OP_KERNELS)) {
@@ -476,6 +483,7 @@ export function enableNativeOps(addon: NativeOpsAddon, threads: number, only?: r
 
 /** Puts back the stock kernels. */
 export function disableNativeOps(): void {
+  disableNativeFused();
   if (!restore) return;
   for (const undo of restore.values()) undo();
   restore = null;

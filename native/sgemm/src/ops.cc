@@ -28,6 +28,7 @@
 
 #define NAPI_ERROR_PREFIX "lora-study-native ops: "
 #include "napi_common.h"
+#include "fused.h"
 #include "thread_pool.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
@@ -739,7 +740,8 @@ napi_value Init(napi_env env, napi_value exports) {
   NAPI_CALL(env, napi_create_int32(env, 2, &api));
   NAPI_CALL(env, napi_set_named_property(env, exports, "api", api));
   return lora_napi::export_functions(env, exports, {{"binary", Binary}, {"unary", Unary}, {"reduce", Reduce}, {"copy", Copy},
-                                                    {"gather", Gather}, {"fill", Fill}, {"setThreads", SetThreads}});
+                                                    {"gather", Gather}, {"fill", Fill}, {"setThreads", SetThreads},
+                                                    {"fused", lora_fused::Fused}});
 }
 
 }  // namespace

@@ -1,8 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedSiluMul } from './fused-ops.js';
 
 /** SiLU (swish): `x · σ(x)`. */
 export function silu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(x));
+}
+
+/** A gated MLP's product `act(gate) · up`: one fused op for SiLU where the backend has it (fused-ops.ts). */
+export function gatedProduct(act: (x: tf.Tensor) => tf.Tensor, gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  return (act === silu ? fusedSiluMul(gate, up) : null) ?? tf.mul(act(gate), up);
 }
 
 /** 2·√(2/π) and 2·√(2/π)·0.044715: gelu_new's tanh argument doubled, for the sigmoid form below. */

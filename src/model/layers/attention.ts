@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
 import type { ConstantCache } from './constant-cache.js';
+import { fusedAttentionSoftmax } from './fused-ops.js';
 
 /** Large negative instead of -inf so fully masked rows (padding queries) stay finite. */
 const MASKED = -1e9;
@@ -53,10 +54,15 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
   const S = k.shape[2] as number;
   const nRep = H / Hkv;
   const qg = q.reshape([B, Hkv, nRep * T, d]); // [B, Hkv, nRep·T, d]
-  const scores = tf.mul(tf.matMul(qg as tf.Tensor4D, k as tf.Tensor4D, false, true), 1 / Math.sqrt(d)); // [B, Hkv, nRep·T, S]
-  const masked = tf.add(scores.reshape([B, Hkv, nRep, T, S]), mask.reshape([mask.shape[0], 1, 1, T, S]));
-  const probs = tf.softmax(masked, -1).reshape([B, Hkv, nRep * T, S]);
+  const raw = tf.matMul(qg as tf.Tensor4D, k as tf.Tensor4D, false, true); // [B, Hkv, nRep·T, S]
+  const probs = fusedAttentionSoftmax(raw, mask, 1 / Math.sqrt(d), nRep) ?? maskedSoftmax(raw, mask, 1 / Math.sqrt(d), [B, Hkv, nRep, T, S]);
   return tf.matMul(probs as tf.Tensor4D, v as tf.Tensor4D).reshape([B, H, T, d]); // [B, H, T, d]
+}
+
+/** softmax(raw·scale + mask) for raw `[B, Hkv, nRep·T, S]`, mask `[B|1, 1, T, S]` broadcast over the nRep stacked heads. */
+function maskedSoftmax(raw: tf.Tensor, mask: tf.Tensor, scale: number, [B, Hkv, nRep, T, S]: number[]): tf.Tensor {
+  const masked = tf.add(tf.mul(raw, scale).reshape([B, Hkv, nRep, T, S]), mask.reshape([mask.shape[0], 1, 1, T, S]));
+  return tf.softmax(masked, -1).reshape([B, Hkv, nRep * T, S]);
 }
 
 /** [B, T, H·d] → [B, H, T, d] */

@@ -1,16 +1,31 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
+import { fusedOpsAvailable, fusedRmsNorm } from './fused-ops.js';
 
 /** RMSNorm as in HF LlamaRMSNorm: `w · x / √(mean(x²) + ε)`, computed in float32. */
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
+  const fused = fusedRmsNorm(x, weight, eps, false);
+  if (fused) return fused;
   const variance = tf.mean(tf.square(x), -1, true);
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, eps))), weight);
 }
 
 /** Gemma's RMSNorm: the gain is stored as an offset from 1, `(1 + w) · x / √(mean(x²) + ε)`. */
 export function rmsNormOffset(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
+  const fused = fusedOpsAvailable() ? fusedRmsNorm(x, tf.add(weight, 1), eps, false) : null;
+  if (fused) return fused;
   const variance = tf.mean(tf.square(x), -1, true);
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, eps))), tf.add(weight, 1));
+}
+
+/**
+ * A pre-norm block's norm of the residual stream x, and the tensor its residual add must read in
+ * place of x: x itself, or with the fused op (fused-ops.ts) its pass-through output, through which
+ * x's gradient gets the residual's contribution in tfjs's order.
+ */
+export function rmsNormResidual(x: tf.Tensor, weight: tf.Tensor1D, eps: number, offset = false): [tf.Tensor, tf.Tensor] {
+  const fused = fusedOpsAvailable() ? fusedRmsNorm(x, offset ? tf.add(weight, 1) : weight, eps, true) : null;
+  return fused ?? [offset ? rmsNormOffset(x, weight, eps) : rmsNorm(x, weight, eps), x];
 }
 
 /** The sums of `t` over every axis but the last: `[C]` (a LayerNorm gain's or bias's gradient). */

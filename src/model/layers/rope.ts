@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
 import type { ConstantCache } from './constant-cache.js';
+import { fusedRope } from './fused-ops.js';
 import { defaultPositions } from './positions.js';
 
 /**
@@ -53,6 +54,8 @@ function rotateHalf(x: tf.Tensor): tf.Tensor {
  * rotated, the rest pass through (partial rotary, as transformers' Phi and Phi-3).
  */
 export function applyRope(x: tf.Tensor, t: RopeTables): tf.Tensor {
+  const fused = fusedRope(x, t.cos, t.sin);
+  if (fused) return fused;
   const d = x.shape[x.shape.length - 1];
   const r = t.cos.shape[t.cos.shape.length - 1];
   if (r === d) return tf.add(tf.mul(x, t.cos), tf.mul(rotateHalf(x), t.sin));

@@ -2,10 +2,10 @@ import type { VocabTable } from '../../layers/vocab-chunks.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '../../../util/tfjs-setup.js';
 import type { ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
-import { activation } from '../../layers/activations.js';
+import { activation, gatedProduct } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
-import { rmsNorm, rmsNormOffset } from '../../layers/norms.js';
+import { rmsNorm, rmsNormOffset, rmsNormResidual } from '../../layers/norms.js';
 import { applyRope, ropeTables } from '../../layers/rope.js';
 import type { WeightReader } from '../../layers/weights.js';
 import type { ModelConfig } from '../../types.js';
@@ -42,6 +42,7 @@ export class RopeDecoder extends ParameterizedModel {
   private readonly lmHead: Linear;
   private readonly act: (x: tf.Tensor) => tf.Tensor;
   private readonly norm: (x: tf.Tensor, w: tf.Tensor1D, eps: number) => tf.Tensor;
+  private readonly normOffset: boolean;
   private readonly embedScale: number;
 
   constructor(
@@ -56,6 +57,7 @@ export class RopeDecoder extends ParameterizedModel {
     const c = config;
     this.act = activation(variant.activation ?? c.hiddenAct);
     this.norm = variant.normOffset ? rmsNormOffset : rmsNorm;
+    this.normOffset = variant.normOffset ?? false;
     this.embedScale = variant.scaleEmbeddings ? Math.fround(Math.sqrt(c.hiddenSize)) : 1;
     const C = c.hiddenSize;
     const embName = 'model.embed_tokens.weight';
@@ -103,7 +105,8 @@ export class RopeDecoder extends ParameterizedModel {
     if (this.embedScale !== 1) x = tf.mul(x, this.embedScale);
     this.blocks.forEach((blk, i) => {
       const l = blk.linears;
-      const h = this.norm(x, blk.inputNorm, c.normEps);
+      // The residual adds read xa/xm: x, or the fused norm's pass-through of it (norms.ts rmsNormResidual).
+      const [h, xa] = rmsNormResidual(x, blk.inputNorm, c.normEps, this.normOffset);
       const [q0, k0, v0] = this.qkv(l, h, ctx);
       const q = applyRope(splitHeads(q0, c.numHeads, c.headDim), rope); // [B, H, T, d]
       let k = applyRope(splitHeads(k0, c.numKvHeads, c.headDim), rope); // [B, Hkv, T, d]
@@ -115,10 +118,10 @@ export class RopeDecoder extends ParameterizedModel {
       }
       if (newCache) newCache.layers.push({ k, v });
       const attn = scaledDotProductAttention(q, k, v, mask); // [B, H, T, d]
-      x = tf.add(x, l['self_attn.o_proj'].apply(mergeHeads(attn), ctx));
-      const h2 = this.norm(x, blk.postNorm, c.normEps);
+      x = tf.add(xa, l['self_attn.o_proj'].apply(mergeHeads(attn), ctx));
+      const [h2, xm] = rmsNormResidual(x, blk.postNorm, c.normEps, this.normOffset);
       const [gate, up] = this.gateUp(l, h2, ctx);
-      x = tf.add(x, l['mlp.down_proj'].apply(tf.mul(this.act(gate), up), ctx));
+      x = tf.add(xm, l['mlp.down_proj'].apply(gatedProduct(this.act, gate, up), ctx));
     });
     const logits = this.lmHead.apply(this.norm(x, this.finalNorm, c.normEps), ctx) as tf.Tensor3D; // [B, T, V]
     return { logits, cache: newCache };

@@ -1,0 +1,381 @@
+// Fused layer kernels for the tfjs wasm backend (src/engine/native-fused.ts registers them; the
+// layers in src/model/layers/fused-ops.ts call them): each computes in one pass what tfjs runs as
+// several kernels, and gives BIT-IDENTICAL results to that chain of stock kernels, because it
+// performs the very same float32 operations in the same order:
+//  - every elementwise step is one IEEE float operation (no FMA: built with -ffp-contract=off, no
+//    -ffast-math), as XNNPACK's binary kernels compute it;
+//  - every sum is one sequential float chain from 0 in the stock reduction's order (tfjs-backend-wasm
+//    transposes the reduced axis innermost and accumulates it in order, as ops.cc's reduce does);
+//  - gradients accumulate in the order tfjs's backprop adds them (reverse tape order).
+// Each kernel documents the tfjs op chain it reproduces. Transcendentals stay in the stock kernels
+// (the caller runs wasm's Sigmoid, Softmax and Pow and passes their results in); only Rsqrt is
+// done here, as the stock kernel does it: 1.0f / sqrtf(v), both correctly rounded.
+//
+// fused(heap: Uint8Array, params: Float64Array): params[0] = kernel, params[1] = threads, then the
+// kernel's own fields; offsets are BYTE offsets into heap (-1 = operand absent), sizes count elements.
+#include "fused.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+
+#define NAPI_ERROR_PREFIX "lora-study-native ops: "
+#include "napi_common.h"
+#include "thread_pool.h"
+
+namespace lora_fused {
+namespace {
+
+enum Kernel {
+  ROPE = 0,
+  ROPE_GRAD = 1,
+  RMS_NORM = 2,
+  RMS_VAR = 3,
+  RMS_NORM_GRAD = 4,
+  RMS_NORM_GRAD_W = 5,
+  SILU_MUL = 6,
+  SILU_MUL_GRAD = 7,
+  SCALE_MASK = 8,
+  SOFTMAX_GRAD = 9,
+};
+
+// Below this many elements one thread does the call (tiny layers: handing work to the pool costs more).
+constexpr long PAR_MIN = 1L << 18;
+
+struct Call {
+  uint8_t* heap;
+  size_t heap_len;
+  const double* p;
+  size_t np;
+  bool ok = true;
+  int threads() const { return std::max(1, std::min((int)p[1], 256)); }
+  // Operand at params[i] spanning `elems` floats; nullptr when absent (-1). Marks the call bad when outside the heap.
+  float* f32(size_t i, double elems, bool optional = false) {
+    const double off = p[i];
+    if (optional && off < 0) return nullptr;
+    if (!(off >= 0 && off + 4 * elems <= (double)heap_len) || (long)off % 4 != 0) {
+      ok = false;
+      return nullptr;
+    }
+    return reinterpret_cast<float*>(heap + (long)off);
+  }
+  long n(size_t i) {
+    const double v = p[i];
+    if (!(v >= 0 && v < 1e15)) ok = false;
+    return (long)v;
+  }
+};
+
+// Runs fn(s, e) over [0, rows) split into about one range per thread when the call is large.
+void for_rows(long rows, long work, int threads, const std::function<void(long, long)>& fn) {
+  const int parts = work >= PAR_MIN ? (int)std::min<long>(threads, rows) : 1;
+  lora_ops::run_parallel(std::max(parts, 1), threads, [&](int i) { fn(rows * i / parts, rows * (i + 1) / parts); }, lora_ops::Wait::Sleep);
+}
+
+// tf.mean(tf.square(x), -1, true) + eps for one row: x*x, summed from 0 in order, / C, + eps.
+inline float row_var(const float* x, long C, float eps) {
+  float acc = 0.f;
+  for (long c = 0; c < C; ++c) {
+    const float s = x[c] * x[c];
+    acc += s;
+  }
+  const float mean = acc / (float)(uint32_t)C;
+  return mean + eps;
+}
+
+// Rotary embedding, the r-first dims of each row of d (rest passed through), tables [Bt, T, r]:
+// x·cos + rotate_half(x)·sin with rotate_half(x) = concat(-x[h:], x[:h]) (applyRope's chain).
+// Backward, for the chain's gradient: d(rotate_half(x)·sin) = dy·sin, split, the first half negated
+// (Neg_grad), concatenated back swapped (SplitV_grad), then added to dy·cos (Multiply_grad).
+void rope(Call& c, bool grad) {
+  // [op, threads, outOff, inOff, cosOff, sinOff, B, H, T, d, r, Bt]
+  const long B = c.n(6), H = c.n(7), T = c.n(8), d = c.n(9), r = c.n(10), Bt = c.n(11);
+  if (!c.ok || r > d || r % 2 != 0 || !(Bt == 1 || Bt == B)) {
+    c.ok = false;
+    return;
+  }
+  const double total = (double)B * H * T * d;
+  float* out = c.f32(2, total);
+  const float* in = c.f32(3, total);
+  const float* cs = c.f32(4, (double)Bt * T * r);
+  const float* sn = c.f32(5, (double)Bt * T * r);
+  if (!c.ok) return;
+  const long h = r / 2, rows = B * H * T;
+  for_rows(rows, rows * d, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; ++row) {
+      const long t = row % T, b = row / (H * T);
+      const long tab = ((Bt == 1 ? 0 : b) * T + t) * r;
+      const float* co = cs + tab;
+      const float* si = sn + tab;
+      const float* x = in + row * d;
+      float* o = out + row * d;
+      if (!grad) {
+        for (long i = 0; i < h; ++i) {
+          const float nx = -x[i + h];
+          o[i] = x[i] * co[i] + nx * si[i];
+        }
+        for (long i = h; i < r; ++i) o[i] = x[i] * co[i] + x[i - h] * si[i];
+      } else {
+        // x's gradient: the rotate_half path's (accumulated first) + dy·cos.
+        for (long i = 0; i < h; ++i) {
+          const float g = x[i + h] * si[i + h];
+          const float m = x[i] * co[i];
+          o[i] = g + m;
+        }
+        for (long i = h; i < r; ++i) {
+          const float g = -(x[i - h] * si[i - h]);
+          const float m = x[i] * co[i];
+          o[i] = g + m;
+        }
+      }
+      for (long i = r; i < d; ++i) o[i] = x[i];
+    }
+  });
+}
+
+// RMSNorm forward (rmsNorm's chain): y = (x · rsqrt(mean(x²) + eps)) · w.
+void rms_norm(Call& c) {
+  // [op, threads, yOff, xOff, wOff, rows, C, eps]
+  const long rows = c.n(5), C = c.n(6);
+  const float eps = (float)c.p[7];
+  float* y = c.f32(2, (double)rows * C);
+  const float* x = c.f32(3, (double)rows * C);
+  const float* w = c.f32(4, (double)C);
+  if (!c.ok) return;
+  for_rows(rows, rows * C, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; ++row) {
+      const float* xr = x + row * C;
+      const float r = 1.0f / std::sqrt(row_var(xr, C, eps));
+      float* yr = y + row * C;
+      for (long k = 0; k < C; ++k) {
+        const float n = xr[k] * r;
+        yr[k] = n * w[k];
+      }
+    }
+  });
+}
+
+// v = mean(x²) + eps per row (the backward pass's input to the stock Pow).
+void rms_var(Call& c) {
+  // [op, threads, vOff, xOff, rows, C, eps]
+  const long rows = c.n(4), C = c.n(5);
+  const float eps = (float)c.p[6];
+  float* v = c.f32(2, (double)rows);
+  const float* x = c.f32(3, (double)rows * C);
+  if (!c.ok) return;
+  for_rows(rows, rows * C, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; ++row) v[row] = row_var(x + row * C, C, eps);
+  });
+}
+
+// RMSNorm's x gradient, tfjs's chain for y = mul(mul(x, r), w), r = rsqrt(v), v = mean(square(x)) + eps:
+//   dn = dy·w; through mul(x, r): dn·r, and dr = Σ dn·x (Multiply_grad's sum over the broadcast axis);
+//   Rsqrt_grad: dv = -(dr / (v^1.5 · 2)) with v^1.5 from the stock Pow (p); Mean_grad: (dv·1) / C;
+//   Square_grad: that · (x·2). x's contributions add in reverse tape order: the residual's (dres, when
+//   the residual add reads this op's pass-through output), then mul(x, r)'s, then square(x)'s.
+void rms_norm_grad(Call& c) {
+  // [op, threads, dxOff, dyOff, dresOff|-1, xOff, wOff, vOff, pOff, rows, C]
+  const long rows = c.n(9), C = c.n(10);
+  const double total = (double)rows * C;
+  float* dx = c.f32(2, total);
+  const float* dy = c.f32(3, total);
+  const float* dres = c.f32(4, total, true);
+  const float* x = c.f32(5, total);
+  const float* w = c.f32(6, (double)C);
+  const float* v = c.f32(7, (double)rows);
+  const float* p = c.f32(8, (double)rows);
+  if (!c.ok) return;
+  const float count = (float)(uint32_t)C;
+  for_rows(rows, rows * C, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; ++row) {
+      const float* xr = x + row * C;
+      const float* dyr = dy + row * C;
+      const float r = 1.0f / std::sqrt(v[row]);
+      float dr = 0.f;
+      for (long k = 0; k < C; ++k) {
+        const float dn = dyr[k] * w[k];
+        const float t = dn * xr[k];
+        dr += t;
+      }
+      const float denom = p[row] * 2.0f;
+      const float q = dr / denom;
+      const float dv = -q;
+      const float dsq = dv / count;
+      float* dxr = dx + row * C;
+      const float* dresr = dres ? dres + row * C : nullptr;
+      for (long k = 0; k < C; ++k) {
+        const float dn = dyr[k] * w[k];
+        const float dmul = dn * r;
+        const float x2 = xr[k] * 2.0f;
+        const float dxs = dsq * x2;
+        const float acc = dresr ? dresr[k] + dmul : dmul;
+        dxr[k] = acc + dxs;
+      }
+    }
+  });
+}
+
+// RMSNorm's gain gradient: Σ over rows (in order, from 0) of dy · (x·r) (Multiply_grad's sum over
+// the leading axes). Columns are independent chains.
+void rms_norm_grad_w(Call& c) {
+  // [op, threads, dwOff, dyOff, xOff, vOff, rows, C]
+  const long rows = c.n(6), C = c.n(7);
+  const double total = (double)rows * C;
+  float* dw = c.f32(2, (double)C);
+  const float* dy = c.f32(3, total);
+  const float* x = c.f32(4, total);
+  const float* v = c.f32(5, (double)rows);
+  if (!c.ok) return;
+  for_rows(C, rows * C, c.threads(), [&](long s, long e) {
+    for (long k = s; k < e; ++k) dw[k] = 0.f;
+    for (long row = 0; row < rows; ++row) {
+      const float r = 1.0f / std::sqrt(v[row]);
+      const float* xr = x + row * C;
+      const float* dyr = dy + row * C;
+      for (long k = s; k < e; ++k) {
+        const float n = xr[k] * r;
+        const float t = dyr[k] * n;
+        dw[k] += t;
+      }
+    }
+  });
+}
+
+// Gated MLP product silu(g)·up = (g·σ(g))·up, σ from the stock Sigmoid (s). Backward (tfjs's chain):
+// da = dy·up, dup = dy·(g·s); g gets da·s (Multiply_grad, accumulated first) + (da·g)·(s·(1 - s)) (Sigmoid_grad).
+void silu_mul(Call& c, bool grad) {
+  // forward: [op, threads, outOff, gOff, sOff, upOff, n]; grad: [op, threads, dgOff, dupOff, dyOff, gOff, sOff, upOff, n]
+  const long n = c.n(grad ? 8 : 6);
+  if (!c.ok) return;
+  if (!grad) {
+    float* out = c.f32(2, (double)n);
+    const float* g = c.f32(3, (double)n);
+    const float* s = c.f32(4, (double)n);
+    const float* up = c.f32(5, (double)n);
+    if (!c.ok) return;
+    for_rows(n, n, c.threads(), [&](long b, long e) {
+      for (long i = b; i < e; ++i) {
+        const float a = g[i] * s[i];
+        out[i] = a * up[i];
+      }
+    });
+    return;
+  }
+  float* dg = c.f32(2, (double)n);
+  float* dup = c.f32(3, (double)n);
+  const float* dy = c.f32(4, (double)n);
+  const float* g = c.f32(5, (double)n);
+  const float* s = c.f32(6, (double)n);
+  const float* up = c.f32(7, (double)n);
+  if (!c.ok) return;
+  for_rows(n, n, c.threads(), [&](long b, long e) {
+    for (long i = b; i < e; ++i) {
+      const float a = g[i] * s[i];
+      dup[i] = dy[i] * a;
+      const float da = dy[i] * up[i];
+      const float dg1 = da * s[i];
+      const float ds = da * g[i];
+      const float one_minus = 1.0f - s[i];
+      const float slope = s[i] * one_minus;
+      const float dg2 = ds * slope;
+      dg[i] = dg1 + dg2;
+    }
+  });
+}
+
+// Attention logits before the stock Softmax: scores·scale + mask, scores [B, Hkv, nRep, T, S], mask [Bm, T, S].
+void scale_mask(Call& c) {
+  // [op, threads, outOff, scoresOff, maskOff, B, Hkv, nRep, T, S, Bm, scale]
+  const long B = c.n(5), Hkv = c.n(6), nRep = c.n(7), T = c.n(8), S = c.n(9), Bm = c.n(10);
+  const float scale = (float)c.p[11];
+  if (!c.ok || !(Bm == 1 || Bm == B)) {
+    c.ok = false;
+    return;
+  }
+  const double total = (double)B * Hkv * nRep * T * S;
+  float* out = c.f32(2, total);
+  const float* sc = c.f32(3, total);
+  const float* mask = c.f32(4, (double)Bm * T * S);
+  if (!c.ok) return;
+  const long rows = B * Hkv * nRep * T;
+  for_rows(rows, rows * S, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; ++row) {
+      const long t = row % T, b = row / (Hkv * nRep * T);
+      const float* m = mask + ((Bm == 1 ? 0 : b) * T + t) * S;
+      const float* in = sc + row * S;
+      float* o = out + row * S;
+      for (long j = 0; j < S; ++j) {
+        const float v = in[j] * scale;
+        o[j] = v + m[j];
+      }
+    }
+  });
+}
+
+// Softmax's gradient over rows of S (Softmax_grad: dy·y − Σ(dy·y)·y, the sum from 0 in order), times
+// `scale` (Multiply_grad of the logits' scaling; 1 leaves it exact).
+void softmax_grad(Call& c) {
+  // [op, threads, dxOff, dyOff, yOff, rows, S, scale]
+  const long rows = c.n(5), S = c.n(6);
+  const float scale = (float)c.p[7];
+  const double total = (double)rows * S;
+  float* dx = c.f32(2, total);
+  const float* dy = c.f32(3, total);
+  const float* y = c.f32(4, total);
+  if (!c.ok) return;
+  for_rows(rows, rows * S, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; ++row) {
+      const float* dr = dy + row * S;
+      const float* yr = y + row * S;
+      float sum = 0.f;
+      for (long j = 0; j < S; ++j) {
+        const float t = dr[j] * yr[j];
+        sum += t;
+      }
+      float* o = dx + row * S;
+      for (long j = 0; j < S; ++j) {
+        const float t = dr[j] * yr[j];
+        const float u = sum * yr[j];
+        const float g = t - u;
+        o[j] = g * scale;
+      }
+    }
+  });
+}
+
+}  // namespace
+
+napi_value Fused(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Call c{};
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
+      !lora_napi::typed_array(env, argv[0], napi_uint8_array, &c.heap, &c.heap_len) ||
+      !lora_napi::typed_array(env, argv[1], napi_float64_array, const_cast<double**>(&c.p), &c.np)) {
+    napi_throw_type_error(env, nullptr, NAPI_ERROR_PREFIX "fused expects (heap: Uint8Array, params: Float64Array)");
+    return nullptr;
+  }
+  static const size_t kParams[] = {12, 12, 8, 7, 11, 8, 7, 9, 12, 8};
+  const int op = c.np >= 2 ? (int)c.p[0] : -1;
+  if (op < ROPE || op > SOFTMAX_GRAD || c.np < kParams[op]) {
+    napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad kernel or params too short");
+    return nullptr;
+  }
+  switch (op) {
+    case ROPE:
+    case ROPE_GRAD: rope(c, op == ROPE_GRAD); break;
+    case RMS_NORM: rms_norm(c); break;
+    case RMS_VAR: rms_var(c); break;
+    case RMS_NORM_GRAD: rms_norm_grad(c); break;
+    case RMS_NORM_GRAD_W: rms_norm_grad_w(c); break;
+    case SILU_MUL:
+    case SILU_MUL_GRAD: silu_mul(c, op == SILU_MUL_GRAD); break;
+    case SCALE_MASK: scale_mask(c); break;
+    case SOFTMAX_GRAD: softmax_grad(c); break;
+  }
+  if (!c.ok) napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad shape params or operands outside the heap");
+  return nullptr;
+}
+
+}  // namespace lora_fused

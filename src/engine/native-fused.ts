@@ -1,0 +1,196 @@
+/**
+ * The fused layer kernels of src/model/layers/fused-ops.ts for the wasm backend, on the native ops
+ * addon's `fused` entry (native/sgemm/src/fused.cc), in place on the wasm heap. Each forward or
+ * backward kernel is one native call, with wasm's own Sigmoid, Softmax or Pow kernel called
+ * directly where the composed ops used one (their XNNPACK/libm results are not reproduced natively).
+ * Registered and removed together with the native ops (native-ops.ts), so
+ * LORA_STUDY_NATIVE_OPS=off and --native-matmul off keep the composed graph.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { FUSED_KERNELS } from '../model/layers/fused-ops.js';
+
+/** The addon's fused entry: params[0] = kernel (fused.cc's Kernel), params[1] = threads, then the kernel's fields. */
+export interface NativeFusedAddon {
+  fused(heap: Uint8Array, params: Float64Array): void;
+}
+
+interface WasmBackendLike {
+  wasm: { HEAPU8: Uint8Array };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.TypedArray): tf.TensorInfo;
+  disposeData(dataId: object): void;
+  incRef(dataId: object): void;
+}
+
+interface KernelArgs {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: WasmBackendLike;
+  attrs: Record<string, unknown>;
+}
+
+const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9 };
+
+const params = new Float64Array(16);
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+function call(addon: NativeFusedAddon, backend: WasmBackendLike, threads: number, kernel: number, fields: Array<number | tf.TensorInfo | null>): void {
+  params[0] = kernel;
+  params[1] = threads;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    params[2 + i] = f === null ? -1 : typeof f === 'number' ? f : backend.dataIdMap.get(f.dataId).memoryOffset;
+  }
+  // Read HEAPU8 now: an allocation may have grown (and so replaced) the heap.
+  addon.fused(backend.wasm.HEAPU8, params);
+}
+
+/** Runs wasm's own kernel `name` (the one registered now) on backend data, outside the engine. */
+function stock(name: string, args: KernelArgs, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown> = {}): tf.TensorInfo {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`fused ops: the wasm backend has no ${name} kernel`);
+  return k.kernelFunc({ inputs, backend: args.backend as never, attrs: attrs as never }) as tf.TensorInfo;
+}
+
+function need(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`fused ops: ${what}`);
+}
+
+type Impl = (addon: NativeFusedAddon, threads: number, args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+function rope(grad: boolean): Impl {
+  return (addon, threads, args) => {
+    const x = grad ? args.inputs.dy : args.inputs.x;
+    const { cos, sin } = args.inputs;
+    const [B, H, T, d] = x.shape;
+    need(x.shape.length === 4 && cos.shape.length === 4, 'rope wants x [B, H, T, d] and tables [B|1, 1, T, r]');
+    const out = args.backend.makeOutput(x.shape.slice(), 'float32');
+    call(addon, args.backend, threads, grad ? K.ROPE_GRAD : K.ROPE, [out, x, cos, sin, B, H, T, d, cos.shape[3], cos.shape[0]]);
+    return out;
+  };
+}
+
+const rowsOf = (x: tf.TensorInfo): [number, number] => {
+  const C = x.shape[x.shape.length - 1];
+  return [size(x.shape) / C, C];
+};
+
+function rmsNorm(pass: boolean): Impl {
+  return (addon, threads, args) => {
+    const { x, weight } = args.inputs;
+    const [rows, C] = rowsOf(x);
+    const y = args.backend.makeOutput(x.shape.slice(), 'float32');
+    call(addon, args.backend, threads, K.RMS_NORM, [y, x, weight, rows, C, Math.fround(args.attrs.eps as number)]);
+    if (!pass) return y;
+    // x itself, one more reference to its buffer (as the wasm Identity does).
+    args.backend.incRef(x.dataId);
+    return [y, { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype }];
+  };
+}
+
+/** v = mean(x²) + eps per row, as a `[rows]` tensor the caller disposes. */
+function rmsVar(addon: NativeFusedAddon, threads: number, args: KernelArgs, x: tf.TensorInfo): tf.TensorInfo {
+  const [rows, C] = rowsOf(x);
+  const v = args.backend.makeOutput([rows], 'float32');
+  call(addon, args.backend, threads, K.RMS_VAR, [v, x, rows, C, Math.fround(args.attrs.eps as number)]);
+  return v;
+}
+
+const rmsNormGrad: Impl = (addon, threads, args) => {
+  const { dy, dres, x, weight } = args.inputs;
+  const [rows, C] = rowsOf(x);
+  const v = rmsVar(addon, threads, args, x);
+  // Rsqrt's gradient takes v^1.5 from the Pow kernel (libm's powf): run that very kernel.
+  const e = args.backend.makeOutput([], 'float32', undefined, Float32Array.of(1.5));
+  const p = stock('Pow', args, { a: v, b: e });
+  const dx = args.backend.makeOutput(x.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.RMS_NORM_GRAD, [dx, dy, dres ?? null, x, weight, v, p, rows, C]);
+  for (const t of [v, e, p]) args.backend.disposeData(t.dataId);
+  return dx;
+};
+
+const rmsNormGradW: Impl = (addon, threads, args) => {
+  const { dy, x } = args.inputs;
+  const [rows, C] = rowsOf(x);
+  const v = rmsVar(addon, threads, args, x);
+  const dw = args.backend.makeOutput([C], 'float32');
+  call(addon, args.backend, threads, K.RMS_NORM_GRAD_W, [dw, dy, x, v, rows, C]);
+  args.backend.disposeData(v.dataId);
+  return dw;
+};
+
+/** [silu(gate)·up, σ(gate)]: σ from wasm's Sigmoid, kept for the gradient. */
+const siluMul: Impl = (addon, threads, args) => {
+  const { gate, up } = args.inputs;
+  const s = stock('Sigmoid', args, { x: gate });
+  const out = args.backend.makeOutput(gate.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.SILU_MUL, [out, gate, s, up, size(gate.shape)]);
+  return [out, s];
+};
+
+const siluMulGrad: Impl = (addon, threads, args) => {
+  const { dy, gate, up, s } = args.inputs;
+  const dg = args.backend.makeOutput(gate.shape.slice(), 'float32');
+  const dup = args.backend.makeOutput(gate.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.SILU_MUL_GRAD, [dg, dup, dy, gate, s, up, size(gate.shape)]);
+  return [dg, dup];
+};
+
+const attentionSoftmax: Impl = (addon, threads, args) => {
+  const { scores, mask } = args.inputs;
+  const nRep = args.attrs.nRep as number;
+  const [B, Hkv, RT, S] = scores.shape;
+  const logits = args.backend.makeOutput(scores.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.SCALE_MASK, [logits, scores, mask, B, Hkv, nRep, RT / nRep, S, mask.shape[0], args.attrs.scale as number]);
+  const probs = stock('Softmax', args, { logits }, { dim: scores.shape.length - 1 });
+  args.backend.disposeData(logits.dataId);
+  return probs;
+};
+
+const attentionSoftmaxGrad: Impl = (addon, threads, args) => {
+  const { dy, y } = args.inputs;
+  const [rows, S] = rowsOf(y);
+  const dx = args.backend.makeOutput(y.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.SOFTMAX_GRAD, [dx, dy, y, rows, S, args.attrs.scale as number]);
+  return dx;
+};
+
+const IMPLS: Record<string, Impl> = {
+  [FUSED_KERNELS.rope]: rope(false),
+  [FUSED_KERNELS.ropeGrad]: rope(true),
+  [FUSED_KERNELS.rmsNorm]: rmsNorm(false),
+  [FUSED_KERNELS.rmsNormPass]: rmsNorm(true),
+  [FUSED_KERNELS.rmsNormGrad]: rmsNormGrad,
+  [FUSED_KERNELS.rmsNormGradW]: rmsNormGradW,
+  [FUSED_KERNELS.siluMul]: siluMul,
+  [FUSED_KERNELS.siluMulGrad]: siluMulGrad,
+  [FUSED_KERNELS.attentionSoftmax]: attentionSoftmax,
+  [FUSED_KERNELS.attentionSoftmaxGrad]: attentionSoftmaxGrad,
+};
+
+let registered = false;
+let threadCount = 1;
+
+/** Registers the fused kernels for wasm (idempotent; `threads` for large calls); false when the addon build has no `fused` entry (a stale build). */
+export function enableNativeFused(addon: Partial<NativeFusedAddon>, threads: number): boolean {
+  threadCount = threads;
+  if (registered) return true;
+  if (typeof addon.fused !== 'function') return false;
+  const a = addon as NativeFusedAddon;
+  for (const [kernelName, impl] of Object.entries(IMPLS)) {
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: (args) => impl(a, threadCount, args as unknown as KernelArgs) });
+  }
+  registered = true;
+  return true;
+}
+
+/** Removes them: the layers go back to their composed ops. */
+export function disableNativeFused(): void {
+  if (!registered) return;
+  for (const kernelName of Object.keys(IMPLS)) tf.unregisterKernel(kernelName, 'wasm');
+  registered = false;
+}
+
+/** The fused kernels now registered (empty when off). */
+export function nativeFusedEnabled(): string[] {
+  return registered ? Object.keys(IMPLS) : [];
+}

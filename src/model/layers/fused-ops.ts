@@ -1,0 +1,135 @@
+/**
+ * Fused layer ops: rotary embedding, RMSNorm, the SiLU-gated MLP product and attention's
+ * scale + mask + softmax, each one kernel forward and one backward instead of the 5–15 kernels
+ * (and as many tape nodes) tfjs runs for the composed ops. A backend opts in by registering the
+ * kernels named in {@link FUSED_KERNELS} (src/engine/native-fused.ts does for wasm with the native
+ * ops addon); where they are not registered every function here returns null and the layers run
+ * their composed ops. The kernels must give the composed ops' values and gradients bit for bit:
+ * the gradients below are the composed ops' gradient chains, computed by the backward kernels in
+ * tfjs's order (tests/model/fused-ops.test.ts compares both paths).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '../../util/tfjs-setup.js';
+
+export const FUSED_KERNELS = {
+  rope: 'LoraStudyFusedRope',
+  ropeGrad: 'LoraStudyFusedRopeGrad',
+  rmsNorm: 'LoraStudyFusedRmsNorm',
+  rmsNormPass: 'LoraStudyFusedRmsNormPass',
+  rmsNormGrad: 'LoraStudyFusedRmsNormGrad',
+  rmsNormGradW: 'LoraStudyFusedRmsNormGradW',
+  siluMul: 'LoraStudyFusedSiluMul',
+  siluMulGrad: 'LoraStudyFusedSiluMulGrad',
+  attentionSoftmax: 'LoraStudyFusedAttentionSoftmax',
+  attentionSoftmaxGrad: 'LoraStudyFusedAttentionSoftmaxGrad',
+} as const;
+
+/** Whether the current backend runs the fused kernels. */
+export function fusedOpsAvailable(): boolean {
+  return tf.getKernel(FUSED_KERNELS.rope, tf.getBackend()) !== undefined;
+}
+
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor | tf.Tensor[] =>
+  tf.engine().runKernel(name, inputs, attrs as never) as tf.Tensor | tf.Tensor[];
+const isF32 = (...ts: tf.Tensor[]): boolean => ts.every((t) => t.dtype === 'float32');
+const noGradient = (what: string) => (): tf.Tensor => {
+  throw new Error(`fused ops: ${what} has no gradient here (it is a constant of the layer)`);
+};
+
+/**
+ * Rotary embedding of x `[B, H, T, d]` with tables `[B|1, 1, T, r]` (rope.ts applyRope's chain:
+ * x·cos + rotate_half(x)·sin on the first r dims, the rest passed through), or null when the
+ * backend has no fused kernel or the shapes are not these.
+ */
+export function fusedRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor | null {
+  if (!fusedOpsAvailable() || x.rank !== 4 || cos.rank !== 4 || !isF32(x, cos, sin)) return null;
+  const [B, , T, d] = x.shape;
+  const r = cos.shape[3] as number;
+  if (r > d || r % 2 !== 0 || cos.shape[2] !== T || cos.shape[1] !== 1 || !(cos.shape[0] === 1 || cos.shape[0] === B)) return null;
+  if (!tf.util.arraysEqual(cos.shape, sin.shape)) return null;
+  return run(FUSED_KERNELS.rope, { x, cos, sin }) as tf.Tensor;
+}
+
+tf.registerGradient({
+  kernelName: FUSED_KERNELS.rope,
+  inputsToSave: ['cos', 'sin'],
+  gradFunc: (dy, saved) => {
+    const [cos, sin] = saved;
+    return {
+      x: () => run(FUSED_KERNELS.ropeGrad, { dy: dy as tf.Tensor, cos, sin }) as tf.Tensor,
+      cos: noGradient('the rotary cos table'),
+      sin: noGradient('the rotary sin table'),
+    };
+  },
+});
+
+/**
+ * RMSNorm `w · x / √(mean(x²) + ε)` over the last axis (norms.ts rmsNorm's chain), or null.
+ * With `pass`, also returns x itself as a second tensor (the same buffer) for the caller's residual
+ * add to read: x's gradient then sums the residual's, the product's and the square's contributions
+ * in the order tfjs does when the residual add reads x directly, which a one-output op cannot.
+ */
+export function fusedRmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number, pass: true): [tf.Tensor, tf.Tensor] | null;
+export function fusedRmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number, pass: false): tf.Tensor | null;
+export function fusedRmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number, pass: boolean): tf.Tensor | [tf.Tensor, tf.Tensor] | null {
+  if (!fusedOpsAvailable() || x.rank < 1 || weight.rank !== 1 || weight.shape[0] !== x.shape[x.rank - 1] || !isF32(x, weight)) return null;
+  if (x.size === 0) return null;
+  const out = run(pass ? FUSED_KERNELS.rmsNormPass : FUSED_KERNELS.rmsNorm, { x, weight }, { eps });
+  return pass ? (out as [tf.Tensor, tf.Tensor]) : (out as tf.Tensor);
+}
+
+function rmsNormGrad(dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) {
+  const [dy, dres] = Array.isArray(dys) ? dys : [dys, undefined];
+  const [x, weight] = saved;
+  return {
+    x: () => run(FUSED_KERNELS.rmsNormGrad, dres ? { dy, dres, x, weight } : { dy, x, weight }, attrs) as tf.Tensor,
+    weight: () => run(FUSED_KERNELS.rmsNormGradW, { dy, x }, attrs) as tf.Tensor,
+  };
+}
+for (const kernelName of [FUSED_KERNELS.rmsNorm, FUSED_KERNELS.rmsNormPass]) {
+  tf.registerGradient({ kernelName, inputsToSave: ['x', 'weight'], gradFunc: rmsNormGrad });
+}
+
+/** The SiLU-gated MLP's product silu(gate)·up (σ from the backend's own Sigmoid kernel), or null. */
+export function fusedSiluMul(gate: tf.Tensor, up: tf.Tensor): tf.Tensor | null {
+  if (!fusedOpsAvailable() || !tf.util.arraysEqual(gate.shape, up.shape) || !isF32(gate, up) || gate.size === 0) return null;
+  return siluMulOp(gate, up);
+}
+
+const siluMulOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const [gate, up, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  const [value, s] = run(FUSED_KERNELS.siluMul, { gate, up }) as tf.Tensor[];
+  save([gate, up, s]);
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [g, u, sg] = saved;
+      return run(FUSED_KERNELS.siluMulGrad, { dy, gate: g, up: u, s: sg }) as tf.Tensor[];
+    },
+  };
+}) as (gate: tf.Tensor, up: tf.Tensor) => tf.Tensor;
+
+/**
+ * Attention probabilities softmax(scores·scale + mask) over the last axis, for scores
+ * `[B, Hkv, nRep·T, S]` (nRep query heads stacked per key head) and an additive mask
+ * `[B|1, 1, T, S]` (attention.ts's chain; the softmax is the backend's own kernel), or null.
+ */
+export function fusedAttentionSoftmax(scores: tf.Tensor, mask: tf.Tensor, scale: number, nRep: number): tf.Tensor | null {
+  if (!fusedOpsAvailable() || scores.rank !== 4 || mask.rank !== 4 || !isF32(scores, mask) || scores.size === 0) return null;
+  const [B, , RT, S] = scores.shape;
+  const [Bm, one, T, Sm] = mask.shape;
+  if (one !== 1 || Sm !== S || T * nRep !== RT || !(Bm === 1 || Bm === B)) return null;
+  return run(FUSED_KERNELS.attentionSoftmax, { scores, mask }, { scale: Math.fround(scale), nRep }) as tf.Tensor;
+}
+
+tf.registerGradient({
+  kernelName: FUSED_KERNELS.attentionSoftmax,
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [y] = saved;
+    return {
+      scores: () => run(FUSED_KERNELS.attentionSoftmaxGrad, { dy: dy as tf.Tensor, y }, { scale: attrs.scale }) as tf.Tensor,
+      mask: noGradient('the attention mask'),
+    };
+  },
+});

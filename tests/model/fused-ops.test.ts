@@ -1,0 +1,183 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { initEngine } from '../../src/engine/backend.js';
+import { disableNativeFused, enableNativeFused, nativeFusedEnabled } from '../../src/engine/native-fused.js';
+import { disableNativeOps, enableNativeOps, loadNativeOps, type NativeOpsAddon } from '../../src/engine/native-ops.js';
+import { gatedProduct, silu } from '../../src/model/layers/activations.js';
+import { scaledDotProductAttention } from '../../src/model/layers/attention.js';
+import { fusedOpsAvailable } from '../../src/model/layers/fused-ops.js';
+import { rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
+import { applyRope, ropeCosSin } from '../../src/model/layers/rope.js';
+import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
+
+const load = loadNativeOps();
+// The addon is optional for users; CI builds it, so there a failed build fails.
+const skip = !load.ok && process.env.CI !== 'true';
+const why = load.ok ? '' : ` [skipped: ${load.reason}]`;
+const addon = () => (load as { addon: NativeOpsAddon }).addon;
+
+let seed = 987;
+function rand(): number {
+  seed = (seed * 1103515245 + 12345) >>> 0;
+  return seed / 2 ** 32;
+}
+/** Values over several magnitudes, some exact zeros and -0 (gradients of signed zeros must match too). */
+function floats(shape: number[], spread = 4): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = rand();
+    v[i] = r < 0.02 ? 0 : r < 0.04 ? -0 : (rand() - 0.5) * 10 ** Math.floor(rand() * spread - spread / 2);
+  }
+  return tf.tensor(v, shape, 'float32');
+}
+
+const bitsOf = (t: tf.Tensor): number[] => Array.from(new Uint32Array(Float32Array.from(t.dataSync() as Float32Array).buffer));
+
+/**
+ * Runs `f` (returning the forward value and gradients) with the fused kernels and without (the
+ * native ops on in both), and expects the same shapes and bits, and no tensors left over.
+ */
+function expectSame(f: () => tf.Tensor[], label: string, threads = 1): void {
+  const run = (fused: boolean) => {
+    if (fused) enableNativeFused(addon(), threads);
+    else disableNativeFused();
+    expect(fusedOpsAvailable()).toBe(fused);
+    const before = tf.memory().numTensors;
+    const out = tf.tidy(f);
+    const res = out.map((t) => ({ shape: t.shape, bits: bitsOf(t) }));
+    tf.dispose(out);
+    expect(tf.memory().numTensors, `${label}: tensors left`).toBe(before);
+    return res;
+  };
+  const composed = run(false);
+  const fused = run(true);
+  expect(fused.length).toBe(composed.length);
+  for (let i = 0; i < composed.length; i++) {
+    expect(fused[i].shape, `${label} output ${i}`).toEqual(composed[i].shape);
+    const a = composed[i].bits;
+    const b = fused[i].bits;
+    const at = a.findIndex((v, j) => v !== b[j]);
+    expect(at, `${label} output ${i}: first differing element ${at}: 0x${a[at]?.toString(16)} vs fused 0x${b[at]?.toString(16)}`).toBe(-1);
+  }
+}
+
+/** The value of `fn` and the gradients of sum(fn · dy) with respect to each input. */
+function valueAndGrads(fn: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
+  const value = fn(...inputs);
+  const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(fn(...xs), dy)))(inputs);
+  return [value, ...grads];
+}
+
+describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradients bit for bit${why}`, () => {
+  beforeAll(async () => {
+    await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: 'on' });
+    expect(tf.getBackend()).toBe('wasm');
+    expect(nativeFusedEnabled().length).toBeGreaterThan(0);
+  });
+  afterAll(() => {
+    enableNativeFused(addon(), 2);
+  });
+
+  test.each([
+    { B: 2, H: 3, T: 5, d: 16, r: 16, perRow: false },
+    { B: 3, H: 2, T: 7, d: 10, r: 4, perRow: true },
+    { B: 1, H: 1, T: 1, d: 2, r: 2, perRow: false },
+    { B: 2, H: 5, T: 9, d: 12, r: 12, perRow: true },
+  ])('rotary embedding %o', ({ B, H, T, d, r, perRow }) => {
+    const pos = tf.tensor2d(Array.from({ length: (perRow ? B : 1) * T }, (_, i) => (i * 37) % 301), [perRow ? B : 1, T], 'int32');
+    const tables = ropeCosSin(pos, r, 10000);
+    const x = floats([B, H, T, d]);
+    const dy = floats([B, H, T, d]);
+    expectSame(() => valueAndGrads((v) => applyRope(v, tables), [x], dy), `rope ${B}x${H}x${T}x${d} r${r}`);
+    tf.dispose([pos, tables.cos, tables.sin, x, dy]);
+  });
+
+  test.each([
+    [[2, 5, 8]],
+    [[3, 7]],
+    [[1, 1, 1]],
+    [[2, 3, 33]],
+  ])('RMSNorm %j: alone, with the residual read through its pass-through, and Gemma offset gains; x and gain gradients', (shape) => {
+    const C = shape[shape.length - 1];
+    const x = floats(shape, 6);
+    const w = floats([C]);
+    const delta = floats(shape);
+    const dy = floats(shape);
+    const dy2 = floats(shape);
+    for (const eps of [1e-6, 1e-5]) {
+      expectSame(() => valueAndGrads((a, g) => rmsNorm(a, g as tf.Tensor1D, eps), [x, w], dy), `rmsNorm ${shape} eps ${eps}`);
+      expectSame(() => valueAndGrads((a, g) => rmsNormOffset(a, g as tf.Tensor1D, eps), [x, w], dy), `rmsNormOffset ${shape}`);
+      for (const offset of [false, true]) {
+        // A pre-norm block: h = norm(x), out = x + f(h); the residual add reads x (or the pass-through).
+        const block = (a: tf.Tensor, g: tf.Tensor) => {
+          const [h, xr] = rmsNormResidual(a, g as tf.Tensor1D, eps, offset);
+          return tf.add(tf.add(xr, tf.mul(h, delta)), tf.mul(h, dy2));
+        };
+        expectSame(() => valueAndGrads(block, [x, w], dy), `residual block ${shape} offset ${offset}`);
+      }
+    }
+    tf.dispose([x, w, delta, dy, dy2]);
+  });
+
+  test.each([[[2, 5, 8]], [[3, 7, 13]], [[1]], [[4, 64, 128]]])('SiLU-gated product %j', (shape) => {
+    const gate = floats(shape, 5);
+    const up = floats(shape);
+    const dy = floats(shape);
+    expectSame(() => valueAndGrads((g, u) => gatedProduct(silu, g, u), [gate, up], dy), `silu·up ${shape}`);
+    tf.dispose([gate, up, dy]);
+  });
+
+  test.each([
+    { B: 2, H: 4, Hkv: 2, T: 6, past: 0, padded: false },
+    { B: 3, H: 3, Hkv: 3, T: 5, past: 2, padded: true },
+    { B: 1, H: 4, Hkv: 1, T: 7, past: 0, padded: true },
+  ])('attention scale + mask + softmax %o', ({ B, H, Hkv, T, past, padded }) => {
+    const d = 8;
+    const S = past + T;
+    const q = floats([B, H, T, d], 2);
+    const k = floats([B, Hkv, S, d], 2);
+    const v = floats([B, Hkv, S, d]);
+    const dy = floats([B, H, T, d]);
+    const causal = new Float32Array(T * S).map((_, i) => (i % S <= past + Math.floor(i / S) ? 0 : -1e9));
+    const mask = padded
+      ? tf.tensor(Array.from({ length: B }, (_, b) => Array.from(causal, (m, i) => (i % S === b % S ? -1e9 : m))).flat(), [B, 1, T, S])
+      : tf.tensor(causal, [1, 1, T, S]);
+    expectSame(() => valueAndGrads((a, b, c) => scaledDotProductAttention(a, b, c, mask), [q, k, v], dy), `attention ${B} ${H}/${Hkv} ${T}+${past}`);
+    tf.dispose([q, k, v, dy, mask]);
+  });
+
+  test('large calls split over threads give the same bits', () => {
+    const x = floats([8, 128, 256], 6);
+    const w = floats([256]);
+    const dy = floats([8, 128, 256]);
+    expectSame(() => valueAndGrads((a, g) => rmsNorm(a, g as tf.Tensor1D, 1e-6), [x, w], dy), 'rmsNorm threaded', 2);
+    const gate = floats([8, 128, 512]);
+    const up = floats([8, 128, 512]);
+    const dy2 = floats([8, 128, 512]);
+    expectSame(() => valueAndGrads((g, u) => gatedProduct(silu, g, u), [gate, up], dy2), 'silu threaded', 2);
+    tf.dispose([x, w, dy, gate, up, dy2]);
+  });
+
+  test('a tiny-llama LoRA run (every linear layer) has bit-identical losses and LoRA weights with and without the fused ops', async () => {
+    const examples = [[10, 11, 12, 40, 41, 42, 43, 200], [20, 21, 22, 50, 51, 200], [30, 31, 32, 33, 60, 61, 62, 63, 64, 200], [9, 8, 7, 70, 200]].map(promptMasked);
+    const run = async (fused: boolean) => {
+      if (fused) enableNativeFused(addon(), 2);
+      else disableNativeFused();
+      return tinyLoraRun({ modelType: 'llama', lora: { r: 8, lora_alpha: 16 }, config: { maxSteps: 4, learningRate: 4e-3 }, examples });
+    };
+    const composed = await run(false);
+    const fused = await run(true);
+    expect(fused.losses).toEqual(composed.losses);
+    expect(fused.weights).toEqual(composed.weights);
+    expect(fused.grew).toBe(composed.grew);
+  });
+
+  test('LORA_STUDY_NATIVE_OPS=off (native ops off) takes the fused kernels away; on brings them back', () => {
+    disableNativeOps();
+    expect(fusedOpsAvailable()).toBe(false);
+    expect(nativeFusedEnabled()).toEqual([]);
+    enableNativeOps(addon(), 2);
+    expect(fusedOpsAvailable()).toBe(true);
+  });
+});
