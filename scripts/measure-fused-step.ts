@@ -72,7 +72,8 @@ for (const mode of ['composed', 'fused'] as const) {
   await run(5);
 }
 for (let r = 0; r < R; r++) {
-  for (const mode of (r % 2 ? ['fused', 'composed'] : ['composed', 'fused']) as const) {
+  const order: Array<'fused' | 'composed'> = r % 2 ? ['fused', 'composed'] : ['composed', 'fused'];
+  for (const mode of order) {
     if (mode === 'fused') enableNativeFused(addon, 2);
     else disableNativeFused();
     wrapKernels();
