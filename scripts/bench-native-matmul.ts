@@ -3,12 +3,19 @@
 // tiny llama (batch 8 × 96 tokens) and GPT-2 small (1 × 128), then whole LoRA training steps of a
 // bench shape, stock and native matmul alternating round by round. The native non-matmul kernels
 // stay as LORA_STUDY_NATIVE_OPS sets them (on by default) in both arms.
-//   npx tsx scripts/bench-native-matmul.ts [--filter text] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
+// --shapes tiny-step: instead, every product of one `bench --quick` tiny-llama training step
+// (hidden 64, batch 4×64, LoRA r=8), with its calls per step, and their sum per step.
+// --base-addon PATH: a third arm, another build of the addon (e.g. a copy of main's
+// native/sgemm/build/Release/sgemm.node), run through the same JS kernels: an A/B of native code.
+//   npx tsx scripts/bench-native-matmul.ts [--filter text] [--shapes default|tiny-step] [--base-addon path]
+//     [--threads 2] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
-import { applyNativeMatmul } from '../src/engine/native-matmul.js';
+import { loadNativeAddon, type NativeSgemm } from '../src/engine/native-addon.js';
+import { applyNativeMatmul, disableNativeMatmul, enableNativeMatmul } from '../src/engine/native-matmul.js';
 import { NATIVE_OPS_ENV } from '../src/engine/native-ops.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
@@ -18,11 +25,14 @@ const { values } = parseArgs({
     shape: { type: 'string', default: 'tiny-llama' },
     rounds: { type: 'string', default: '5' },
     steps: { type: 'string', default: '4' },
+    shapes: { type: 'string', default: 'default' },
+    'base-addon': { type: 'string' },
+    threads: { type: 'string', default: '2' },
     'no-micro': { type: 'boolean', default: false },
     'no-steps': { type: 'boolean', default: false },
   },
 });
-const threads = 2;
+const threads = Number(values.threads);
 // applyNativeMatmul('off') would switch the native non-matmul kernels off too: pin them (on unless set).
 process.env[NATIVE_OPS_ENV] ??= 'on';
 const engine = await initEngine({ backend: 'wasm', threads, nativeMatmul: 'on' });
@@ -31,7 +41,24 @@ const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`${engine.device}; load average ${loadavg()} on ${os.availableParallelism()} cores`);
 
 type Case = [label: string, a: number[], b: number[], transposeA: boolean, transposeB: boolean, calls: number];
-const CASES: Case[] = [
+// One tiny-llama training step's products (scripts/profile-step-kernels.ts --by-shape BatchMatMul),
+// with their calls per step in the label.
+const TINY_STEP: Case[] = (
+  [
+    [4, [256, 64], [64, 64], false, true], [3, [256, 64], [64, 64], false, false],
+    [4, [256, 128], [128, 64], false, false], [4, [256, 64], [128, 64], false, true],
+    [2, [256, 128], [64, 128], false, true], [2, [256, 64], [64, 128], false, false],
+    [1, [256, 64], [512, 64], false, true], [1, [256, 512], [512, 64], false, false],
+    [4, [256, 64], [32, 64], false, true], [4, [256, 64], [8, 64], false, true],
+    [2, [256, 32], [32, 64], false, false], [2, [256, 32], [32, 8], false, false],
+    [2, [256, 64], [64, 8], false, false], [2, [256, 8], [8, 64], false, false],
+    [2, [256, 8], [64, 8], false, true], [2, [256, 8], [32, 8], false, true],
+    [4, [256, 8], [256, 64], true, false], [2, [256, 64], [256, 8], true, false], [2, [256, 32], [256, 8], true, false],
+    [4, [4, 2, 128, 64], [4, 2, 64, 16], false, false], [4, [4, 2, 128, 16], [4, 2, 64, 16], false, true],
+    [3, [4, 2, 128, 64], [4, 2, 128, 16], true, false],
+  ] as Array<[number, number[], number[], boolean, boolean]>
+).map(([calls, a, b, ta, tb]) => [`${calls}× ${a.join('x')}${ta ? 'ᵀ' : ''}·${b.join('x')}${tb ? 'ᵀ' : ''}`, a, b, ta, tb, 200]);
+const DEFAULT_CASES: Case[] = [
   ['call overhead 1x1·1x1', [1, 1], [1, 1], false, false, 2000],
   ['call overhead 4,4,8,8·ᵀ', [4, 4, 8, 8], [4, 4, 8, 8], false, true, 1000],
   ['tiny q_proj 768x128·128x128ᵀ', [768, 128], [128, 128], false, true, 200],
@@ -51,47 +78,73 @@ const CASES: Case[] = [
   ['gpt2 attn 1,12,128,64·ᵀ', [1, 12, 128, 64], [1, 12, 128, 64], false, true, 20],
   ['square 512', [512, 512], [512, 512], false, false, 5],
 ];
+if (values.shapes !== 'default' && values.shapes !== 'tiny-step') throw new Error(`--shapes default|tiny-step, not ${values.shapes}`);
+const CASES = values.shapes === 'tiny-step' ? TINY_STEP : DEFAULT_CASES;
+
+// The arms: stock wasm, this checkout's addon, and optionally another build of it.
+type Arm = 'stock' | 'native' | 'base';
+const own = loadNativeAddon();
+if (!own.ok) throw new Error(own.reason);
+const base = values['base-addon'] ? (createRequire(import.meta.url)(values['base-addon']) as NativeSgemm) : null;
+const arms: Arm[] = base ? ['stock', 'base', 'native'] : ['stock', 'native'];
+const useArm = (arm: Arm): void => {
+  if (arm === 'stock') {
+    applyNativeMatmul('off', threads);
+    return;
+  }
+  applyNativeMatmul('on', threads);
+  disableNativeMatmul();
+  enableNativeMatmul(arm === 'base' ? base! : own.addon, threads);
+};
+const perStep: Partial<Record<Arm, number>> = {};
 
 if (!values['no-micro']) {
   for (const [label, as, bs, ta, tb, n] of CASES) {
     if (values.filter && !label.includes(values.filter)) continue;
     const a = tf.randomNormal(as);
     const b = tf.randomNormal(bs);
-    const t: Record<'on' | 'off', number[]> = { on: [], off: [] };
+    const t: Partial<Record<Arm, number[]>> = {};
     for (let round = 0; round < 7; round++) {
-      for (const mode of ['off', 'on'] as const) {
-        applyNativeMatmul(mode, threads);
+      for (const arm of arms) {
+        useArm(arm);
         tf.matMul(a, b, ta, tb).dispose();
         const t0 = performance.now();
         for (let i = 0; i < n; i++) tf.matMul(a, b, ta, tb).dispose();
-        t[mode].push(((performance.now() - t0) / n) * 1000);
+        (t[arm] ??= []).push(((performance.now() - t0) / n) * 1000);
       }
     }
     const r = as.length;
     const batch = as.slice(0, -2).reduce((x, y) => x * y, 1);
     const flops = 2 * batch * (ta ? as[r - 1] : as[r - 2]) * (ta ? as[r - 2] : as[r - 1]) * (tb ? bs[bs.length - 2] : bs[bs.length - 1]);
-    const on = median(t.on);
-    const off = median(t.off);
-    console.log(`${label.padEnd(34)} stock ${off.toFixed(0).padStart(7)} µs  native ${on.toFixed(0).padStart(7)} µs  ×${(off / on).toFixed(2)}  native ${(flops / on / 1e3).toFixed(1)} GFLOP/s`);
+    const us = Object.fromEntries(arms.map((arm) => [arm, median(t[arm]!)])) as Record<Arm, number>;
+    const calls = values.shapes === 'tiny-step' ? Number(label.split('×')[0]) : 0;
+    for (const arm of arms) perStep[arm] = (perStep[arm] ?? 0) + calls * us[arm];
+    const cols = arms.map((arm) => `${arm} ${us[arm].toFixed(1).padStart(7)} µs`).join('  ');
+    console.log(`${label.padEnd(34)} ${cols}  ×${(us.stock / us.native).toFixed(2)}${base ? ` (×${(us.base / us.native).toFixed(2)} vs base)` : ''}  native ${(flops / us.native / 1e3).toFixed(1)} GFLOP/s`);
     tf.dispose([a, b]);
+  }
+  if (values.shapes === 'tiny-step') {
+    console.log(`per step (calls × median µs): ${arms.map((arm) => `${arm} ${(perStep[arm]! / 1000).toFixed(2)} ms`).join(', ')}; load average ${loadavg()}`);
   }
 }
 
 if (!values['no-steps']) {
   const { run } = trainingStepTimer(values.shape, Number(values.steps));
   await run();
-  const t: Record<'stock' | 'native', { wall: number[]; cpu: number[] }> = { stock: { wall: [], cpu: [] }, native: { wall: [], cpu: [] } };
+  const t: Partial<Record<Arm, { wall: number[]; cpu: number[] }>> = {};
   for (let round = 0; round < Number(values.rounds); round++) {
-    for (const arm of ['stock', 'native'] as const) {
-      applyNativeMatmul(arm === 'native' ? 'on' : 'off', threads);
+    for (const arm of arms) {
+      useArm(arm);
       const r = await run();
-      t[arm].wall.push(...r.wall);
-      t[arm].cpu.push(r.cpuPerStep);
+      const e = (t[arm] ??= { wall: [], cpu: [] });
+      e.wall.push(...r.wall);
+      e.cpu.push(r.cpuPerStep);
     }
   }
   const ms = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, n=${xs.length})`;
-  const line = (what: string, s: number[], n: number[]) => `${what}: stock matmul ${ms(s)} | native matmul ${ms(n)} | ${(median(s) / median(n)).toFixed(2)}×`;
-  console.log(line(`${values.shape} training step, ${values.rounds} interleaved rounds, wall`, t.stock.wall, t.native.wall));
-  console.log(line('CPU time per step (all threads, whole runs incl. warm-up)', t.stock.cpu, t.native.cpu));
+  const line = (what: string, pick: (e: { wall: number[]; cpu: number[] }) => number[]) =>
+    `${what}: ${arms.map((arm) => `${arm} matmul ${ms(pick(t[arm]!))}`).join(' | ')} | ${(median(pick(t.stock!)) / median(pick(t.native!))).toFixed(2)}×${base ? `, ${(median(pick(t.base!)) / median(pick(t.native!))).toFixed(2)}× vs base` : ''}`;
+  console.log(line(`${values.shape} training step, ${values.rounds} interleaved rounds, wall`, (e) => e.wall));
+  console.log(line('CPU time per step (all threads, whole runs incl. warm-up)', (e) => e.cpu));
 }
 console.log(`load average after: ${loadavg()}`);

@@ -21,8 +21,14 @@ export interface NativeSgemm {
   ): void;
   setThreads(n: number): number;
   setKernel(name: 'auto' | 'avx512' | 'avx2' | 'portable'): boolean;
-  /** `api`: the matmul() calling convention the build implements ({@link NATIVE_ADDON_API}); absent before 2. */
-  info(): { kernel: string; threads: number; hardwareThreads: number; api?: number };
+  /**
+   * Forces one of the current kernel's tiles (`info().tiles`; 'auto': the one that pads least, as
+   * products run) and A read in place or packed first ('auto': by the product's width), for tests
+   * that cover every path; false for a tile the kernel lacks. Absent in builds before the tiles.
+   */
+  setTile?(tile: string, a: 'in-place' | 'packed' | 'auto'): boolean;
+  /** `api`: the matmul() calling convention the build implements ({@link NATIVE_ADDON_API}); absent before 2. `tiles`: the kernel's micro-tiles (rows×columns). */
+  info(): { kernel: string; threads: number; hardwareThreads: number; api?: number; tiles?: string[] };
 }
 
 /** The addon API this code calls: 2 = the exact (stock-order) matmul with 18 arguments. */

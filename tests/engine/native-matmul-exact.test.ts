@@ -91,6 +91,66 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     tf.dispose([a, b]);
   });
 
+  // Every micro-tile of every kernel this CPU has, A read in place and packed, on one and two
+  // threads, against the stock bits: odd and prime sizes leave partial row and column tiles, K 251
+  // crosses a packing panel (240) and 48-k block edges, and the tiny llama's products (rank-8
+  // LoRA factors, 4-D attention with 16-wide heads) take the narrow tiles.
+  const TILE_CASES: Array<[number[], number[], boolean, boolean]> = [
+    [[1, 1], [1, 1], false, false],
+    [[23, 29], [29, 31], false, false],
+    [[29, 23], [31, 29], true, true],
+    [[37, 251], [251, 19], false, false],
+    [[251, 37], [19, 251], true, true],
+    [[256, 64], [8, 64], false, true],
+    [[256, 8], [256, 64], true, false],
+    [[2, 2, 13, 64], [2, 2, 17, 64], false, true],
+    [[3, 64, 13], [3, 64, 16], true, false],
+    [[1, 11, 97], [3, 97, 9], false, false],
+    [[3, 97, 11], [97, 9], true, false],
+  ];
+
+  test.each(TILE_CASES)('every tile and A layout: BatchMatMul %j · %j (transposeA %s, transposeB %s)', (as, bs, ta, tb) => {
+    if (!addon.ok) throw new Error(addon.reason);
+    const native = addon.addon;
+    if (typeof native.setTile !== 'function') throw new Error('the native addon is a stale build without setTile: run `npm rebuild lora-study-native`');
+    const a = rnd(as);
+    const b = rnd(bs);
+    const bits = (): Uint32Array => {
+      const t = tf.matMul(a, b, ta, tb);
+      const out = new Uint32Array(t.dataSync().slice().buffer);
+      t.dispose();
+      return out;
+    };
+    disableNativeMatmul();
+    const stock = bits();
+    const differ: string[] = [];
+    let runs = 0;
+    try {
+      for (const kernel of ['portable', 'avx2', 'avx512'] as const) {
+        if (!native.setKernel(kernel)) continue;
+        for (const tile of ['auto', ...(native.info().tiles ?? [])]) {
+          for (const layout of ['in-place', 'packed'] as const) {
+            for (const threads of [1, 2]) {
+              expect(native.setTile(tile, layout)).toBe(true);
+              applyNativeMatmul('on', threads);
+              const got = bits();
+              disableNativeMatmul();
+              runs++;
+              const at = got.findIndex((v, i) => v !== stock[i]);
+              if (got.length !== stock.length || at !== -1) differ.push(`${kernel} ${tile} ${layout} ${threads} thread(s): element ${at}`);
+            }
+          }
+        }
+      }
+    } finally {
+      native.setTile('auto', 'auto');
+      native.setKernel('auto');
+    }
+    expect(runs).toBeGreaterThan(0);
+    expect(differ).toEqual([]);
+    tf.dispose([a, b]);
+  });
+
   test('operands that are results of slice, transpose and reshape', () => {
     const x = rnd([6, 101]);
     const w = rnd([101, 64]);

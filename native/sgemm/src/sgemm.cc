@@ -12,9 +12,12 @@
 // never changes those per-element sequences, so neither does the ISA or the thread count. The
 // build uses -ffp-contract=off so the compiler cannot fuse a multiply and an add into an FMA.
 //
-// One binary serves every x86-64 CPU: the micro-kernel (sgemm-kernel.inc) is compiled per
+// One binary serves every x86-64 CPU: the micro-kernels (sgemm-kernel.inc) are compiled per
 // instruction set in a target region (GCC or clang) and chosen at load time with __builtin_cpu_supports
-// (AVX-512F, AVX2, else the portable baseline build).
+// (AVX-512F, AVX2, else the portable baseline build). Each instruction set has a few tile shapes;
+// a product takes the one that wastes least on padding for its M and N (so the 8-wide LoRA
+// factors and 16-wide attention heads do not run in a 64-wide tile), and small products read A in
+// place instead of packing it first.
 #include <node_api.h>
 
 #include <algorithm>
@@ -38,9 +41,9 @@ namespace {
 
 constexpr int KBLOCK = 48;  // slow_batch_matmul's k block (BLOCKED order)
 constexpr int KC = 240;     // depth of one packed panel: a multiple of KBLOCK so panels start on block edges
-constexpr int MC = 96;      // rows of A packed at once (multiple of every MR)
-constexpr int NC = 512;     // columns of B packed at once (multiple of every NR)
-constexpr int MAX_MR = 8;
+constexpr int MC = 96;      // rows of A packed at once (multiple of every tile's MR)
+constexpr int NC = 512;     // columns of B packed at once (multiple of every tile's NR)
+constexpr int MAX_MR = 12;  // of every tile below
 constexpr int MAX_NR = 64;
 static_assert(KC % KBLOCK == 0, "panels must start on k-block edges");
 
@@ -55,17 +58,26 @@ struct Problem {
   const float* init;  // CHAIN: the accumulators' start per column (the bias, length N), or null for +0
 };
 
-typedef void (*MicroKernel)(int kc, const float* Ap, const float* Bp, float* C, long ldc, int mr, int nr, int order,
-                            bool first, const float* init);
+typedef void (*MicroKernel)(int kc, const float* A, long ars, long acs, const float* Bp, float* C, long ldc, int mr, int nr,
+                            int order, bool first, const float* init);
 
-struct Kernel {
+// One micro-kernel: an mr×nr tile of C per call, and its throughput on full tiles relative to the
+// family's others (measured on Zen 4, one thread: scripts/bench-native-matmul.ts --tiles), which
+// picks the tile whose padding costs least for a product's M and N.
+struct Tile {
   const char* name;
   int mr, nr;
   MicroKernel uk;
-  // For products at most `narrow_n` columns wide (LoRA's rank-r factors): a narrower tile, so
-  // less of it is padding. Null when the main tile is already narrow.
-  int narrow_n, narrow_mr, narrow_nr;
-  MicroKernel narrow_uk;
+  double speed;
+};
+
+constexpr int MAX_TILES = 4;
+
+// The micro-kernels of one instruction set.
+struct Kernel {
+  const char* name;
+  int ntiles;
+  Tile tiles[MAX_TILES];
 };
 
 // Compiles a region for one instruction set: GCC's target pragma, or clang's attribute push
@@ -79,54 +91,95 @@ struct Kernel {
 #define SGEMM_TARGET_END SGEMM_PRAGMA(GCC pop_options)
 #endif
 
+// Fully unrolls a loop over a tile's rows or vectors, so its accumulators live in registers (GCC
+// otherwise kept the 8×8 tile's accumulators on the stack, storing them at every k).
+#if defined(__clang__)
+#define UK_UNROLL _Pragma("unroll")
+#else
+#define UK_UNROLL _Pragma("GCC unroll 32")
+#endif
+
 typedef float v4f __attribute__((vector_size(16)));
 inline v4f splat16(const float* p) { return v4f{*p, *p, *p, *p}; }
 
-// ---- portable: 4×16 in 16-byte vectors (SSE2 on x86-64, NEON on arm64, scalar elsewhere) ----
-#define UK_NAME uk_portable
+// ---- portable: 16-byte vectors (SSE2 on x86-64, NEON on arm64, scalar elsewhere): 4×16, 8×8 ----
 #define UK_VBYTES 16
+#define UK_SPLAT(p) splat16(p)
+#define UK_NAME uk_portable
 #define UK_MR 4
 #define UK_NV 4
-#define UK_SPLAT(p) splat16(p)
 #include "sgemm-kernel.inc"
 #undef UK_NAME
-#undef UK_VBYTES
 #undef UK_MR
 #undef UK_NV
+#define UK_NAME uk_portable_8x8
+#define UK_MR 8
+#define UK_NV 2
+#include "sgemm-kernel.inc"
+#undef UK_NAME
+#undef UK_MR
+#undef UK_NV
+#undef UK_VBYTES
 #undef UK_SPLAT
 
 #ifdef SGEMM_X86
-// ---- AVX2: 6×16 (12 ymm accumulators) ----
+// ---- AVX2: 6×16 (12 ymm accumulators), 8×8 for products 8 columns wide ----
 SGEMM_TARGET_BEGIN("avx2")
-#define UK_NAME uk_avx2
 #define UK_VBYTES 32
+#define UK_SPLAT(p) _mm256_broadcast_ss(p)
+#define UK_NAME uk_avx2
 #define UK_MR 6
 #define UK_NV 2
-#define UK_SPLAT(p) _mm256_broadcast_ss(p)
 #include "sgemm-kernel.inc"
 #undef UK_NAME
-#undef UK_VBYTES
 #undef UK_MR
 #undef UK_NV
+#define UK_NAME uk_avx2_8x8
+#define UK_MR 8
+#define UK_NV 1
+#include "sgemm-kernel.inc"
+#undef UK_NAME
+#undef UK_MR
+#undef UK_NV
+#undef UK_VBYTES
 #undef UK_SPLAT
 SGEMM_TARGET_END
 
-// ---- AVX-512F: 6×64 (24 zmm accumulators), and 8×32 for narrow products ----
-// Without FMA, a broadcast of A competes with the adds (Zen 4: 4×64 and 6×64 tiles run ~92
-// GFLOP/s a core against ~45–75 for 8×32, which needs twice the broadcasts per product).
+// ---- AVX-512F: 12×16, 8×16 and 6×64 in zmm; 8×8 in ymm ----
+// Without FMA every product is a multiply and an add; on Zen 4 (one thread, products of 240–480
+// rows, N 64–128, K 64–768, A read in place) the tiles ran: 12×16 98–109 GFLOP/s, 8×16 91–100,
+// 6×64 79–90 (its B panel, 64 wide × 240 deep, outgrows L1), 8×8 66–78, 8×32 and 12×32 69–76.
 SGEMM_TARGET_BEGIN("avx512f")
 #define UK_VBYTES 64
 #define UK_SPLAT(p) _mm512_set1_ps(*(p))
-#define UK_NAME uk_avx512
+#define UK_NAME uk_avx512_12x16
+#define UK_MR 12
+#define UK_NV 1
+#include "sgemm-kernel.inc"
+#undef UK_NAME
+#undef UK_MR
+#undef UK_NV
+#define UK_NAME uk_avx512_8x16
+#define UK_MR 8
+#define UK_NV 1
+#include "sgemm-kernel.inc"
+#undef UK_NAME
+#undef UK_MR
+#undef UK_NV
+#define UK_NAME uk_avx512_6x64
 #define UK_MR 6
 #define UK_NV 4
 #include "sgemm-kernel.inc"
 #undef UK_NAME
 #undef UK_MR
 #undef UK_NV
-#define UK_NAME uk_avx512_narrow
+#undef UK_VBYTES
+#undef UK_SPLAT
+#define UK_VBYTES 32
+#define UK_SPLAT(p) _mm256_broadcast_ss(p)
+#define UK_NAME uk_avx512_8x8
 #define UK_MR 8
-#define UK_NV 2
+#define UK_NV 1
 #include "sgemm-kernel.inc"
 #undef UK_NAME
 #undef UK_MR
@@ -137,10 +190,10 @@ SGEMM_TARGET_END
 #endif
 
 const Kernel KERNELS[] = {
-    {"portable", 4, 16, uk_portable, 0, 0, 0, nullptr},
+    {"portable", 2, {{"4x16", 4, 16, uk_portable, 1.0}, {"8x8", 8, 8, uk_portable_8x8, 1.0}}},
 #ifdef SGEMM_X86
-    {"avx2", 6, 16, uk_avx2, 0, 0, 0, nullptr},
-    {"avx512", 6, 64, uk_avx512, 32, 8, 32, uk_avx512_narrow},
+    {"avx2", 2, {{"6x16", 6, 16, uk_avx2, 1.0}, {"8x8", 8, 8, uk_avx2_8x8, 0.77}}},
+    {"avx512", 4, {{"12x16", 12, 16, uk_avx512_12x16, 1.0}, {"8x16", 8, 16, uk_avx512_8x16, 0.93}, {"6x64", 6, 64, uk_avx512_6x64, 0.85}, {"8x8", 8, 8, uk_avx512_8x8, 0.7}}},
 #endif
 };
 
@@ -218,8 +271,14 @@ struct Buffers {
   }
 };
 
+// How a product runs: the tile, and whether the micro-kernel reads A in place (no packing).
+struct Plan {
+  Tile tile;
+  bool direct_a;
+};
+
 // Kept out of line: inlined into its one caller (the pool task) GCC made it ~3% slower (gpt2 c_attn, one thread).
-__attribute__((noinline)) void gemm_serial(const Problem& p, const Kernel& kern, Buffers& buf) {
+__attribute__((noinline)) void gemm_serial(const Problem& p, const Plan& plan, Buffers& buf) {
   if (p.M <= 0 || p.N <= 0) return;
   if (p.K <= 0) {
     for (int i = 0; i < p.M; ++i) {
@@ -229,12 +288,32 @@ __attribute__((noinline)) void gemm_serial(const Problem& p, const Kernel& kern,
     }
     return;
   }
-  const int MR = kern.mr, NR = kern.nr;
+  const Tile& t = plan.tile;
+  const int MR = t.mr, NR = t.nr;
   for (int jc = 0; jc < p.N; jc += NC) {
     const int nc = std::min(NC, p.N - jc);
     for (int pc = 0; pc < p.K; pc += KC) {
       const int kc = std::min(KC, p.K - pc);
       pack_b(p, pc, kc, jc, nc, NR, buf.b);
+      if (plan.direct_a) {
+        // A read in place, row tiles of MR; a partial last tile is packed (zero rows past M).
+        for (int jr = 0; jr < nc; jr += NR) {
+          const float* bp = buf.b + (long)(jr / NR) * kc * NR;
+          const float* init = p.init ? p.init + jc + jr : nullptr;
+          const int nr = std::min(NR, nc - jr);
+          for (int ir = 0; ir < p.M; ir += MR) {
+            const int mr = std::min(MR, p.M - ir);
+            float* c = p.C + (long)ir * p.ldc + jc + jr;
+            if (mr == MR) {
+              t.uk(kc, p.A + (long)ir * p.ars + (long)pc * p.acs, p.ars, p.acs, bp, c, p.ldc, mr, nr, p.order, pc == 0, init);
+            } else {
+              pack_a(p, ir, mr, pc, kc, MR, buf.a);
+              t.uk(kc, buf.a, 1, MR, bp, c, p.ldc, mr, nr, p.order, pc == 0, init);
+            }
+          }
+        }
+        continue;
+      }
       for (int ic = 0; ic < p.M; ic += MC) {
         const int mc = std::min(MC, p.M - ic);
         pack_a(p, ic, mc, pc, kc, MR, buf.a);
@@ -242,8 +321,8 @@ __attribute__((noinline)) void gemm_serial(const Problem& p, const Kernel& kern,
           const float* bp = buf.b + (long)(jr / NR) * kc * NR;
           const float* init = p.init ? p.init + jc + jr : nullptr;
           for (int ir = 0; ir < mc; ir += MR) {
-            kern.uk(kc, buf.a + (long)(ir / MR) * kc * MR, bp, p.C + (long)(ic + ir) * p.ldc + jc + jr, p.ldc,
-                    std::min(MR, mc - ir), std::min(NR, nc - jr), p.order, pc == 0, init);
+            t.uk(kc, buf.a + (long)(ir / MR) * kc * MR, 1, MR, bp, p.C + (long)(ic + ir) * p.ldc + jc + jr, p.ldc,
+                 std::min(MR, mc - ir), std::min(NR, nc - jr), p.order, pc == 0, init);
           }
         }
       }
@@ -287,6 +366,36 @@ void epilogue(float* C, int N, long r0, long r1, int order, const float* bias, i
 }
 
 int g_threads = 1;
+
+// Tests and benchmarks force a tile (index into the kernel's tiles; -1: the cheapest) and A in
+// place or packed (-1: by the rule in choose_plan).
+int g_force_tile = -1;
+int g_force_direct = -1;
+
+// The tile that wastes least on padding, by each tile's relative speed; A read in place unless
+// the product is wide: packing pays for itself only when each packed row panel serves many column
+// tiles (Zen 4, one thread: in place ran 256×64·64×64 23 µs against 27 packed, b8 128×16·16×64
+// 25 against 43; packed ran 256×512·512×64ᵀ 184 µs against 194, GPT-2's 128×768·768×3072 76
+// GFLOP/s against 55).
+Plan choose_plan(const Kernel& k, int M, int N) {
+  Plan plan{k.tiles[0], false};
+  if (g_force_tile >= 0 && g_force_tile < k.ntiles) {
+    plan.tile = k.tiles[g_force_tile];
+  } else {
+    double best = 0;
+    for (int i = 0; i < k.ntiles; ++i) {
+      const Tile& t = k.tiles[i];
+      const double padded = (double)((M + t.mr - 1) / t.mr * t.mr) * ((N + t.nr - 1) / t.nr * t.nr);
+      const double cost = padded / t.speed;
+      if (i == 0 || cost < best) {
+        best = cost;
+        plan.tile = t;
+      }
+    }
+  }
+  plan.direct_a = g_force_direct >= 0 ? g_force_direct == 1 : N <= 8 * plan.tile.nr;
+  return plan;
+}
 
 // ---------------- N-API glue ----------------
 
@@ -390,13 +499,8 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   // Two tasks a thread (when the batch does not give enough), so a late or slow thread holds up less.
   const int parts = batch >= threads ? 1 : 2 * threads;
   const bool split_n = N >= M;
-  Kernel kern = *g_kernel;
-  if (kern.narrow_uk && N <= kern.narrow_n) {
-    kern.mr = kern.narrow_mr;
-    kern.nr = kern.narrow_nr;
-    kern.uk = kern.narrow_uk;
-  }
-  const int unit = split_n ? kern.nr : kern.mr;
+  const Plan plan = choose_plan(*g_kernel, M, N);
+  const int unit = split_n ? plan.tile.nr : plan.tile.mr;
   const int dim = split_n ? N : M;
   const int chunk = std::max(1, ((dim + parts - 1) / parts + unit - 1) / unit * unit);
   static thread_local std::vector<Problem> tasks;
@@ -432,9 +536,9 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   // batch fits the heap, so the task count fits an int.)
   // `tasks` is this thread's (thread_local), so the workers get it through a reference.
   const std::vector<Problem>& todo = tasks;
-  lora_ops::run_parallel((int)todo.size(), threads, [&todo, &kern](int i) {
+  lora_ops::run_parallel((int)todo.size(), threads, [&todo, &plan](int i) {
     static thread_local Buffers buf;
-    gemm_serial(todo[i], kern, buf);
+    gemm_serial(todo[i], plan, buf);
   }, lora_ops::Wait::Spin);
   if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, batch * M, order, bias, bias_len, act);
   return nullptr;
@@ -460,9 +564,41 @@ napi_value SetKernel(napi_env env, napi_callback_info info) {
   if (k && std::string(k->name) == "avx512") supported = __builtin_cpu_supports("avx512f");
   if (k && std::string(k->name) == "avx2") supported = __builtin_cpu_supports("avx2");
 #endif
-  if (supported) g_kernel = k;
+  if (supported && k != g_kernel) {
+    g_kernel = k;
+    g_force_tile = -1;
+  }
   napi_value out;
   NAPI_CALL(env, napi_get_boolean(env, supported, &out));
+  return out;
+}
+
+// setTile(tile, a): forces one tile of the current kernel ("auto": by padding, as products run)
+// and A read in place or packed ("in-place", "packed", "auto"); tests use it to cover every path.
+// Returns false (and changes nothing) for a tile the kernel lacks.
+napi_value SetTile(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char tile[16] = {0}, a[16] = {0};
+  size_t len = 0;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], tile, sizeof(tile), &len) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], a, sizeof(a), &len) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "lora-study-native: setTile(tile: string, a: 'in-place' | 'packed' | 'auto')");
+    return nullptr;
+  }
+  int index = std::string(tile) == "auto" ? -1 : -2;
+  for (int i = 0; i < g_kernel->ntiles; ++i)
+    if (std::string(tile) == g_kernel->tiles[i].name) index = i;
+  const std::string mode(a);
+  const int direct = mode == "in-place" ? 1 : mode == "packed" ? 0 : mode == "auto" ? -1 : -2;
+  const bool ok = index >= -1 && direct >= -1;
+  if (ok) {
+    g_force_tile = index;
+    g_force_direct = direct;
+  }
+  napi_value out;
+  NAPI_CALL(env, napi_get_boolean(env, ok, &out));
   return out;
 }
 
@@ -475,6 +611,14 @@ napi_value Info(napi_env env, napi_callback_info) {
   NAPI_CALL(env, napi_set_named_property(env, obj, "kernel", kernel));
   NAPI_CALL(env, napi_set_named_property(env, obj, "threads", threads));
   NAPI_CALL(env, napi_set_named_property(env, obj, "hardwareThreads", hw));
+  napi_value tiles;
+  NAPI_CALL(env, napi_create_array_with_length(env, g_kernel->ntiles, &tiles));
+  for (int i = 0; i < g_kernel->ntiles; ++i) {
+    napi_value name;
+    NAPI_CALL(env, napi_create_string_utf8(env, g_kernel->tiles[i].name, NAPI_AUTO_LENGTH, &name));
+    NAPI_CALL(env, napi_set_element(env, tiles, i, name));
+  }
+  NAPI_CALL(env, napi_set_named_property(env, obj, "tiles", tiles));
   // The matmul() calling convention (src/engine/native-addon.ts checks it): 2 = the 18-argument exact matmul.
   napi_value api;
   NAPI_CALL(env, napi_create_int32(env, 2, &api));
@@ -485,7 +629,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   g_kernel = detect_kernel();
   g_threads = lora_napi::hardware_threads();
-  return lora_napi::export_functions(env, exports, {{"matmul", Matmul}, {"setThreads", SetThreads}, {"setKernel", SetKernel}, {"info", Info}});
+  return lora_napi::export_functions(env, exports, {{"matmul", Matmul}, {"setThreads", SetThreads}, {"setKernel", SetKernel}, {"setTile", SetTile}, {"info", Info}});
 }
 
 }  // namespace
