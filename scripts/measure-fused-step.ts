@@ -90,7 +90,7 @@ for (let r = 0; r < R; r++) {
     res[mode].nodes = nodes / N;
     if (wrap && r === R - 1) {
       console.log(`${mode}: per-kernel (last round)`);
-      for (const [k, s] of [...perKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) console.log(`  ${k.padEnd(36)} ${(s.n / N).toFixed(0).padStart(5)} calls ${((s.ms / N) * 1000).toFixed(0).padStart(6)} µs/step`);
+      for (const [k, s] of [...perKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(process.env.TOP ?? 20))) console.log(`  ${k.padEnd(36)} ${(s.n / N).toFixed(0).padStart(5)} calls ${((s.ms / N) * 1000).toFixed(0).padStart(6)} µs/step`);
     }
   }
 }

@@ -30,7 +30,7 @@ interface KernelArgs {
 
 const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9 };
 
-const params = new Float64Array(16);
+const params = new Float64Array(32);
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 function call(addon: NativeFusedAddon, backend: WasmBackendLike, threads: number, kernel: number, fields: Array<number | tf.TensorInfo | null>): void {
@@ -57,6 +57,23 @@ function need(ok: boolean, what: string): void {
 
 type Impl = (addon: NativeFusedAddon, threads: number, args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
+/** Where row (b, h, t) of a `[B, H, T, d]` view starts: contiguous, or inside a `[B, T, H·d]` tensor (split heads). */
+type Strides = [number, number, number];
+const headsMajor = (H: number, T: number, d: number): Strides => [H * T * d, T * d, d];
+const timeMajor = (H: number, T: number, d: number): Strides => [T * H * d, d, H * d];
+
+/**
+ * Rotary embedding (or its gradient) of the rows (b, h, t) of d read from `x` at strides `xs` and
+ * written to `out` at `os`; without tables the rows are only copied (a transpose).
+ */
+function ropeRows(addon: NativeFusedAddon, threads: number, backend: WasmBackendLike, grad: boolean, out: tf.TensorInfo, os: Strides, x: tf.TensorInfo, xs: Strides, [B, H, T, d]: number[], tables: { cos: tf.TensorInfo; sin: tf.TensorInfo } | null): void {
+  const cos = tables?.cos ?? x;
+  const sin = tables?.sin ?? x;
+  const r = tables ? tables.cos.shape[3] : 0;
+  const Bt = tables ? tables.cos.shape[0] : 1;
+  call(addon, backend, threads, grad ? K.ROPE_GRAD : K.ROPE, [out, x, cos, sin, B, H, T, d, r, Bt, ...xs, ...os]);
+}
+
 function rope(grad: boolean): Impl {
   return (addon, threads, args) => {
     const x = grad ? args.inputs.dy : args.inputs.x;
@@ -64,7 +81,7 @@ function rope(grad: boolean): Impl {
     const [B, H, T, d] = x.shape;
     need(x.shape.length === 4 && cos.shape.length === 4, 'rope wants x [B, H, T, d] and tables [B|1, 1, T, r]');
     const out = args.backend.makeOutput(x.shape.slice(), 'float32');
-    call(addon, args.backend, threads, grad ? K.ROPE_GRAD : K.ROPE, [out, x, cos, sin, B, H, T, d, cos.shape[3], cos.shape[0]]);
+    ropeRows(addon, threads, args.backend, grad, out, headsMajor(H, T, d), x, headsMajor(H, T, d), [B, H, T, d], { cos, sin });
     return out;
   };
 }
@@ -135,23 +152,100 @@ const siluMulGrad: Impl = (addon, threads, args) => {
   return [dg, dup];
 };
 
-const attentionSoftmax: Impl = (addon, threads, args) => {
-  const { scores, mask } = args.inputs;
-  const nRep = args.attrs.nRep as number;
+/** softmax(scores·scale + mask) for scores `[B, Hkv, nRep·T, S]`, mask `[B|1, 1, T, S]`: the scaled, masked logits natively, then wasm's Softmax. */
+function maskedSoftmax(addon: NativeFusedAddon, threads: number, args: KernelArgs, scores: tf.TensorInfo, mask: tf.TensorInfo, scale: number, nRep: number): tf.TensorInfo {
   const [B, Hkv, RT, S] = scores.shape;
   const logits = args.backend.makeOutput(scores.shape.slice(), 'float32');
-  call(addon, args.backend, threads, K.SCALE_MASK, [logits, scores, mask, B, Hkv, nRep, RT / nRep, S, mask.shape[0], args.attrs.scale as number]);
+  call(addon, args.backend, threads, K.SCALE_MASK, [logits, scores, mask, B, Hkv, nRep, RT / nRep, S, mask.shape[0], scale]);
   const probs = stock('Softmax', args, { logits }, { dim: scores.shape.length - 1 });
   args.backend.disposeData(logits.dataId);
   return probs;
+}
+
+const attentionSoftmax: Impl = (addon, threads, args) =>
+  maskedSoftmax(addon, threads, args, args.inputs.scores, args.inputs.mask, args.attrs.scale as number, args.attrs.nRep as number);
+
+/** dLogits of softmax(logits·scale + mask) from dProbs and probs (`[…, S]`). */
+function softmaxGrad(addon: NativeFusedAddon, threads: number, backend: WasmBackendLike, dy: tf.TensorInfo, y: tf.TensorInfo, scale: number): tf.TensorInfo {
+  const [rows, S] = rowsOf(y);
+  const dx = backend.makeOutput(y.shape.slice(), 'float32');
+  call(addon, backend, threads, K.SOFTMAX_GRAD, [dx, dy, y, rows, S, scale]);
+  return dx;
+}
+
+const attentionSoftmaxGrad: Impl = (addon, threads, args) => softmaxGrad(addon, threads, args.backend, args.inputs.dy, args.inputs.y, args.attrs.scale as number);
+
+const view = (t: tf.TensorInfo, shape: number[]): tf.TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
+const matMul = (args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo =>
+  stock('BatchMatMul', args, { a, b }, { transposeA, transposeB });
+
+interface AttentionDims {
+  B: number;
+  T: number;
+  H: number;
+  Hkv: number;
+  d: number;
+  nRep: number;
+}
+function attentionDims(q: tf.TensorInfo, args: KernelArgs): AttentionDims {
+  const H = args.attrs.heads as number;
+  const Hkv = args.attrs.kvHeads as number;
+  const [B, T, HD] = q.shape;
+  return { B, T, H, Hkv, d: HD / H, nRep: H / Hkv };
+}
+const tablesOf = (args: KernelArgs) => (args.inputs.cos ? { cos: args.inputs.cos, sin: args.inputs.sin } : null);
+
+/**
+ * Self-attention from the projections q `[B, T, H·d]`, k and v `[B, T, Hkv·d]` to the merged heads
+ * `[B, T, H·d]` (rope-decoder's chain: split heads, rotary on q and k, q·kᵀ through the BatchMatMul
+ * kernel, scale + mask + Softmax, ·v, merge heads). Returns [merged, q', k', v', probs]: the rest is
+ * what the gradient reads.
+ */
+const attention: Impl = (addon, threads, args) => {
+  const { q, k, v, mask } = args.inputs;
+  const { B, T, H, Hkv, d, nRep } = attentionDims(q, args);
+  const tables = tablesOf(args);
+  const mk = (shape: number[]) => args.backend.makeOutput(shape, 'float32');
+  const qh = mk([B, H, T, d]);
+  ropeRows(addon, threads, args.backend, false, qh, headsMajor(H, T, d), q, timeMajor(H, T, d), [B, H, T, d], tables);
+  const kh = mk([B, Hkv, T, d]);
+  ropeRows(addon, threads, args.backend, false, kh, headsMajor(Hkv, T, d), k, timeMajor(Hkv, T, d), [B, Hkv, T, d], tables);
+  const vh = mk([B, Hkv, T, d]);
+  ropeRows(addon, threads, args.backend, false, vh, headsMajor(Hkv, T, d), v, timeMajor(Hkv, T, d), [B, Hkv, T, d], null);
+  const raw = matMul(args, view(qh, [B, Hkv, nRep * T, d]), kh, false, true);
+  const probs = maskedSoftmax(addon, threads, args, raw, mask, args.attrs.scale as number, nRep);
+  args.backend.disposeData(raw.dataId);
+  const ctx = matMul(args, probs, vh, false, false); // [B, Hkv, nRep·T, d] = [B, H, T, d]
+  const merged = mk([B, T, H * d]);
+  ropeRows(addon, threads, args.backend, false, merged, timeMajor(H, T, d), ctx, headsMajor(H, T, d), [B, H, T, d], null);
+  args.backend.disposeData(ctx.dataId);
+  return [merged, qh, kh, vh, probs];
 };
 
-const attentionSoftmaxGrad: Impl = (addon, threads, args) => {
-  const { dy, y } = args.inputs;
-  const [rows, S] = rowsOf(y);
-  const dx = args.backend.makeOutput(y.shape.slice(), 'float32');
-  call(addon, args.backend, threads, K.SOFTMAX_GRAD, [dx, dy, y, rows, S, args.attrs.scale as number]);
-  return dx;
+/** [dq, dk, dv] of {@link attention}: tfjs's gradient chain (BatchMatMul_grad's products, Softmax_grad, rotary's, the transposes'). */
+const attentionGrad: Impl = (addon, threads, args) => {
+  const { dy, qh, kh, vh, probs } = args.inputs;
+  const { B, T, H, Hkv, d, nRep } = attentionDims(dy, args);
+  const tables = tablesOf(args);
+  const mk = (shape: number[]) => args.backend.makeOutput(shape, 'float32');
+  const dctx = mk([B, Hkv, nRep * T, d]);
+  ropeRows(addon, threads, args.backend, false, dctx, headsMajor(H, T, d), dy, timeMajor(H, T, d), [B, H, T, d], null);
+  const dprobs = matMul(args, dctx, vh, false, true);
+  const dvh = matMul(args, probs, dctx, true, false);
+  args.backend.disposeData(dctx.dataId);
+  const draw = softmaxGrad(addon, threads, args.backend, dprobs, probs, args.attrs.scale as number);
+  args.backend.disposeData(dprobs.dataId);
+  const dqg = matMul(args, draw, kh, false, false);
+  const dkh = matMul(args, draw, view(qh, [B, Hkv, nRep * T, d]), true, false);
+  args.backend.disposeData(draw.dataId);
+  const dq = mk([B, T, H * d]);
+  ropeRows(addon, threads, args.backend, true, dq, timeMajor(H, T, d), dqg, headsMajor(H, T, d), [B, H, T, d], tables);
+  const dk = mk([B, T, Hkv * d]);
+  ropeRows(addon, threads, args.backend, true, dk, timeMajor(Hkv, T, d), dkh, headsMajor(Hkv, T, d), [B, Hkv, T, d], tables);
+  const dv = mk([B, T, Hkv * d]);
+  ropeRows(addon, threads, args.backend, false, dv, timeMajor(Hkv, T, d), dvh, headsMajor(Hkv, T, d), [B, Hkv, T, d], null);
+  for (const t of [dqg, dkh, dvh]) args.backend.disposeData(t.dataId);
+  return [dq, dk, dv];
 };
 
 const IMPLS: Record<string, Impl> = {
@@ -165,6 +259,8 @@ const IMPLS: Record<string, Impl> = {
   [FUSED_KERNELS.siluMulGrad]: siluMulGrad,
   [FUSED_KERNELS.attentionSoftmax]: attentionSoftmax,
   [FUSED_KERNELS.attentionSoftmaxGrad]: attentionSoftmaxGrad,
+  [FUSED_KERNELS.attention]: attention,
+  [FUSED_KERNELS.attentionGrad]: attentionGrad,
 };
 
 let registered = false;

@@ -4,8 +4,8 @@ import { initEngine } from '../../src/engine/backend.js';
 import { disableNativeFused, enableNativeFused, nativeFusedEnabled } from '../../src/engine/native-fused.js';
 import { disableNativeOps, enableNativeOps, loadNativeOps, type NativeOpsAddon } from '../../src/engine/native-ops.js';
 import { gatedProduct, silu } from '../../src/model/layers/activations.js';
-import { scaledDotProductAttention } from '../../src/model/layers/attention.js';
-import { fusedOpsAvailable } from '../../src/model/layers/fused-ops.js';
+import { mergeHeads, scaledDotProductAttention, splitHeads } from '../../src/model/layers/attention.js';
+import { fusedOpsAvailable, fusedSelfAttention } from '../../src/model/layers/fused-ops.js';
 import { rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
 import { applyRope, ropeCosSin } from '../../src/model/layers/rope.js';
 import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
@@ -146,6 +146,32 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
       : tf.tensor(causal, [1, 1, T, S]);
     expectSame(() => valueAndGrads((a, b, c) => scaledDotProductAttention(a, b, c, mask), [q, k, v], dy), `attention ${B} ${H}/${Hkv} ${T}+${past}`);
     tf.dispose([q, k, v, dy, mask]);
+  });
+
+  test.each([
+    { B: 2, T: 6, H: 4, Hkv: 2, d: 8, r: 8, perRow: false, padded: false },
+    { B: 3, T: 5, H: 3, Hkv: 3, d: 10, r: 4, perRow: true, padded: true },
+    { B: 1, T: 7, H: 4, Hkv: 1, d: 6, r: 0, perRow: false, padded: true },
+    { B: 4, T: 64, H: 4, Hkv: 2, d: 16, r: 16, perRow: false, padded: false },
+  ])('self-attention block from the projections (split heads, rotary, GQA, mask, merge) %o', ({ B, T, H, Hkv, d, r, perRow, padded }) => {
+    const q0 = floats([B, T, H * d], 2);
+    const k0 = floats([B, T, Hkv * d], 2);
+    const v0 = floats([B, T, Hkv * d]);
+    const dy = floats([B, T, H * d]);
+    const pos = tf.tensor2d(Array.from({ length: (perRow ? B : 1) * T }, (_, i) => (i * 13) % 97), [perRow ? B : 1, T], 'int32');
+    const tables = r > 0 ? ropeCosSin(pos, r, 10000) : null;
+    const causal = new Float32Array(T * T).map((_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9));
+    const mask = padded
+      ? tf.tensor(Array.from({ length: B }, (_, b) => Array.from(causal, (m, i) => (i % T === b % T ? -1e9 : m))).flat(), [B, 1, T, T])
+      : tf.tensor(causal, [1, 1, T, T]);
+    const block = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => {
+      const fused = fusedSelfAttention(q, k, v, tables, mask, H, Hkv, d);
+      if (fused) return fused;
+      const rot = (t: tf.Tensor) => (tables ? applyRope(t, tables) : t);
+      return mergeHeads(scaledDotProductAttention(rot(splitHeads(q, H, d)), rot(splitHeads(k, Hkv, d)), splitHeads(v, Hkv, d), mask));
+    };
+    expectSame(() => valueAndGrads(block, [q0, k0, v0], dy), `self-attention ${B}x${T} ${H}/${Hkv} d${d} r${r}`);
+    tf.dispose([q0, k0, v0, dy, pos, mask, ...(tables ? [tables.cos, tables.sin] : [])]);
   });
 
   test('large calls split over threads give the same bits', () => {

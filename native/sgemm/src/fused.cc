@@ -42,6 +42,14 @@ enum Kernel {
 
 // Below this many elements one thread does the call (tiny layers: handing work to the pool costs more).
 constexpr long PAR_MIN = 1L << 18;
+// Rows whose sums run as interleaved independent chains (a chain's adds wait on each other; 8 do not).
+constexpr int Q = 8;
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define FUSED_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FUSED_CLONES
+#endif
 
 struct Call {
   uint8_t* heap;
@@ -73,61 +81,156 @@ void for_rows(long rows, long work, int threads, const std::function<void(long, 
   lora_ops::run_parallel(std::max(parts, 1), threads, [&](int i) { fn(rows * i / parts, rows * (i + 1) / parts); }, lora_ops::Wait::Sleep);
 }
 
-// tf.mean(tf.square(x), -1, true) + eps for one row: x*x, summed from 0 in order, / C, + eps.
-inline float row_var(const float* x, long C, float eps) {
-  float acc = 0.f;
-  for (long c = 0; c < C; ++c) {
-    const float s = x[c] * x[c];
-    acc += s;
+// Σ_c (a[c]·w[c])·b[c] from 0 in order for NR rows of C (w shared; null w: a[c]·b[c]), one chain per row.
+template <int NR>
+inline void dot_chains(const float* a, const float* w, const float* b, long C, float* out) {
+  float acc[NR];
+  for (int q = 0; q < NR; ++q) acc[q] = 0.f;
+  if (w) {
+    for (long c = 0; c < C; ++c)
+      for (int q = 0; q < NR; ++q) {
+        const float aw = a[q * C + c] * w[c];
+        const float t = aw * b[q * C + c];
+        acc[q] += t;
+      }
+  } else {
+    for (long c = 0; c < C; ++c)
+      for (int q = 0; q < NR; ++q) {
+        const float t = a[q * C + c] * b[q * C + c];
+        acc[q] += t;
+      }
   }
-  const float mean = acc / (float)(uint32_t)C;
-  return mean + eps;
+  for (int q = 0; q < NR; ++q) out[q] = acc[q];
+}
+
+// The chains of nr <= Q rows, interleaved (a chain's adds wait on each other; Q chains do not).
+FUSED_CLONES void rows_dot(const float* a, const float* w, const float* b, long C, int nr, float* out) {
+  if (nr == Q) return dot_chains<Q>(a, w, b, C, out);
+  for (int q = 0; q < nr; ++q) dot_chains<1>(a + q * C, w, b + q * C, C, out + q);
+}
+
+// tf.mean(tf.square(x), -1, true) + eps for nr <= Q rows of C: x*x, summed from 0 in order, / C, + eps.
+void rows_var(const float* x, long C, float eps, int nr, float* v) {
+  rows_dot(x, nullptr, x, C, nr, v);
+  const float n = (float)(uint32_t)C;
+  for (int q = 0; q < nr; ++q) {
+    const float mean = v[q] / n;
+    v[q] = mean + eps;
+  }
+}
+
+FUSED_CLONES void norm_row(const float* x, float r, const float* w, float* y, long C) {
+  for (long k = 0; k < C; ++k) {
+    const float n = x[k] * r;
+    y[k] = n * w[k];
+  }
+}
+
+FUSED_CLONES void norm_dx_row(const float* dy, const float* dres, const float* x, const float* w, float r, float dsq, float* dx, long C) {
+  for (long k = 0; k < C; ++k) {
+    const float dn = dy[k] * w[k];
+    const float dmul = dn * r;
+    const float x2 = x[k] * 2.0f;
+    const float dxs = dsq * x2;
+    const float acc = dres ? dres[k] + dmul : dmul;
+    dx[k] = acc + dxs;
+  }
+}
+
+FUSED_CLONES void rope_fwd_row(const float* x, const float* co, const float* si, float* o, long h) {
+  for (long i = 0; i < h; ++i) {
+    const float nx = -x[i + h];
+    const float m = x[i] * co[i];
+    const float t = nx * si[i];
+    o[i] = m + t;
+  }
+  for (long i = h; i < 2 * h; ++i) {
+    const float m = x[i] * co[i];
+    const float t = x[i - h] * si[i];
+    o[i] = m + t;
+  }
+}
+
+FUSED_CLONES void rope_bwd_row(const float* dy, const float* co, const float* si, float* o, long h) {
+  // x's gradient: the rotate_half path's (accumulated first) + dy·cos.
+  for (long i = 0; i < h; ++i) {
+    const float g = dy[i + h] * si[i + h];
+    const float m = dy[i] * co[i];
+    o[i] = g + m;
+  }
+  for (long i = h; i < 2 * h; ++i) {
+    const float g = -(dy[i - h] * si[i - h]);
+    const float m = dy[i] * co[i];
+    o[i] = g + m;
+  }
+}
+
+FUSED_CLONES void silu_fwd(const float* g, const float* s, const float* up, float* out, long n) {
+  for (long i = 0; i < n; ++i) {
+    const float a = g[i] * s[i];
+    out[i] = a * up[i];
+  }
+}
+
+FUSED_CLONES void silu_bwd(const float* dy, const float* g, const float* s, const float* up, float* dg, float* dup, long n) {
+  for (long i = 0; i < n; ++i) {
+    const float a = g[i] * s[i];
+    dup[i] = dy[i] * a;
+    const float da = dy[i] * up[i];
+    const float dg1 = da * s[i];
+    const float ds = da * g[i];
+    const float one_minus = 1.0f - s[i];
+    const float slope = s[i] * one_minus;
+    const float dg2 = ds * slope;
+    dg[i] = dg1 + dg2;
+  }
+}
+
+FUSED_CLONES void scale_mask_row(const float* in, const float* m, float scale, float* o, long S) {
+  for (long j = 0; j < S; ++j) {
+    const float v = in[j] * scale;
+    o[j] = v + m[j];
+  }
+}
+
+FUSED_CLONES void softmax_dx_row(const float* dy, const float* y, float sum, float scale, float* o, long S) {
+  for (long j = 0; j < S; ++j) {
+    const float t = dy[j] * y[j];
+    const float u = sum * y[j];
+    const float g = t - u;
+    o[j] = g * scale;
+  }
 }
 
 // Rotary embedding, the r-first dims of each row of d (rest passed through), tables [Bt, T, r]:
 // x·cos + rotate_half(x)·sin with rotate_half(x) = concat(-x[h:], x[:h]) (applyRope's chain).
 // Backward, for the chain's gradient: d(rotate_half(x)·sin) = dy·sin, split, the first half negated
 // (Neg_grad), concatenated back swapped (SplitV_grad), then added to dy·cos (Multiply_grad).
+// Rows (b, h, t) of d are read at in + b·iB + h·iH + t·iT and written at out + b·oB + h·oH + t·oT
+// (a transpose to or from [B, T, H·d] on the way is a copy, so exact); r = 0 only copies.
 void rope(Call& c, bool grad) {
-  // [op, threads, outOff, inOff, cosOff, sinOff, B, H, T, d, r, Bt]
+  // [op, threads, outOff, inOff, cosOff, sinOff, B, H, T, d, r, Bt, iB, iH, iT, oB, oH, oT]
   const long B = c.n(6), H = c.n(7), T = c.n(8), d = c.n(9), r = c.n(10), Bt = c.n(11);
-  if (!c.ok || r > d || r % 2 != 0 || !(Bt == 1 || Bt == B)) {
+  const long iB = c.n(12), iH = c.n(13), iT = c.n(14), oB = c.n(15), oH = c.n(16), oT = c.n(17);
+  if (!c.ok || r > d || r % 2 != 0 || !(Bt == 1 || Bt == B) || B * H * T * d == 0) {
     c.ok = false;
     return;
   }
-  const double total = (double)B * H * T * d;
-  float* out = c.f32(2, total);
-  const float* in = c.f32(3, total);
+  float* out = c.f32(2, (double)(B - 1) * oB + (double)(H - 1) * oH + (double)(T - 1) * oT + d);
+  const float* in = c.f32(3, (double)(B - 1) * iB + (double)(H - 1) * iH + (double)(T - 1) * iT + d);
   const float* cs = c.f32(4, (double)Bt * T * r);
   const float* sn = c.f32(5, (double)Bt * T * r);
   if (!c.ok) return;
   const long h = r / 2, rows = B * H * T;
   for_rows(rows, rows * d, c.threads(), [&](long s, long e) {
     for (long row = s; row < e; ++row) {
-      const long t = row % T, b = row / (H * T);
+      const long t = row % T, hh = (row / T) % H, b = row / (H * T);
       const long tab = ((Bt == 1 ? 0 : b) * T + t) * r;
-      const float* co = cs + tab;
-      const float* si = sn + tab;
-      const float* x = in + row * d;
-      float* o = out + row * d;
-      if (!grad) {
-        for (long i = 0; i < h; ++i) {
-          const float nx = -x[i + h];
-          o[i] = x[i] * co[i] + nx * si[i];
-        }
-        for (long i = h; i < r; ++i) o[i] = x[i] * co[i] + x[i - h] * si[i];
-      } else {
-        // x's gradient: the rotate_half path's (accumulated first) + dy·cos.
-        for (long i = 0; i < h; ++i) {
-          const float g = x[i + h] * si[i + h];
-          const float m = x[i] * co[i];
-          o[i] = g + m;
-        }
-        for (long i = h; i < r; ++i) {
-          const float g = -(x[i - h] * si[i - h]);
-          const float m = x[i] * co[i];
-          o[i] = g + m;
-        }
+      const float* x = in + b * iB + hh * iH + t * iT;
+      float* o = out + b * oB + hh * oH + t * oT;
+      if (r > 0) {
+        if (!grad) rope_fwd_row(x, cs + tab, sn + tab, o, h);
+        else rope_bwd_row(x, cs + tab, sn + tab, o, h);
       }
       for (long i = r; i < d; ++i) o[i] = x[i];
     }
@@ -144,14 +247,11 @@ void rms_norm(Call& c) {
   const float* w = c.f32(4, (double)C);
   if (!c.ok) return;
   for_rows(rows, rows * C, c.threads(), [&](long s, long e) {
-    for (long row = s; row < e; ++row) {
-      const float* xr = x + row * C;
-      const float r = 1.0f / std::sqrt(row_var(xr, C, eps));
-      float* yr = y + row * C;
-      for (long k = 0; k < C; ++k) {
-        const float n = xr[k] * r;
-        yr[k] = n * w[k];
-      }
+    float v[Q];
+    for (long row = s; row < e; row += Q) {
+      const int nr = (int)std::min<long>(Q, e - row);
+      rows_var(x + row * C, C, eps, nr, v);
+      for (int q = 0; q < nr; ++q) norm_row(x + (row + q) * C, 1.0f / std::sqrt(v[q]), w, y + (row + q) * C, C);
     }
   });
 }
@@ -165,7 +265,7 @@ void rms_var(Call& c) {
   const float* x = c.f32(3, (double)rows * C);
   if (!c.ok) return;
   for_rows(rows, rows * C, c.threads(), [&](long s, long e) {
-    for (long row = s; row < e; ++row) v[row] = row_var(x + row * C, C, eps);
+    for (long row = s; row < e; row += Q) rows_var(x + row * C, C, eps, (int)std::min<long>(Q, e - row), v + row);
   });
 }
 
@@ -188,29 +288,18 @@ void rms_norm_grad(Call& c) {
   if (!c.ok) return;
   const float count = (float)(uint32_t)C;
   for_rows(rows, rows * C, c.threads(), [&](long s, long e) {
-    for (long row = s; row < e; ++row) {
-      const float* xr = x + row * C;
-      const float* dyr = dy + row * C;
-      const float r = 1.0f / std::sqrt(v[row]);
-      float dr = 0.f;
-      for (long k = 0; k < C; ++k) {
-        const float dn = dyr[k] * w[k];
-        const float t = dn * xr[k];
-        dr += t;
-      }
-      const float denom = p[row] * 2.0f;
-      const float q = dr / denom;
-      const float dv = -q;
-      const float dsq = dv / count;
-      float* dxr = dx + row * C;
-      const float* dresr = dres ? dres + row * C : nullptr;
-      for (long k = 0; k < C; ++k) {
-        const float dn = dyr[k] * w[k];
-        const float dmul = dn * r;
-        const float x2 = xr[k] * 2.0f;
-        const float dxs = dsq * x2;
-        const float acc = dresr ? dresr[k] + dmul : dmul;
-        dxr[k] = acc + dxs;
+    float dr[Q];
+    for (long row = s; row < e; row += Q) {
+      const int nr = (int)std::min<long>(Q, e - row);
+      rows_dot(dy + row * C, w, x + row * C, C, nr, dr);
+      for (int q = 0; q < nr; ++q) {
+        const long i = row + q;
+        const float r = 1.0f / std::sqrt(v[i]);
+        const float denom = p[i] * 2.0f;
+        const float quot = dr[q] / denom;
+        const float dv = -quot;
+        const float dsq = dv / count;
+        norm_dx_row(dy + i * C, dres ? dres + i * C : nullptr, x + i * C, w, r, dsq, dx + i * C, C);
       }
     }
   });
@@ -254,12 +343,7 @@ void silu_mul(Call& c, bool grad) {
     const float* s = c.f32(4, (double)n);
     const float* up = c.f32(5, (double)n);
     if (!c.ok) return;
-    for_rows(n, n, c.threads(), [&](long b, long e) {
-      for (long i = b; i < e; ++i) {
-        const float a = g[i] * s[i];
-        out[i] = a * up[i];
-      }
-    });
+    for_rows(n, n, c.threads(), [&](long b, long e) { silu_fwd(g + b, s + b, up + b, out + b, e - b); });
     return;
   }
   float* dg = c.f32(2, (double)n);
@@ -269,19 +353,7 @@ void silu_mul(Call& c, bool grad) {
   const float* s = c.f32(6, (double)n);
   const float* up = c.f32(7, (double)n);
   if (!c.ok) return;
-  for_rows(n, n, c.threads(), [&](long b, long e) {
-    for (long i = b; i < e; ++i) {
-      const float a = g[i] * s[i];
-      dup[i] = dy[i] * a;
-      const float da = dy[i] * up[i];
-      const float dg1 = da * s[i];
-      const float ds = da * g[i];
-      const float one_minus = 1.0f - s[i];
-      const float slope = s[i] * one_minus;
-      const float dg2 = ds * slope;
-      dg[i] = dg1 + dg2;
-    }
-  });
+  for_rows(n, n, c.threads(), [&](long b, long e) { silu_bwd(dy + b, g + b, s + b, up + b, dg + b, dup + b, e - b); });
 }
 
 // Attention logits before the stock Softmax: scores·scale + mask, scores [B, Hkv, nRep, T, S], mask [Bm, T, S].
@@ -303,12 +375,7 @@ void scale_mask(Call& c) {
     for (long row = s; row < e; ++row) {
       const long t = row % T, b = row / (Hkv * nRep * T);
       const float* m = mask + ((Bm == 1 ? 0 : b) * T + t) * S;
-      const float* in = sc + row * S;
-      float* o = out + row * S;
-      for (long j = 0; j < S; ++j) {
-        const float v = in[j] * scale;
-        o[j] = v + m[j];
-      }
+      scale_mask_row(sc + row * S, m, scale, out + row * S, S);
     }
   });
 }
@@ -325,21 +392,11 @@ void softmax_grad(Call& c) {
   const float* y = c.f32(4, total);
   if (!c.ok) return;
   for_rows(rows, rows * S, c.threads(), [&](long s, long e) {
-    for (long row = s; row < e; ++row) {
-      const float* dr = dy + row * S;
-      const float* yr = y + row * S;
-      float sum = 0.f;
-      for (long j = 0; j < S; ++j) {
-        const float t = dr[j] * yr[j];
-        sum += t;
-      }
-      float* o = dx + row * S;
-      for (long j = 0; j < S; ++j) {
-        const float t = dr[j] * yr[j];
-        const float u = sum * yr[j];
-        const float g = t - u;
-        o[j] = g * scale;
-      }
+    float sum[Q];
+    for (long row = s; row < e; row += Q) {
+      const int nr = (int)std::min<long>(Q, e - row);
+      rows_dot(dy + row * S, nullptr, y + row * S, S, nr, sum);
+      for (int q = 0; q < nr; ++q) softmax_dx_row(dy + (row + q) * S, y + (row + q) * S, sum[q], scale, dx + (row + q) * S, S);
     }
   });
 }
@@ -356,7 +413,7 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, NAPI_ERROR_PREFIX "fused expects (heap: Uint8Array, params: Float64Array)");
     return nullptr;
   }
-  static const size_t kParams[] = {12, 12, 8, 7, 11, 8, 7, 9, 12, 8};
+  static const size_t kParams[] = {18, 18, 8, 7, 11, 8, 7, 9, 12, 8};
   const int op = c.np >= 2 ? (int)c.p[0] : -1;
   if (op < ROPE || op > SOFTMAX_GRAD || c.np < kParams[op]) {
     napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad kernel or params too short");

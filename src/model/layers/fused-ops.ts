@@ -22,6 +22,8 @@ export const FUSED_KERNELS = {
   siluMulGrad: 'LoraStudyFusedSiluMulGrad',
   attentionSoftmax: 'LoraStudyFusedAttentionSoftmax',
   attentionSoftmaxGrad: 'LoraStudyFusedAttentionSoftmaxGrad',
+  attention: 'LoraStudyFusedAttention',
+  attentionGrad: 'LoraStudyFusedAttentionGrad',
 } as const;
 
 /** Whether the current backend runs the fused kernels. */
@@ -133,3 +135,36 @@ tf.registerGradient({
     };
   },
 });
+
+/**
+ * Self-attention without a KV cache from the projections q `[B, T, H·d]`, k and v `[B, T, Hkv·d]`
+ * to the merged heads `[B, T, H·d]`: split heads, rotary on q and k (when `rope` is given), grouped
+ * scaled dot-product attention under `mask` `[B|1, 1, T, T]`, merge heads — rope-decoder's chain, as
+ * one kernel forward (the products through the backend's BatchMatMul kernel) and one backward; or null.
+ */
+export function fusedSelfAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, rope: { cos: tf.Tensor; sin: tf.Tensor } | null, mask: tf.Tensor, heads: number, kvHeads: number, headDim: number): tf.Tensor | null {
+  if (!fusedOpsAvailable() || q.rank !== 3 || !isF32(q, k, v, mask) || q.size === 0 || heads % kvHeads !== 0) return null;
+  const [B, T, HD] = q.shape;
+  if (HD !== heads * headDim || !tf.util.arraysEqual(k.shape, [B, T, kvHeads * headDim]) || !tf.util.arraysEqual(v.shape, k.shape)) return null;
+  if (mask.rank !== 4 || mask.shape[1] !== 1 || mask.shape[2] !== T || mask.shape[3] !== T || !(mask.shape[0] === 1 || mask.shape[0] === B)) return null;
+  if (rope) {
+    const r = rope.cos.shape[3] as number;
+    const ok = rope.cos.rank === 4 && rope.cos.shape[1] === 1 && rope.cos.shape[2] === T && r <= headDim && r % 2 === 0 && (rope.cos.shape[0] === 1 || rope.cos.shape[0] === B);
+    if (!ok || !tf.util.arraysEqual(rope.cos.shape, rope.sin.shape) || !isF32(rope.cos, rope.sin)) return null;
+  }
+  const attrs = { heads, kvHeads, scale: Math.fround(1 / Math.sqrt(headDim)) };
+  const tables: tf.NamedTensorMap = rope ? { cos: rope.cos, sin: rope.sin } : {};
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qi, ki, vi, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [merged, qh, kh, vh, probs] = run(FUSED_KERNELS.attention, { q: qi, k: ki, v: vi, mask, ...tables }, attrs) as tf.Tensor[];
+    save([qh, kh, vh, probs, ...(rope ? [rope.cos, rope.sin] : [])]);
+    return {
+      value: merged,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sp, cos, sin] = saved;
+        return run(FUSED_KERNELS.attentionGrad, { dy, qh: sq, kh: sk, vh: sv, probs: sp, ...(rope ? { cos, sin } : {}) }, attrs) as tf.Tensor[];
+      },
+    };
+  }) as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
+  return op(q, k, v);
+}

@@ -6,7 +6,8 @@ import { activation, gatedProduct } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
 import { rmsNorm, rmsNormOffset, rmsNormResidual } from '../../layers/norms.js';
-import { applyRope, ropeTables } from '../../layers/rope.js';
+import { fusedSelfAttention } from '../../layers/fused-ops.js';
+import { applyRope, ropeTables, type RopeTables } from '../../layers/rope.js';
 import type { WeightReader } from '../../layers/weights.js';
 import type { ModelConfig } from '../../types.js';
 import type { BuildOptions, LinearSpec } from '../spec.js';
@@ -92,6 +93,20 @@ export class RopeDecoder extends ParameterizedModel {
     return [l['mlp.gate_proj'].apply(h, ctx), l['mlp.up_proj'].apply(h, ctx)];
   }
 
+  /** Multi-head attention from the projections to the merged heads `[B, T, H·d]`, reading and extending the KV cache. */
+  private attention(q0: tf.Tensor, k0: tf.Tensor, v0: tf.Tensor, rope: RopeTables, mask: tf.Tensor, cached: { k: tf.Tensor; v: tf.Tensor } | undefined, newCache: KvCache | undefined): tf.Tensor {
+    const c = this.config;
+    const q = applyRope(splitHeads(q0, c.numHeads, c.headDim), rope); // [B, H, T, d]
+    let k = applyRope(splitHeads(k0, c.numKvHeads, c.headDim), rope); // [B, Hkv, T, d]
+    let v = splitHeads(v0, c.numKvHeads, c.headDim); // [B, Hkv, T, d]
+    if (cached) {
+      k = tf.concat([cached.k, k], 2); // [B, Hkv, S, d]
+      v = tf.concat([cached.v, v], 2);
+    }
+    if (newCache) newCache.layers.push({ k, v });
+    return mergeHeads(scaledDotProductAttention(q, k, v, mask)); // [B, T, H·d]
+  }
+
   forward(input: ForwardInput): ForwardOutput {
     const c = this.config;
     const [B, T] = input.inputIds.shape;
@@ -108,17 +123,9 @@ export class RopeDecoder extends ParameterizedModel {
       // The residual adds read xa/xm: x, or the fused norm's pass-through of it (norms.ts rmsNormResidual).
       const [h, xa] = rmsNormResidual(x, blk.inputNorm, c.normEps, this.normOffset);
       const [q0, k0, v0] = this.qkv(l, h, ctx);
-      const q = applyRope(splitHeads(q0, c.numHeads, c.headDim), rope); // [B, H, T, d]
-      let k = applyRope(splitHeads(k0, c.numKvHeads, c.headDim), rope); // [B, Hkv, T, d]
-      let v = splitHeads(v0, c.numKvHeads, c.headDim); // [B, Hkv, T, d]
-      const cached = input.cache?.layers[i];
-      if (cached) {
-        k = tf.concat([cached.k, k], 2); // [B, Hkv, S, d]
-        v = tf.concat([cached.v, v], 2);
-      }
-      if (newCache) newCache.layers.push({ k, v });
-      const attn = scaledDotProductAttention(q, k, v, mask); // [B, H, T, d]
-      x = tf.add(xa, l['self_attn.o_proj'].apply(mergeHeads(attn), ctx));
+      // Without a KV cache, one fused op where the backend has it (fused-ops.ts); else op by op.
+      const fused = input.cache || newCache ? null : fusedSelfAttention(q0, k0, v0, rope, mask, c.numHeads, c.numKvHeads, c.headDim);
+      x = tf.add(xa, l['self_attn.o_proj'].apply(fused ?? this.attention(q0, k0, v0, rope, mask, input.cache?.layers[i], newCache), ctx));
       const [h2, xm] = rmsNormResidual(x, blk.postNorm, c.normEps, this.normOffset);
       const [gate, up] = this.gateUp(l, h2, ctx);
       x = tf.add(xm, l['mlp.down_proj'].apply(gatedProduct(this.act, gate, up), ctx));
