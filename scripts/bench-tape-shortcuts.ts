@@ -1,0 +1,70 @@
+// In-process A/B of the engine shortcuts (src/engine/tape-shortcuts.ts: saved-tensor clones and no-op
+// Reshape/Cast/Identity without the kernel path) on whole LoRA training steps of a bench shape: kernel
+// calls per step, then stock and shortcut steps interleaved round by round (the machine is shared:
+// load average printed).
+//   npx tsx scripts/bench-tape-shortcuts.ts [--shape tiny-llama|gpt2-124m] [--rounds 8] [--steps 12] [--native-matmul on|off]
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { initEngine } from '../src/engine/backend.js';
+import type { NativeMatmulMode } from '../src/engine/native-matmul.js';
+import { installTapeShortcuts, uninstallTapeShortcuts } from '../src/engine/tape-shortcuts.js';
+import { trainingStepTimer } from './lib/training-step-timer.js';
+
+const { values } = parseArgs({
+  options: {
+    shape: { type: 'string', default: 'tiny-llama' },
+    rounds: { type: 'string', default: '8' },
+    steps: { type: 'string', default: '12' },
+    'native-matmul': { type: 'string', default: 'on' },
+  },
+});
+const engine = await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: values['native-matmul'] as NativeMatmulMode });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`${engine.device}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.availableParallelism()} cores`);
+
+const modes = { stock: () => uninstallTapeShortcuts(), shortcuts: () => installTapeShortcuts('wasm') };
+const steps = Number(values.steps);
+const { run } = trainingStepTimer(values.shape, steps);
+
+// Kernel functions run per step (the first two steps of a run are tf.profile'd, which keeps the stock path: left out).
+let calls = 0;
+const counting = tf.getKernelsForBackend('wasm').map((k) => {
+  const f = k.kernelFunc;
+  (k as { kernelFunc: tf.KernelFunc }).kernelFunc = (args) => (calls++, f(args));
+  return () => ((k as { kernelFunc: tf.KernelFunc }).kernelFunc = f);
+});
+const perStep: Record<string, number> = {};
+for (const [name, on] of Object.entries(modes)) {
+  on();
+  const count = async (n: number) => {
+    const { run: r } = trainingStepTimer(values.shape, n);
+    calls = 0;
+    await r();
+    return calls;
+  };
+  perStep[name] = ((await count(steps)) - (await count(2))) / (steps - 2);
+}
+counting.forEach((restore) => restore());
+console.log(`kernel calls per step: stock ${perStep.stock.toFixed(0)} | shortcuts ${perStep.shortcuts.toFixed(0)}`);
+
+const wall: Record<string, number[]> = { stock: [], shortcuts: [] };
+const cpu: Record<string, number[]> = { stock: [], shortcuts: [] };
+for (const on of Object.values(modes)) {
+  on();
+  await run(); // warm-up
+}
+for (let round = 0; round < Number(values.rounds); round++) {
+  const order = round % 2 ? (['shortcuts', 'stock'] as const) : (['stock', 'shortcuts'] as const);
+  for (const name of order) {
+    modes[name]();
+    const t = await run();
+    wall[name].push(...t.wall);
+    cpu[name].push(t.cpuPerStep);
+  }
+}
+installTapeShortcuts('wasm');
+const ms = (xs: number[]) => `median ${median(xs).toFixed(2)} ms (min ${Math.min(...xs).toFixed(2)}, n=${xs.length})`;
+console.log(`${values.shape} training step, ${values.rounds} interleaved rounds: stock ${ms(wall.stock)} | shortcuts ${ms(wall.shortcuts)} | ${(median(wall.stock) / median(wall.shortcuts)).toFixed(3)}×`);
+console.log(`CPU time per step (all threads, whole runs incl. warm-up): stock ${ms(cpu.stock)} | shortcuts ${ms(cpu.shortcuts)} | ${(median(cpu.stock) / median(cpu.shortcuts)).toFixed(3)}×`);
+console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
