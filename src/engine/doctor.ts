@@ -101,7 +101,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     ? {
         ok: true,
         detail: `${Object.keys(NATIVE_OP_KERNELS).join(', ')}, bit-identical to stock wasm (on with the native matmul; LORA_STUDY_NATIVE_OPS=off keeps the stock ones); fused layers: ${
-          typeof ops.addon.fused === 'function' ? 'rotary, RMSNorm, SiLU gate, attention softmax' : 'none (a build from before them: npm rebuild lora-study-native)'
+          typeof ops.addon.fused === 'function' ? 'self-attention, rotary, RMSNorm, SiLU gate, attention softmax' : 'none (a build from before them: npm rebuild lora-study-native)'
         }`,
       }
     : { ok: false, detail: ops.reason };
