@@ -183,7 +183,19 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     const up = floats([8, 128, 512]);
     const dy2 = floats([8, 128, 512]);
     expectSame(() => valueAndGrads((g, u) => gatedProduct(silu, g, u), [gate, up], dy2), 'silu threaded', 2);
-    tf.dispose([x, w, dy, gate, up, dy2]);
+    const [B, T, H, Hkv, d] = [2, 256, 4, 2, 16];
+    const q0 = floats([B, T, H * d], 2);
+    const k0 = floats([B, T, Hkv * d], 2);
+    const v0 = floats([B, T, Hkv * d]);
+    const dy3 = floats([B, T, H * d]);
+    const pos = tf.tensor2d(Array.from({ length: T }, (_, i) => i), [1, T], 'int32');
+    const tables = ropeCosSin(pos, d, 10000);
+    const mask = tf.tensor(new Float32Array(T * T).map((_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)), [1, 1, T, T]);
+    const block = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
+      fusedSelfAttention(q, k, v, tables, mask, H, Hkv, d) ??
+      mergeHeads(scaledDotProductAttention(applyRope(splitHeads(q, H, d), tables), applyRope(splitHeads(k, Hkv, d), tables), splitHeads(v, Hkv, d), mask));
+    expectSame(() => valueAndGrads(block, [q0, k0, v0], dy3), 'self-attention threaded', 2);
+    tf.dispose([x, w, dy, gate, up, dy2, q0, k0, v0, dy3, pos, tables.cos, tables.sin, mask]);
   });
 
   test('a tiny-llama LoRA run (every linear layer) has bit-identical losses and LoRA weights with and without the fused ops', async () => {
