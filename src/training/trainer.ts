@@ -8,7 +8,7 @@ import { AdamW, globalNorm } from './adamw.js';
 import { disposeBatch, toTensors } from './batch-tensors.js';
 import { collate, type TokenizedExample } from './batching.js';
 import { EmptyDatasetError, NonFiniteLossError } from './errors.js';
-import { causalLmLoss } from './loss.js';
+import { causalLmLoss, hostNextTokenTargets } from './loss.js';
 import { learningRateAt, type SchedulerName } from './lr-schedule.js';
 
 export interface TrainerConfig {
@@ -120,10 +120,13 @@ export async function train(p: TrainParams): Promise<TrainResult> {
       const runMicro = async () => {
         for (const [mi, hb] of micro.entries()) {
           const bt = toTensors(hb);
+          // Shifted targets and mask from the host labels: no device kernels or tape nodes for them.
+          const targets = hostNextTokenTargets(hb.labels, hb.batchSize, hb.seqLen);
           const { value, grads } = tf.variableGrads(() => {
             const { logits } = model.forward({ inputIds: bt.inputIds, attentionMask: bt.attentionMask, training: true, dropoutSeed: c.seed * 100003 + step * 131 + mi });
-            return tf.div(causalLmLoss(logits, bt.labels), Math.max(1, totalLossTokens)) as tf.Scalar;
+            return tf.div(causalLmLoss(logits, targets), Math.max(1, totalLossTokens)) as tf.Scalar;
           }, variables);
+          tf.dispose([targets.safeTarget, targets.mask]);
           lossSum += (await value.data())[0];
           const g = variables.map((v) => grads[v.name]);
           if (accum === null) accum = g;

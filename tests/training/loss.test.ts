@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import '@tensorflow/tfjs-backend-cpu';
 import '../../src/util/tfjs-setup.js';
 import { initEngine } from '../../src/engine/backend.js';
-import { causalLmLoss, causalLmLossSum, pickTargets } from '../../src/training/loss.js';
+import { causalLmLoss, causalLmLossSum, hostNextTokenTargets, pickTargets } from '../../src/training/loss.js';
 
 describe.each(['wasm', 'cpu'] as const)('on %s', (backend) => {
   test('picking target log-probs equals the one-hot product sum bit for bit, value and gradient', async () => {
@@ -58,5 +58,36 @@ describe.each(['wasm', 'cpu'] as const)('on %s', (backend) => {
     const gr = tf.grad((x: tf.Tensor) => slicedReference(x as tf.Tensor3D, labels).sum)(logits).dataSync();
     // The last position's gradient is an exact zero either way (its sign may differ); every other value is the same bits.
     expect(Array.from(g, (v) => (v === 0 ? 0 : v))).toEqual(Array.from(gr, (v) => (v === 0 ? 0 : v)));
+  });
+
+  test('targets computed on the host give the same loss and loss gradient bits as the labels tensor, and leave no tensor', async () => {
+    if (backend === 'wasm') await initEngine({ backend: 'wasm', threads: 1, nativeMatmul: 'off' });
+    else await tf.setBackend('cpu');
+    const [B, T, V] = [3, 9, 41];
+    const logits = tf.randomNormal([B, T, V], 0, 3, 'float32', 9) as tf.Tensor3D;
+    const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 37) % V);
+    // prompt tokens, padding (a whole row's tail) and a lone ignored label mid-row are -100
+    [0, 1, 5, 9, 20, 21, 22, 23, 24, 25, 26].forEach((i) => (ids[i] = -100));
+    const labels = tf.tensor2d(ids, [B, T], 'int32');
+    const n = tf.memory().numTensors;
+    const host = hostNextTokenTargets(ids, B, T);
+    const device = tf.tidy(() => {
+      // The device path's own targets, read through the loss it feeds: the same 0/1 mask and ids.
+      const shifted = tf.concat([tf.slice(labels, [0, 1], [B, T - 1]), tf.fill([B, 1], -100, 'int32')], 1);
+      return { mask: Array.from(tf.cast(tf.notEqual(shifted, -100), 'float32').dataSync()), safe: Array.from(tf.where(tf.notEqual(shifted, -100), shifted, tf.zerosLike(shifted)).dataSync()) };
+    });
+    // (cpu's bool→float32 cast keeps the bool's byte array: compare values)
+    expect(Array.from(host.mask.dataSync())).toEqual(device.mask);
+    expect(Array.from(host.safeTarget.dataSync())).toEqual(device.safe);
+    const lossBits = (l: tf.Tensor) => Array.from(new Uint32Array(Float32Array.from(l.dataSync()).buffer));
+    const viaLabels = tf.tidy(() => lossBits(causalLmLoss(logits, labels)));
+    const viaHost = tf.tidy(() => lossBits(causalLmLoss(logits, host)));
+    expect(viaHost).toEqual(viaLabels);
+    const gLabels = tf.grad((x: tf.Tensor) => causalLmLoss(x as tf.Tensor3D, labels))(logits);
+    const gHost = tf.grad((x: tf.Tensor) => causalLmLoss(x as tf.Tensor3D, host))(logits);
+    expect(lossBits(gHost)).toEqual(lossBits(gLabels));
+    tf.dispose([gLabels, gHost, host.safeTarget, host.mask]);
+    expect(tf.memory().numTensors).toBe(n);
+    tf.dispose([logits, labels]);
   });
 });
