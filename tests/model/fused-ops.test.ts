@@ -8,7 +8,9 @@ import { mergeHeads, scaledDotProductAttention, splitHeads } from '../../src/mod
 import { fusedOpsAvailable, fusedSelfAttention } from '../../src/model/layers/fused-ops.js';
 import { rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
 import { applyRope, ropeCosSin } from '../../src/model/layers/rope.js';
+import { tinyLm } from '../helpers/tiny-lm.js';
 import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
+import { train } from '../../src/training/trainer.js';
 
 const load = loadNativeOps();
 const reason = !load.ok ? load.reason : typeof load.addon.fused !== 'function' ? 'the ops addon build predates the fused kernels (npm rebuild lora-study-native)' : '';
@@ -210,6 +212,27 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     expect(fused.losses).toEqual(composed.losses);
     expect(fused.weights).toEqual(composed.weights);
     expect(fused.grew).toBe(composed.grew);
+  });
+
+  test('full fine-tuning of a tiny llama (norm gains, embeddings and every weight trained) has bit-identical losses and weights with and without the fused ops', async () => {
+    const examples = [[10, 11, 12, 40, 41, 42, 43, 200], [20, 21, 22, 50, 51, 200], [30, 31, 32, 33, 60, 61, 62, 63, 64, 200]].map(promptMasked);
+    const run = async (fused: boolean) => {
+      if (fused) enableNativeFused(addon(), 2);
+      else disableNativeFused();
+      const { model } = await tinyLm({ modelType: 'llama' }, { trainableBase: true });
+      const variables = model.baseVariables();
+      const res = await train({
+        model, variables, examples, padId: 0,
+        config: { maxSteps: 3, learningRate: 1e-3, microBatchSize: 3, gradientAccumulationSteps: 1, maxSeqLen: 16, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 1 },
+      });
+      const weights = variables.map(bitsOf);
+      model.dispose();
+      return { losses: res.steps.map((st) => st.loss), weights };
+    };
+    const composed = await run(false);
+    const fused = await run(true);
+    expect(fused.losses).toEqual(composed.losses);
+    expect(fused.weights).toEqual(composed.weights);
   });
 
   test('LORA_STUDY_NATIVE_OPS=off (native ops off) takes the fused kernels away; on brings them back', () => {
