@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { disableNativeFused, enableNativeFused, nativeFusedEnabled } from '../../src/engine/native-fused.js';
+import { disableNativeMatmul, enableNativeMatmul } from '../../src/engine/native-matmul.js';
+import { loadNativeAddon } from '../../src/engine/native-addon.js';
 import { disableNativeOps, enableNativeOps, loadNativeOps, type NativeOpsAddon } from '../../src/engine/native-ops.js';
 import { gatedProduct, silu } from '../../src/model/layers/activations.js';
 import { mergeHeads, scaledDotProductAttention, splitHeads } from '../../src/model/layers/attention.js';
@@ -174,6 +176,28 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     };
     expectSame(() => valueAndGrads(block, [q0, k0, v0], dy), `self-attention ${B}x${T} ${H}/${Hkv} d${d} r${r}`);
     tf.dispose([q0, k0, v0, dy, pos, mask, ...(tables ? [tables.cos, tables.sin] : [])]);
+  });
+
+  test('with the stock wasm matmul (LORA_STUDY_NATIVE_OPS=on, --native-matmul off) the attention block still matches', () => {
+    const [B, T, H, Hkv, d] = [2, 9, 4, 2, 8];
+    const q0 = floats([B, T, H * d], 2);
+    const k0 = floats([B, T, Hkv * d], 2);
+    const v0 = floats([B, T, Hkv * d]);
+    const dy = floats([B, T, H * d]);
+    const pos = tf.tensor2d(Array.from({ length: T }, (_, i) => i), [1, T], 'int32');
+    const tables = ropeCosSin(pos, d, 10000);
+    const mask = tf.tensor(new Float32Array(T * T).map((_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)), [1, 1, T, T]);
+    const block = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
+      fusedSelfAttention(q, k, v, tables, mask, H, Hkv, d) ??
+      mergeHeads(scaledDotProductAttention(applyRope(splitHeads(q, H, d), tables), applyRope(splitHeads(k, Hkv, d), tables), splitHeads(v, Hkv, d), mask));
+    disableNativeMatmul();
+    try {
+      expectSame(() => valueAndGrads(block, [q0, k0, v0], dy), 'self-attention, stock matmul');
+    } finally {
+      const sgemm = loadNativeAddon();
+      if (sgemm.ok) enableNativeMatmul(sgemm.addon, 2);
+      tf.dispose([q0, k0, v0, dy, pos, tables.cos, tables.sin, mask]);
+    }
   });
 
   test('large calls split over threads give the same bits', () => {
