@@ -93,8 +93,9 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
 
   // Every micro-tile of every kernel this CPU has, A read in place and packed, on one and two
   // threads, against the stock bits: odd and prime sizes leave partial row and column tiles, K 251
-  // crosses a packing panel (240) and 48-k block edges, and the tiny llama's products (rank-8
-  // LoRA factors, 4-D attention with 16-wide heads) take the narrow tiles.
+  // crosses a packing panel (240) and 48-k block edges, the tiny llama's products (rank-8 LoRA
+  // factors, 4-D attention with 16-wide heads) take the narrow tiles, and products over 1 MFLOP
+  // split their rows over two threads that share one packed B.
   const TILE_CASES: Array<[number[], number[], boolean, boolean]> = [
     [[1, 1], [1, 1], false, false],
     [[23, 29], [29, 31], false, false],
@@ -107,6 +108,9 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     [[3, 64, 13], [3, 64, 16], true, false],
     [[1, 11, 97], [3, 97, 9], false, false],
     [[3, 97, 11], [97, 9], true, false],
+    // Over 1 MFLOP, so two threads share one packed B (K 257: two panels), and the row tiles split.
+    [[301, 257], [257, 37], false, false],
+    [[257, 301], [37, 257], true, true],
   ];
 
   test.each(TILE_CASES)('every tile and A layout: BatchMatMul %j · %j (transposeA %s, transposeB %s)', (as, bs, ta, tb) => {
@@ -184,6 +188,8 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     ['elu', [1, 9, 97], [1, 97, 33], null, false],
     ['prelu', [1, 9, 97], [1, 97, 33], [33], false],
     ['relu', [1, 130, 300], [1, 300, 530], [530], false],
+    ['relu6', [1, 130, 300], [1, 300, 100], [100], false],
+    ['linear', [1, 130, 300], [1, 300, 100], [100], false],
     ['linear', [2, 1, 48], [2, 48, 17], [17], false],
     ['relu', [2, 5, 47], [2, 47, 17], [1], false],
     ['relu6', [1, 5, 48], [1, 17, 48], null, true],

@@ -258,12 +258,14 @@ void pack_b(const Problem& p, int p0, int kc, int j0, int nc, int NR, float* Bp)
   }
 }
 
+constexpr long B_FLOATS = (long)(NC + MAX_NR) * KC;
+
 struct Buffers {
   float* a = nullptr;
   float* b = nullptr;
   Buffers() {
     a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (MC + MAX_MR) * KC));
-    b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (NC + MAX_NR) * KC));
+    b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * B_FLOATS));
   }
   ~Buffers() {
     std::free(a);
@@ -271,11 +273,39 @@ struct Buffers {
   }
 };
 
+// This thread's packing buffers (each pool thread packs into its own).
+Buffers& thread_buffers() {
+  static thread_local Buffers buf;
+  return buf;
+}
+
 // How a product runs: the tile, and whether the micro-kernel reads A in place (no packing).
 struct Plan {
   Tile tile;
   bool direct_a;
 };
+
+// Rows [r0, r1) of C (r0 a multiple of the tile's MR) over one packed panel of B (k in [pc,
+// pc + kc), columns [jc, jc + nc)), A read in place; a partial last row tile is packed into Ap
+// (zero rows past M).
+void rows_in_place(const Problem& p, const Tile& t, int r0, int r1, int pc, int kc, int jc, int nc, const float* Bp, float* Ap) {
+  const int MR = t.mr, NR = t.nr;
+  for (int jr = 0; jr < nc; jr += NR) {
+    const float* bp = Bp + (long)(jr / NR) * kc * NR;
+    const float* init = p.init ? p.init + jc + jr : nullptr;
+    const int nr = std::min(NR, nc - jr);
+    for (int ir = r0; ir < r1; ir += MR) {
+      const int mr = std::min(MR, r1 - ir);
+      float* c = p.C + (long)ir * p.ldc + jc + jr;
+      if (mr == MR) {
+        t.uk(kc, p.A + (long)ir * p.ars + (long)pc * p.acs, p.ars, p.acs, bp, c, p.ldc, mr, nr, p.order, pc == 0, init);
+      } else {
+        pack_a(p, ir, mr, pc, kc, MR, Ap);
+        t.uk(kc, Ap, 1, MR, bp, c, p.ldc, mr, nr, p.order, pc == 0, init);
+      }
+    }
+  }
+}
 
 // Kept out of line: inlined into its one caller (the pool task) GCC made it ~3% slower (gpt2 c_attn, one thread).
 __attribute__((noinline)) void gemm_serial(const Problem& p, const Plan& plan, Buffers& buf) {
@@ -296,22 +326,7 @@ __attribute__((noinline)) void gemm_serial(const Problem& p, const Plan& plan, B
       const int kc = std::min(KC, p.K - pc);
       pack_b(p, pc, kc, jc, nc, NR, buf.b);
       if (plan.direct_a) {
-        // A read in place, row tiles of MR; a partial last tile is packed (zero rows past M).
-        for (int jr = 0; jr < nc; jr += NR) {
-          const float* bp = buf.b + (long)(jr / NR) * kc * NR;
-          const float* init = p.init ? p.init + jc + jr : nullptr;
-          const int nr = std::min(NR, nc - jr);
-          for (int ir = 0; ir < p.M; ir += MR) {
-            const int mr = std::min(MR, p.M - ir);
-            float* c = p.C + (long)ir * p.ldc + jc + jr;
-            if (mr == MR) {
-              t.uk(kc, p.A + (long)ir * p.ars + (long)pc * p.acs, p.ars, p.acs, bp, c, p.ldc, mr, nr, p.order, pc == 0, init);
-            } else {
-              pack_a(p, ir, mr, pc, kc, MR, buf.a);
-              t.uk(kc, buf.a, 1, MR, bp, c, p.ldc, mr, nr, p.order, pc == 0, init);
-            }
-          }
-        }
+        rows_in_place(p, t, 0, p.M, pc, kc, jc, nc, buf.b, buf.a);
         continue;
       }
       for (int ic = 0; ic < p.M; ic += MC) {
@@ -500,12 +515,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   const int parts = batch >= threads ? 1 : 2 * threads;
   const bool split_n = N >= M;
   const Plan plan = choose_plan(*g_kernel, M, N);
-  const int unit = split_n ? plan.tile.nr : plan.tile.mr;
-  const int dim = split_n ? N : M;
-  const int chunk = std::max(1, ((dim + parts - 1) / parts + unit - 1) / unit * unit);
-  static thread_local std::vector<Problem> tasks;
-  tasks.clear();
-  for (long b = 0; b < batch; ++b) {
+  const auto make_problem = [&](long b) {
     Problem p;
     p.A = heap + (long)a_off + (long)a_index(b) * (long)M * K;
     p.B = heap + (long)b_off + (long)b_index(b) * (long)K * N;
@@ -516,6 +526,38 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     p.init = init;
     if (ta) { p.ars = 1; p.acs = M; } else { p.ars = K; p.acs = 1; }
     if (tb) { p.brs = 1; p.bcs = K; } else { p.brs = N; p.bcs = 1; }
+    return p;
+  };
+  // A single product whose packed B fits one buffer, A read in place: B is packed once, by the
+  // caller, and the threads share it, taking a few row tiles at a time (so a worker that wakes
+  // late costs nothing but its wake-up, and none packs B again).
+  const Tile& tile = plan.tile;
+  const long n_padded = (N + tile.nr - 1) / tile.nr * tile.nr;
+  const int panels = (K + KC - 1) / KC;
+  if (threads > 1 && batch == 1 && plan.direct_a && K > 0 && N <= NC && n_padded * panels * KC <= B_FLOATS) {
+    const Problem p = make_problem(0);
+    float* packed = thread_buffers().b;
+    const long panel_floats = n_padded * KC;
+    for (int q = 0; q < panels; ++q) pack_b(p, q * KC, std::min(KC, K - q * KC), 0, N, tile.nr, packed + q * panel_floats);
+    const int row_tiles = (M + tile.mr - 1) / tile.mr;
+    const int per_task = std::max(1, row_tiles / (4 * threads));
+    const int ntasks = (row_tiles + per_task - 1) / per_task;
+    lora_ops::run_parallel(ntasks, threads, [&](int i) {
+      const int r0 = i * per_task * tile.mr, r1 = std::min(M, r0 + per_task * tile.mr);
+      float* ap = thread_buffers().a;
+      for (int q = 0; q < panels; ++q)
+        rows_in_place(p, tile, r0, r1, q * KC, std::min(KC, K - q * KC), 0, N, packed + q * panel_floats, ap);
+    }, lora_ops::Wait::Spin);
+    if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, M, order, bias, bias_len, act);
+    return nullptr;
+  }
+  const int unit = split_n ? plan.tile.nr : plan.tile.mr;
+  const int dim = split_n ? N : M;
+  const int chunk = std::max(1, ((dim + parts - 1) / parts + unit - 1) / unit * unit);
+  static thread_local std::vector<Problem> tasks;
+  tasks.clear();
+  for (long b = 0; b < batch; ++b) {
+    const Problem p = make_problem(b);
     for (int s = 0; s < dim; s += chunk) {
       Problem q = p;
       const int len = std::min(chunk, dim - s);
@@ -536,10 +578,8 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   // batch fits the heap, so the task count fits an int.)
   // `tasks` is this thread's (thread_local), so the workers get it through a reference.
   const std::vector<Problem>& todo = tasks;
-  lora_ops::run_parallel((int)todo.size(), threads, [&todo, &plan](int i) {
-    static thread_local Buffers buf;
-    gemm_serial(todo[i], plan, buf);
-  }, lora_ops::Wait::Spin);
+  lora_ops::run_parallel((int)todo.size(), threads, [&todo, &plan](int i) { gemm_serial(todo[i], plan, thread_buffers()); },
+                         lora_ops::Wait::Spin);
   if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, batch * M, order, bias, bias_len, act);
   return nullptr;
 }
