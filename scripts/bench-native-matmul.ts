@@ -7,8 +7,10 @@
 // (hidden 64, batch 4×64, LoRA r=8), with its calls per step, and their sum per step.
 // --base-addon PATH: a third arm, another build of the addon (e.g. a copy of main's
 // native/sgemm/build/Release/sgemm.node), run through the same JS kernels: an A/B of native code.
+// --threads-ab: per-call only, this addon on one thread against two with no size threshold
+// (what sets the addon's minimum for splitting a product: setMinParallelFlops).
 //   npx tsx scripts/bench-native-matmul.ts [--filter text] [--shapes default|tiny-step] [--base-addon path]
-//     [--threads 2] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
+//     [--threads 2] [--threads-ab] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '4' },
     shapes: { type: 'string', default: 'default' },
     'base-addon': { type: 'string' },
+    'threads-ab': { type: 'boolean', default: false },
     threads: { type: 'string', default: '2' },
     'no-micro': { type: 'boolean', default: false },
     'no-steps': { type: 'boolean', default: false },
@@ -81,12 +84,16 @@ const DEFAULT_CASES: Case[] = [
 if (values.shapes !== 'default' && values.shapes !== 'tiny-step') throw new Error(`--shapes default|tiny-step, not ${values.shapes}`);
 const CASES = values.shapes === 'tiny-step' ? TINY_STEP : DEFAULT_CASES;
 
-// The arms: stock wasm, this checkout's addon, and optionally another build of it.
-type Arm = 'stock' | 'native' | 'base';
+// The arms: stock wasm, this checkout's addon, and optionally another build of it; or (--threads-ab)
+// this addon on one thread and on two, every product split.
+type Arm = 'stock' | 'native' | 'base' | 'native-1t' | 'native-2t';
 const own = loadNativeAddon();
 if (!own.ok) throw new Error(own.reason);
 const base = values['base-addon'] ? (createRequire(import.meta.url)(values['base-addon']) as NativeSgemm) : null;
-const arms: Arm[] = base ? ['stock', 'base', 'native'] : ['stock', 'native'];
+const threadsAb = values['threads-ab'];
+if (threadsAb && !own.addon.setMinParallelFlops) throw new Error('--threads-ab needs a build with setMinParallelFlops: npm rebuild lora-study-native');
+const defaultMinFlops = own.addon.setMinParallelFlops?.();
+const arms: Arm[] = threadsAb ? ['native-1t', 'native-2t'] : base ? ['stock', 'base', 'native'] : ['stock', 'native'];
 const useArm = (arm: Arm): void => {
   if (arm === 'stock') {
     applyNativeMatmul('off', threads);
@@ -94,6 +101,12 @@ const useArm = (arm: Arm): void => {
   }
   applyNativeMatmul('on', threads);
   disableNativeMatmul();
+  if (arm === 'native-1t' || arm === 'native-2t') {
+    own.addon.setMinParallelFlops!(0);
+    enableNativeMatmul(own.addon, arm === 'native-1t' ? 1 : 2);
+    return;
+  }
+  own.addon.setMinParallelFlops?.(defaultMinFlops);
   enableNativeMatmul(arm === 'base' ? base! : own.addon, threads);
 };
 const perStep: Partial<Record<Arm, number>> = {};
@@ -120,7 +133,9 @@ if (!values['no-micro']) {
     const calls = values.shapes === 'tiny-step' ? Number(label.split('×')[0]) : 0;
     for (const arm of arms) perStep[arm] = (perStep[arm] ?? 0) + calls * us[arm];
     const cols = arms.map((arm) => `${arm} ${us[arm].toFixed(1).padStart(7)} µs`).join('  ');
-    console.log(`${label.padEnd(34)} ${cols}  ×${(us.stock / us.native).toFixed(2)}${base ? ` (×${(us.base / us.native).toFixed(2)} vs base)` : ''}  native ${(flops / us.native / 1e3).toFixed(1)} GFLOP/s`);
+    const [first, last] = [arms[0], arms[arms.length - 1]];
+    const vsBase = base && !threadsAb ? ` (×${(us.base / us.native).toFixed(2)} vs base)` : '';
+    console.log(`${label.padEnd(34)} ${cols}  ×${(us[first] / us[last]).toFixed(2)}${vsBase}  ${last} ${(flops / us[last] / 1e3).toFixed(1)} GFLOP/s`);
     tf.dispose([a, b]);
   }
   if (values.shapes === 'tiny-step') {
@@ -128,7 +143,7 @@ if (!values['no-micro']) {
   }
 }
 
-if (!values['no-steps']) {
+if (!values['no-steps'] && !threadsAb) {
   const { run } = trainingStepTimer(values.shape, Number(values.steps));
   await run();
   const t: Partial<Record<Arm, { wall: number[]; cpu: number[] }>> = {};

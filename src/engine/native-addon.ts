@@ -27,6 +27,8 @@ export interface NativeSgemm {
    * that cover every path; false for a tile the kernel lacks. Absent in builds before the tiles.
    */
   setTile?(tile: string, a: 'in-place' | 'packed' | 'auto'): boolean;
+  /** Products below this many flops run on the calling thread (default 3e6); returns the value in effect. Absent in builds before it. */
+  setMinParallelFlops?(flops?: number): number;
   /** `api`: the matmul() calling convention the build implements ({@link NATIVE_ADDON_API}); absent before 2. `tiles`: the kernel's micro-tiles (rows×columns). */
   info(): { kernel: string; threads: number; hardwareThreads: number; api?: number; tiles?: string[] };
 }

@@ -382,6 +382,13 @@ void epilogue(float* C, int N, long r0, long r1, int order, const float* bias, i
 
 int g_threads = 1;
 
+// Products below this many flops run on the calling thread alone. ~3 MFLOP is about 30 µs on one
+// Zen 4 core; waking a pooled worker takes 3–25 µs on this project's 2-vCPU VM, so below it a
+// second thread does not pay (addon called directly, one and two threads interleaved, in seconds
+// the machine was otherwise idle: 256×64·64×64 25 µs vs 25–30, b8 128×16·16×64 26 vs 27–29,
+// 256×128·128×64 50 vs 45, 256×512·512×64 191 vs 131; scripts/bench-native-matmul.ts --threads-ab).
+double g_min_parallel_flops = 3.0e6;
+
 // Tests and benchmarks force a tile (index into the kernel's tiles; -1: the cheapest) and A in
 // place or packed (-1: by the rule in choose_plan).
 int g_force_tile = -1;
@@ -509,8 +516,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     }
   }
   const double flops = 2.0 * batch * M * N * (double)K;
-  // Below ~1 MFLOP waking a pooled thread costs more than it saves.
-  const int threads = flops < 1.0e6 ? 1 : g_threads;
+  const int threads = flops < g_min_parallel_flops ? 1 : g_threads;
   // Two tasks a thread (when the batch does not give enough), so a late or slow thread holds up less.
   const int parts = batch >= threads ? 1 : 2 * threads;
   const bool split_n = N >= M;
@@ -586,6 +592,21 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
 
 // setThreads(n): compute threads for later calls; returns the value in effect.
 napi_value SetThreads(napi_env env, napi_callback_info info) { return lora_napi::set_threads(env, info, &g_threads); }
+
+// setMinParallelFlops(flops): products below it run on one thread (benchmarks set 0 to compare);
+// returns the value in effect.
+napi_value SetMinParallelFlops(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc >= 1) {
+    double f = g_min_parallel_flops;
+    if (napi_get_value_double(env, argv[0], &f) == napi_ok && f >= 0) g_min_parallel_flops = f;
+  }
+  napi_value out;
+  NAPI_CALL(env, napi_create_double(env, g_min_parallel_flops, &out));
+  return out;
+}
 
 // setKernel(name): forces one micro-kernel (tests); returns false when this CPU/build lacks it.
 napi_value SetKernel(napi_env env, napi_callback_info info) {
@@ -669,7 +690,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   g_kernel = detect_kernel();
   g_threads = lora_napi::hardware_threads();
-  return lora_napi::export_functions(env, exports, {{"matmul", Matmul}, {"setThreads", SetThreads}, {"setKernel", SetKernel}, {"setTile", SetTile}, {"info", Info}});
+  return lora_napi::export_functions(env, exports, {{"matmul", Matmul}, {"setThreads", SetThreads}, {"setKernel", SetKernel}, {"setTile", SetTile}, {"setMinParallelFlops", SetMinParallelFlops}, {"info", Info}});
 }
 
 }  // namespace
