@@ -224,12 +224,12 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     tf.dispose([x, w, dy, gate, up, dy2, q0, k0, v0, dy3, pos, tables.cos, tables.sin, mask]);
   });
 
-  test('a tiny-llama LoRA run (every linear layer) has bit-identical losses and LoRA weights with and without the fused ops', async () => {
+  test.each(['llama', 'gpt2'] as const)('a tiny-%s LoRA run (every linear layer) has bit-identical losses and LoRA weights with and without the fused ops', async (modelType) => {
     const examples = [[10, 11, 12, 40, 41, 42, 43, 200], [20, 21, 22, 50, 51, 200], [30, 31, 32, 33, 60, 61, 62, 63, 64, 200], [9, 8, 7, 70, 200]].map(promptMasked);
     const run = async (fused: boolean) => {
       if (fused) enableNativeFused(addon(), 2);
       else disableNativeFused();
-      return tinyLoraRun({ modelType: 'llama', lora: { r: 8, lora_alpha: 16 }, config: { maxSteps: 4, learningRate: 4e-3 }, examples });
+      return tinyLoraRun({ modelType, lora: { r: 8, lora_alpha: 16 }, config: { maxSteps: 4, learningRate: 4e-3 }, examples });
     };
     const composed = await run(false);
     const fused = await run(true);
