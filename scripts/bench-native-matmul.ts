@@ -10,7 +10,7 @@
 // --threads-ab: per-call only, this addon on one thread against two with no size threshold
 // (what sets the addon's minimum for splitting a product: setMinParallelFlops).
 //   npx tsx scripts/bench-native-matmul.ts [--filter text] [--shapes default|tiny-step] [--base-addon path]
-//     [--threads 2] [--threads-ab] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
+//     [--threads 2] [--threads-ab] [--no-stock] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     shapes: { type: 'string', default: 'default' },
     'base-addon': { type: 'string' },
     'threads-ab': { type: 'boolean', default: false },
+    'no-stock': { type: 'boolean', default: false },
     threads: { type: 'string', default: '2' },
     'no-micro': { type: 'boolean', default: false },
     'no-steps': { type: 'boolean', default: false },
@@ -94,6 +95,8 @@ const threadsAb = values['threads-ab'];
 if (threadsAb && !own.addon.setMinParallelFlops) throw new Error('--threads-ab needs a build with setMinParallelFlops: npm rebuild lora-study-native');
 const defaultMinFlops = own.addon.setMinParallelFlops?.();
 const arms: Arm[] = threadsAb ? ['native-1t', 'native-2t'] : base ? ['stock', 'base', 'native'] : ['stock', 'native'];
+// --no-stock (with --base-addon): leave out the stock arm, e.g. for GPT-2 steps, which take seconds on it.
+if (values['no-stock'] && base) arms.shift();
 const useArm = (arm: Arm): void => {
   if (arm === 'stock') {
     applyNativeMatmul('off', threads);
@@ -157,8 +160,9 @@ if (!values['no-steps'] && !threadsAb) {
     }
   }
   const ms = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, n=${xs.length})`;
+  const ratio = (arm: Arm, pick: (e: { wall: number[]; cpu: number[] }) => number[]) => (median(pick(t[arm]!)) / median(pick(t.native!))).toFixed(2);
   const line = (what: string, pick: (e: { wall: number[]; cpu: number[] }) => number[]) =>
-    `${what}: ${arms.map((arm) => `${arm} matmul ${ms(pick(t[arm]!))}`).join(' | ')} | ${(median(pick(t.stock!)) / median(pick(t.native!))).toFixed(2)}×${base ? `, ${(median(pick(t.base!)) / median(pick(t.native!))).toFixed(2)}× vs base` : ''}`;
+    `${what}: ${arms.map((arm) => `${arm} matmul ${ms(pick(t[arm]!))}`).join(' | ')}${t.stock ? ` | ${ratio('stock', pick)}×` : ''}${base ? `, ${ratio('base', pick)}× vs base` : ''}`;
   console.log(line(`${values.shape} training step, ${values.rounds} interleaved rounds, wall`, (e) => e.wall));
   console.log(line('CPU time per step (all threads, whole runs incl. warm-up)', (e) => e.cpu));
 }
