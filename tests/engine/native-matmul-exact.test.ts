@@ -98,6 +98,7 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
   // split their rows over two threads that share one packed B.
   const TILE_CASES: Array<[number[], number[], boolean, boolean]> = [
     [[1, 1], [1, 1], false, false],
+    [[13, 1], [1, 9], false, false],
     [[23, 29], [29, 31], false, false],
     [[29, 23], [31, 29], true, true],
     [[37, 251], [251, 19], false, false],

@@ -286,8 +286,8 @@ struct Plan {
 };
 
 // Rows [r0, r1) of C (r0 a multiple of the tile's MR) over one packed panel of B (k in [pc,
-// pc + kc), columns [jc, jc + nc)), A read in place; a partial last row tile is packed into Ap
-// (zero rows past M).
+// pc + kc), columns [jc, jc + nc)), A read in place; a partial last row tile of a transposed A is
+// packed into Ap (zero rows past M).
 void rows_in_place(const Problem& p, const Tile& t, int r0, int r1, int pc, int kc, int jc, int nc, const float* Bp, float* Ap) {
   const int MR = t.mr, NR = t.nr;
   for (int jr = 0; jr < nc; jr += NR) {
@@ -297,7 +297,9 @@ void rows_in_place(const Problem& p, const Tile& t, int r0, int r1, int pc, int 
     for (int ir = r0; ir < r1; ir += MR) {
       const int mr = std::min(MR, r1 - ir);
       float* c = p.C + (long)ir * p.ldc + jc + jr;
-      if (mr == MR) {
+      // A partial row tile is packed when the kernel would read A by columns (ars == 1: a
+      // transposed A, or K == 1), past its last row; by rows it reads only rows < mr.
+      if (mr == MR || p.ars != 1) {
         t.uk(kc, p.A + (long)ir * p.ars + (long)pc * p.acs, p.ars, p.acs, bp, c, p.ldc, mr, nr, p.order, pc == 0, init);
       } else {
         pack_a(p, ir, mr, pc, kc, MR, Ap);
