@@ -6,7 +6,8 @@ import { disableNativeMatmul, enableNativeMatmul } from '../../src/engine/native
 import { loadNativeAddon } from '../../src/engine/native-addon.js';
 import { disableNativeOps, enableNativeOps, loadNativeOps, type NativeOpsAddon } from '../../src/engine/native-ops.js';
 import { gatedProduct, silu } from '../../src/model/layers/activations.js';
-import { mergeHeads, scaledDotProductAttention, splitHeads } from '../../src/model/layers/attention.js';
+import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../src/model/layers/attention.js';
+import { ConstantCache } from '../../src/model/layers/constant-cache.js';
 import { fusedOpsAvailable, fusedSelfAttention } from '../../src/model/layers/fused-ops.js';
 import { rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
 import { applyRope, ropeCosSin } from '../../src/model/layers/rope.js';
@@ -198,6 +199,21 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
       if (sgemm.ok) enableNativeMatmul(sgemm.addon, 2);
       tf.dispose([q0, k0, v0, dy, pos, tables.cos, tables.sin, mask]);
     }
+  });
+
+  test('the padded attention mask built on the host has the bits of the one built by kernels (window, past, odd mask values)', () => {
+    const cache = new ConstantCache();
+    for (const [B, T, past] of [[2, 5, 0], [3, 4, 3], [1, 9, 0]]) {
+      const S = past + T;
+      const values = Array.from({ length: B * S }, (_, i) => [1, 1, 0, 1, 2, -1, 0, 1, 70000][(i * 7) % 9]);
+      const m = tf.tensor2d(values, [B, S], 'int32');
+      for (const window of [null, 2]) {
+        if (past === 0) buildAttentionMask(null, B, T, past, window, cache); // fills the cache's causal table (kept: not counted as left over)
+        expectSame(() => [buildAttentionMask(m as tf.Tensor2D, B, T, past, window, cache).clone()], `mask ${B}x${T}+${past} window ${window}`);
+      }
+      m.dispose();
+    }
+    cache.dispose();
   });
 
   test('large calls split over threads give the same bits', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
 import type { ConstantCache } from './constant-cache.js';
-import { fusedAttentionSoftmax } from './fused-ops.js';
+import { fusedAttentionSoftmax, fusedOpsAvailable } from './fused-ops.js';
 
 /** Large negative instead of -inf so fully masked rows (padding queries) stay finite. */
 const MASKED = -1e9;
@@ -13,6 +13,29 @@ function causalMask(T: number, past: number, slidingWindow?: number | null): tf.
   const causal = new Float32Array(T * S);
   for (let i = 0; i < T; i++) for (let j = 0; j < S; j++) causal[i * S + j] = j <= past + i && past + i - j < w ? 0 : MASKED;
   return tf.tensor(causal, [1, 1, T, S]);
+}
+
+/**
+ * {@link buildAttentionMask}'s padded mask computed on the host, float32 step by float32 step as its
+ * kernels do (max(causal + (1 − m)·MASKED, MASKED)), so the same bits, uploaded as one tensor
+ * instead of six kernels and tape nodes. Where the fused layer kernels run (wasm: reading the
+ * integer mask back is a copy).
+ */
+function hostPaddedMask(m: Int32Array | Uint8Array, batch: number, T: number, past: number, slidingWindow?: number | null): tf.Tensor {
+  const S = past + T;
+  const w = slidingWindow ?? Infinity;
+  const masked = Math.fround(MASKED);
+  const pad = Float32Array.from(m, (v) => Math.fround(Math.fround(1 - Math.fround(v)) * masked));
+  const out = new Float32Array(batch * T * S);
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < T; i++) {
+      for (let j = 0; j < S; j++) {
+        const causal = j <= past + i && past + i - j < w ? 0 : masked;
+        out[(b * T + i) * S + j] = Math.max(Math.fround(causal + pad[b * S + j]), masked);
+      }
+    }
+  }
+  return tf.tensor(out, [batch, 1, T, S]);
 }
 
 /** Longest sequence whose causal mask is kept between calls (a `[T, T]` float32 table: 4 MiB at 1024). */
@@ -36,6 +59,9 @@ export function buildAttentionMask(attentionMask: tf.Tensor2D | null, batch: num
   if (!attentionMask) return causalT;
   if (attentionMask.shape[1] !== S) {
     throw new Error(`attention mask has ${attentionMask.shape[1]} positions but past (${past}) + new (${T}) = ${S}`);
+  }
+  if (fusedOpsAvailable() && (attentionMask.dtype === 'int32' || attentionMask.dtype === 'bool')) {
+    return hostPaddedMask(attentionMask.dataSync() as Int32Array | Uint8Array, batch, T, past, slidingWindow);
   }
   const pad = tf.mul(tf.sub(1, tf.cast(attentionMask, 'float32')), MASKED).reshape([batch, 1, 1, S]);
   // Clamp so a key that is both padding and future is MASKED, not 2·MASKED.
