@@ -4,7 +4,7 @@ import type { CausalLM } from '../model/causal-lm.js';
 import { bufferBytes, resetBufferPeak } from '../engine/buffer-bytes.js';
 import { silentLogger } from '../util/logger.js';
 import { Rng } from '../util/random.js';
-import { AdamW, globalNorm } from './adamw.js';
+import { AdamW, disposePrepared } from './adamw.js';
 import { disposeBatch, toTensors } from './batch-tensors.js';
 import { collate, type TokenizedExample } from './batching.js';
 import { EmptyDatasetError, NonFiniteLossError } from './errors.js';
@@ -145,18 +145,19 @@ export async function train(p: TrainParams): Promise<TrainResult> {
         peakBytes = Math.max(peakBytes, info.peakBytes);
       } else await runMicro();
       const grads = accum as unknown as tf.Tensor[];
-      const normT = globalNorm(grads);
-      const gradNorm = (await normT.data())[0];
-      normT.dispose();
+      // Flat per optimizer group, with the global norm computed from them (the same bits as globalNorm).
+      const prepared = optimizer.prepare(grads);
+      grads.forEach((g) => g.dispose());
+      const gradNorm = (await prepared.norm.data())[0];
       const tOpt = performance.now();
       if (!Number.isFinite(lossSum) || !Number.isFinite(gradNorm)) {
-        grads.forEach((g) => g.dispose());
+        disposePrepared(prepared);
         throw new NonFiniteLossError(step + 1, Number.isFinite(lossSum) ? gradNorm : lossSum);
       }
       const lr = learningRateAt(step, { lr: c.learningRate, warmupSteps: c.warmupSteps, totalSteps: c.maxSteps, scheduler: c.scheduler });
       const scale = c.maxGradNorm > 0 && gradNorm > c.maxGradNorm ? c.maxGradNorm / (gradNorm + 1e-6) : 1;
-      optimizer.step(grads, lr, scale);
-      grads.forEach((g) => g.dispose());
+      optimizer.step(prepared, lr, scale);
+      disposePrepared(prepared);
       // Force completion so timings mean something on asynchronous backends.
       await variables[0]?.data();
       const tEnd = performance.now();

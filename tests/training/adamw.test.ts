@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import '../../src/util/tfjs-setup.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { initEngine } from '../../src/engine/backend.js';
-import { AdamW, planGroups } from '../../src/training/adamw.js';
+import { AdamW, disposePrepared, globalNorm, planGroups } from '../../src/training/adamw.js';
 
 /** The textbook per-parameter AdamW the grouped one must reproduce bit for bit. */
 function referenceStep(params: tf.Variable[], m: tf.Variable[], v: tf.Variable[], grads: tf.Tensor[], o: { lr: number; t: number; gradScale: number; wd: number; scales: number[] }) {
@@ -51,6 +51,31 @@ describe.each(['wasm', 'cpu'] as const)('AdamW on %s', (backend) => {
     expect(opt.stateBytes()).toBe(SHAPES.reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0) * 8);
     opt.dispose();
     [...ours, ...ref, ...m, ...v].forEach((x) => x.dispose());
+  });
+});
+
+describe.each(['wasm', 'cpu'] as const)('prepared gradients on %s', (backend) => {
+  test('their norm is globalNorm bit for bit (groups by lr scale, one-parameter groups, odd shapes), and nothing leaks', async () => {
+    if (backend === 'wasm') await initEngine({ backend: 'wasm', threads: 1, nativeMatmul: 'off' });
+    else await tf.setBackend('cpu');
+    const params = SHAPES.map((s) => tf.variable(tf.zeros(s)));
+    const bits = (t: tf.Tensor) => Array.from(new Uint32Array(Float32Array.from(t.dataSync()).buffer));
+    for (const scales of [[1, 1, 1, 1, 1, 1], [1, 16, 16, 1, 16, 1], [1, 2, 3, 4, 5, 6]]) {
+      const opt = new AdamW(params, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, lrScales: scales });
+      for (let seed = 0; seed < 3; seed++) {
+        const grads = SHAPES.map((s, i) => tf.randomNormal(s, 0, 10 ** (i - 3), 'float32', 1000 * seed + i));
+        const n = tf.memory().numTensors;
+        const prepared = opt.prepare(grads);
+        const ref = globalNorm(grads);
+        expect(bits(prepared.norm), `scales ${scales}, seed ${seed}`).toEqual(bits(ref));
+        ref.dispose();
+        disposePrepared(prepared);
+        expect(tf.memory().numTensors).toBe(n);
+        tf.dispose(grads);
+      }
+      opt.dispose();
+    }
+    tf.dispose(params);
   });
 });
 
