@@ -1,8 +1,9 @@
 /**
  * The fused layer kernels of src/model/layers/fused-ops.ts for the wasm backend, on the native ops
  * addon's `fused` entry (native/sgemm/src/fused.cc), in place on the wasm heap. Each forward or
- * backward kernel is one native call, with wasm's own Sigmoid, Softmax or Pow kernel called
- * directly where the composed ops used one (their XNNPACK/libm results are not reproduced natively).
+ * backward is one engine kernel (one tape node): native passes, with the kernels the composed ops
+ * used where they are not reproduced natively called directly inside it: wasm's Sigmoid, Softmax
+ * and Pow (XNNPACK, libm) and the registered BatchMatMul (the attention block's products).
  * Registered and removed together with the native ops (native-ops.ts), so
  * LORA_STUDY_NATIVE_OPS=off and --native-matmul off keep the composed graph.
  */
