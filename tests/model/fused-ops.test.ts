@@ -158,6 +158,7 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     { B: 3, T: 5, H: 3, Hkv: 3, d: 10, r: 4, perRow: true, padded: true },
     { B: 1, T: 7, H: 4, Hkv: 1, d: 6, r: 0, perRow: false, padded: true },
     { B: 4, T: 64, H: 4, Hkv: 2, d: 16, r: 16, perRow: false, padded: false },
+    { B: 2, T: 1, H: 2, Hkv: 1, d: 4, r: 4, perRow: true, padded: false },
   ])('self-attention block from the projections (split heads, rotary, GQA, mask, merge) %o', ({ B, T, H, Hkv, d, r, perRow, padded }) => {
     const q0 = floats([B, T, H * d], 2);
     const k0 = floats([B, T, Hkv * d], 2);
