@@ -18,14 +18,17 @@ const why = addon.ok ? '' : ` [skipped: ${addon.reason}]`;
 let seed = 11;
 const rnd = (shape: number[]): tf.Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed++);
 
+/** The float bits of `f()`'s result (run in a tidy). */
+function floatBits(f: () => tf.Tensor): Uint32Array {
+  const t = tf.tidy(f);
+  const out = new Uint32Array(t.dataSync().slice().buffer);
+  t.dispose();
+  return out;
+}
+
 /** Runs `f` on the stock kernels and on every native micro-kernel this CPU has; returns the float bits of each. */
 function bothWays(f: () => tf.Tensor): { stock: Uint32Array; native: Array<{ kernel: string; bits: Uint32Array }> } {
-  const bits = (): Uint32Array => {
-    const t = tf.tidy(f);
-    const out = new Uint32Array(t.dataSync().slice().buffer);
-    t.dispose();
-    return out;
-  };
+  const bits = (): Uint32Array => floatBits(f);
   disableNativeMatmul();
   const stock = bits();
   const native: Array<{ kernel: string; bits: Uint32Array }> = [];
@@ -94,7 +97,7 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
   // Every micro-tile of every kernel this CPU has, A read in place and packed, on one and two
   // threads, against the stock bits: odd and prime sizes leave partial row and column tiles, K 251
   // crosses a packing panel (240) and 48-k block edges, the tiny llama's products (rank-8 LoRA
-  // factors, 4-D attention with 16-wide heads) take the narrow tiles, and products over 1 MFLOP
+  // factors, 4-D attention with 16-wide heads) take the narrow tiles, and products over 3 MFLOP
   // split their rows over two threads that share one packed B.
   const TILE_CASES: Array<[number[], number[], boolean, boolean]> = [
     [[1, 1], [1, 1], false, false],
@@ -109,7 +112,7 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     [[3, 64, 13], [3, 64, 16], true, false],
     [[1, 11, 97], [3, 97, 9], false, false],
     [[3, 97, 11], [97, 9], true, false],
-    // Over 1 MFLOP, so two threads share one packed B (K 257: two panels), and the row tiles split.
+    // Over 3 MFLOP, so two threads share one packed B (K 257: two panels), and the row tiles split.
     [[301, 257], [257, 37], false, false],
     [[257, 301], [37, 257], true, true],
   ];
@@ -120,12 +123,7 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     if (typeof native.setTile !== 'function') throw new Error('the native addon is a stale build without setTile: run `npm rebuild lora-study-native`');
     const a = rnd(as);
     const b = rnd(bs);
-    const bits = (): Uint32Array => {
-      const t = tf.matMul(a, b, ta, tb);
-      const out = new Uint32Array(t.dataSync().slice().buffer);
-      t.dispose();
-      return out;
-    };
+    const bits = (): Uint32Array => floatBits(() => tf.matMul(a, b, ta, tb));
     disableNativeMatmul();
     const stock = bits();
     const differ: string[] = [];

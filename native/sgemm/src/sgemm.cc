@@ -109,16 +109,10 @@ inline v4f splat16(const float* p) { return v4f{*p, *p, *p, *p}; }
 #define UK_MR 4
 #define UK_NV 4
 #include "sgemm-kernel.inc"
-#undef UK_NAME
-#undef UK_MR
-#undef UK_NV
 #define UK_NAME uk_portable_8x8
 #define UK_MR 8
 #define UK_NV 2
 #include "sgemm-kernel.inc"
-#undef UK_NAME
-#undef UK_MR
-#undef UK_NV
 #undef UK_VBYTES
 #undef UK_SPLAT
 
@@ -131,16 +125,10 @@ SGEMM_TARGET_BEGIN("avx2")
 #define UK_MR 6
 #define UK_NV 2
 #include "sgemm-kernel.inc"
-#undef UK_NAME
-#undef UK_MR
-#undef UK_NV
 #define UK_NAME uk_avx2_8x8
 #define UK_MR 8
 #define UK_NV 1
 #include "sgemm-kernel.inc"
-#undef UK_NAME
-#undef UK_MR
-#undef UK_NV
 #undef UK_VBYTES
 #undef UK_SPLAT
 SGEMM_TARGET_END
@@ -156,23 +144,14 @@ SGEMM_TARGET_BEGIN("avx512f")
 #define UK_MR 12
 #define UK_NV 1
 #include "sgemm-kernel.inc"
-#undef UK_NAME
-#undef UK_MR
-#undef UK_NV
 #define UK_NAME uk_avx512_8x16
 #define UK_MR 8
 #define UK_NV 1
 #include "sgemm-kernel.inc"
-#undef UK_NAME
-#undef UK_MR
-#undef UK_NV
 #define UK_NAME uk_avx512_6x64
 #define UK_MR 6
 #define UK_NV 4
 #include "sgemm-kernel.inc"
-#undef UK_NAME
-#undef UK_MR
-#undef UK_NV
 #undef UK_VBYTES
 #undef UK_SPLAT
 #define UK_VBYTES 32
@@ -181,9 +160,6 @@ SGEMM_TARGET_BEGIN("avx512f")
 #define UK_MR 8
 #define UK_NV 1
 #include "sgemm-kernel.inc"
-#undef UK_NAME
-#undef UK_MR
-#undef UK_NV
 #undef UK_VBYTES
 #undef UK_SPLAT
 SGEMM_TARGET_END
