@@ -7,10 +7,11 @@
 // (hidden 64, batch 4×64, LoRA r=8), with its calls per step, and their sum per step.
 // --base-addon PATH: a third arm, another build of the addon (e.g. a copy of main's
 // native/sgemm/build/Release/sgemm.node), run through the same JS kernels: an A/B of native code.
+// --kernel-times: also the time inside the BatchMatMul kernel per step and per call, each arm.
 // --threads-ab: per-call only, this addon on one thread against two with no size threshold
 // (what sets the addon's minimum for splitting a product: setMinParallelFlops).
 //   npx tsx scripts/bench-native-matmul.ts [--filter text] [--shapes default|tiny-step] [--base-addon path]
-//     [--threads 2] [--threads-ab] [--no-stock] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
+//     [--threads 2] [--threads-ab] [--no-stock] [--kernel-times] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     'base-addon': { type: 'string' },
     'threads-ab': { type: 'boolean', default: false },
     'no-stock': { type: 'boolean', default: false },
+    'kernel-times': { type: 'boolean', default: false },
     threads: { type: 'string', default: '2' },
     'no-micro': { type: 'boolean', default: false },
     'no-steps': { type: 'boolean', default: false },
@@ -150,14 +152,33 @@ if (!values['no-steps'] && !threadsAb) {
   const { run } = trainingStepTimer(values.shape, Number(values.steps));
   await run();
   const t: Partial<Record<Arm, { wall: number[]; cpu: number[] }>> = {};
+  const inKernel: Partial<Record<Arm, { ms: number; calls: number; steps: number }>> = {};
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const arm of arms) {
       useArm(arm);
+      const k = values['kernel-times'] ? (tf.getKernel('BatchMatMul', 'wasm') as { kernelFunc: tf.KernelFunc } | undefined) : undefined;
+      const e = (inKernel[arm] ??= { ms: 0, calls: 0, steps: 0 });
+      if (k) {
+        // Wraps the registered kernel in place (the next useArm registers a fresh one).
+        const f = k.kernelFunc;
+        k.kernelFunc = (args) => {
+          const t0 = performance.now();
+          const out = f(args);
+          e.ms += performance.now() - t0;
+          e.calls++;
+          return out;
+        };
+      }
       const r = await run();
-      const e = (t[arm] ??= { wall: [], cpu: [] });
-      e.wall.push(...r.wall);
-      e.cpu.push(r.cpuPerStep);
+      e.steps += Number(values.steps);
+      const w = (t[arm] ??= { wall: [], cpu: [] });
+      w.wall.push(...r.wall);
+      w.cpu.push(r.cpuPerStep);
     }
+  }
+  if (values['kernel-times']) {
+    const per = (arm: Arm) => `${arm} ${(inKernel[arm]!.ms / inKernel[arm]!.steps).toFixed(2)} ms/step (${((1000 * inKernel[arm]!.ms) / inKernel[arm]!.calls).toFixed(1)} µs × ${(inKernel[arm]!.calls / inKernel[arm]!.steps).toFixed(0)} calls)`;
+    console.log(`inside BatchMatMul, all steps incl. warm-up: ${arms.map(per).join(' | ')}`);
   }
   const ms = (xs: number[]) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, n=${xs.length})`;
   const ratio = (arm: Arm, pick: (e: { wall: number[]; cpu: number[] }) => number[]) => (median(pick(t[arm]!)) / median(pick(t.native!))).toFixed(2);
