@@ -97,8 +97,9 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
   // Every micro-tile of every kernel this CPU has, A read in place and packed, on one and two
   // threads, against the stock bits: odd and prime sizes leave partial row and column tiles, K 251
   // crosses a packing panel (240) and 48-k block edges, the tiny llama's products (rank-8 LoRA
-  // factors, 4-D attention with 16-wide heads) take the narrow tiles, and products over 3 MFLOP
-  // split their rows over two threads that share one packed B.
+  // factors, 4-D attention with 16-wide heads) take the narrow tiles, products over 3 MFLOP
+  // split their rows over two threads that share one packed B, and a row-major B whose width
+  // splits into whole tiles is read in place.
   const TILE_CASES: Array<[number[], number[], boolean, boolean]> = [
     [[1, 1], [1, 1], false, false],
     [[13, 1], [1, 9], false, false],
@@ -114,6 +115,8 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     [[3, 97, 11], [97, 9], true, false],
     // Over 3 MFLOP, so two threads share one packed B (K 257: two panels), and the row tiles split.
     [[301, 257], [257, 37], false, false],
+    // N a multiple of the tile width and B row-major: B read in place, not packed.
+    [[301, 257], [257, 48], false, false],
     [[257, 301], [37, 257], true, true],
   ];
 

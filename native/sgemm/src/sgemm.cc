@@ -58,8 +58,8 @@ struct Problem {
   const float* init;  // CHAIN: the accumulators' start per column (the bias, length N), or null for +0
 };
 
-typedef void (*MicroKernel)(int kc, const float* A, long ars, long acs, const float* Bp, float* C, long ldc, int mr, int nr,
-                            int order, bool first, const float* init);
+typedef void (*MicroKernel)(int kc, const float* A, long ars, long acs, const float* Bp, long bks, float* C, long ldc, int mr,
+                            int nr, int order, bool first, const float* init);
 
 // One micro-kernel: an mr×nr tile of C per call, and its throughput on full tiles relative to the
 // family's others (measured on Zen 4, one thread: scripts/bench-native-matmul.ts --tiles), which
@@ -261,13 +261,30 @@ struct Plan {
   bool direct_a;
 };
 
-// Rows [r0, r1) of C (r0 a multiple of the tile's MR) over one packed panel of B (k in [pc,
-// pc + kc), columns [jc, jc + nc)), A read in place; a partial last row tile of a transposed A is
-// packed into Ap (zero rows past M).
-void rows_in_place(const Problem& p, const Tile& t, int r0, int r1, int pc, int kc, int jc, int nc, const float* Bp, float* Ap) {
+// One k panel of B for the micro-kernels: column tile t (NR wide) at base + t*tile_stride, its row
+// k at + k*ks. Packed (pack_b): tile_stride = kc*NR, ks = NR. A row-major B read in place, when
+// the panel holds only full tiles: base = &B(pc, jc), tile_stride = NR, ks = its row stride.
+struct BPanel {
+  const float* base;
+  long tile_stride, ks;
+};
+
+// B(pc.., jc..) read in place when B is row-major and [jc, jc + nc) splits into full tiles.
+bool b_in_place(const Problem& p, int nc, int NR) { return p.bcs == 1 && nc % NR == 0; }
+
+BPanel panel_of(const Problem& p, int pc, int kc, int jc, int nc, int NR, float* Bp) {
+  if (b_in_place(p, nc, NR)) return {p.B + (long)pc * p.brs + jc, NR, p.brs};
+  pack_b(p, pc, kc, jc, nc, NR, Bp);
+  return {Bp, (long)kc * NR, NR};
+}
+
+// Rows [r0, r1) of C (r0 a multiple of the tile's MR) over one panel of B (k in [pc, pc + kc),
+// columns [jc, jc + nc)), A read in place; a partial last row tile of a transposed A is packed
+// into Ap (zero rows past M).
+void rows_in_place(const Problem& p, const Tile& t, int r0, int r1, int pc, int kc, int jc, int nc, const BPanel& b, float* Ap) {
   const int MR = t.mr, NR = t.nr;
   for (int jr = 0; jr < nc; jr += NR) {
-    const float* bp = Bp + (long)(jr / NR) * kc * NR;
+    const float* bp = b.base + (long)(jr / NR) * b.tile_stride;
     const float* init = p.init ? p.init + jc + jr : nullptr;
     const int nr = std::min(NR, nc - jr);
     for (int ir = r0; ir < r1; ir += MR) {
@@ -276,10 +293,10 @@ void rows_in_place(const Problem& p, const Tile& t, int r0, int r1, int pc, int 
       // A partial row tile is packed when the kernel would read A by columns (ars == 1: a
       // transposed A, or K == 1), past its last row; by rows it reads only rows < mr.
       if (mr == MR || p.ars != 1) {
-        t.uk(kc, p.A + (long)ir * p.ars + (long)pc * p.acs, p.ars, p.acs, bp, c, p.ldc, mr, nr, p.order, pc == 0, init);
+        t.uk(kc, p.A + (long)ir * p.ars + (long)pc * p.acs, p.ars, p.acs, bp, b.ks, c, p.ldc, mr, nr, p.order, pc == 0, init);
       } else {
         pack_a(p, ir, mr, pc, kc, MR, Ap);
-        t.uk(kc, Ap, 1, MR, bp, c, p.ldc, mr, nr, p.order, pc == 0, init);
+        t.uk(kc, Ap, 1, MR, bp, b.ks, c, p.ldc, mr, nr, p.order, pc == 0, init);
       }
     }
   }
@@ -302,11 +319,11 @@ __attribute__((noinline)) void gemm_serial(const Problem& p, const Plan& plan, B
     const int nc = std::min(NC, p.N - jc);
     for (int pc = 0; pc < p.K; pc += KC) {
       const int kc = std::min(KC, p.K - pc);
-      pack_b(p, pc, kc, jc, nc, NR, buf.b);
       if (plan.direct_a) {
-        rows_in_place(p, t, 0, p.M, pc, kc, jc, nc, buf.b, buf.a);
+        rows_in_place(p, t, 0, p.M, pc, kc, jc, nc, panel_of(p, pc, kc, jc, nc, NR, buf.b), buf.a);
         continue;
       }
+      pack_b(p, pc, kc, jc, nc, NR, buf.b);
       for (int ic = 0; ic < p.M; ic += MC) {
         const int mc = std::min(MC, p.M - ic);
         pack_a(p, ic, mc, pc, kc, MR, buf.a);
@@ -314,7 +331,7 @@ __attribute__((noinline)) void gemm_serial(const Problem& p, const Plan& plan, B
           const float* bp = buf.b + (long)(jr / NR) * kc * NR;
           const float* init = p.init ? p.init + jc + jr : nullptr;
           for (int ir = 0; ir < mc; ir += MR) {
-            t.uk(kc, buf.a + (long)(ir / MR) * kc * MR, 1, MR, bp, p.C + (long)(ic + ir) * p.ldc + jc + jr, p.ldc,
+            t.uk(kc, buf.a + (long)(ir / MR) * kc * MR, 1, MR, bp, NR, p.C + (long)(ic + ir) * p.ldc + jc + jr, p.ldc,
                  std::min(MR, mc - ir), std::min(NR, nc - jr), p.order, pc == 0, init);
           }
         }
@@ -516,21 +533,24 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   // caller, and the threads share it, taking a few row tiles at a time (so a worker that wakes
   // late costs nothing but its wake-up, and none packs B again).
   const Tile& tile = plan.tile;
+  static thread_local std::vector<BPanel> shared_panels;
   const long n_padded = (N + tile.nr - 1) / tile.nr * tile.nr;
   const int panels = (K + KC - 1) / KC;
   if (threads > 1 && batch == 1 && plan.direct_a && K > 0 && N <= NC && n_padded * panels * KC <= B_FLOATS) {
     const Problem p = make_problem(0);
     float* packed = thread_buffers().b;
     const long panel_floats = n_padded * KC;
-    for (int q = 0; q < panels; ++q) pack_b(p, q * KC, std::min(KC, K - q * KC), 0, N, tile.nr, packed + q * panel_floats);
+    std::vector<BPanel>& b = shared_panels;
+    b.clear();
+    for (int q = 0; q < panels; ++q)
+      b.push_back(panel_of(p, q * KC, std::min(KC, K - q * KC), 0, N, tile.nr, packed + q * panel_floats));
     const int row_tiles = (M + tile.mr - 1) / tile.mr;
     const int per_task = std::max(1, row_tiles / (4 * threads));
     const int ntasks = (row_tiles + per_task - 1) / per_task;
     lora_ops::run_parallel(ntasks, threads, [&](int i) {
       const int r0 = i * per_task * tile.mr, r1 = std::min(M, r0 + per_task * tile.mr);
       float* ap = thread_buffers().a;
-      for (int q = 0; q < panels; ++q)
-        rows_in_place(p, tile, r0, r1, q * KC, std::min(KC, K - q * KC), 0, N, packed + q * panel_floats, ap);
+      for (int q = 0; q < panels; ++q) rows_in_place(p, tile, r0, r1, q * KC, std::min(KC, K - q * KC), 0, N, b[q], ap);
     }, lora_ops::Wait::Spin);
     if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, M, order, bias, bias_len, act);
     return nullptr;
