@@ -4,23 +4,26 @@
  * A tfjs-core 4.22 gradient tape saves every tensor a gradient function will read by
  * `Engine.clone`: one Identity kernel through the full kernel path (profiling hooks, leak checks,
  * closures) plus a tape node of its own, so that a second-order gradient can see the saved copy.
- * And the gradient functions of Add, Sub, Mean (reshape to the shape the gradient already has)
- * and Multiply, Square, RealDiv (cast float32 to float32) issue kernels whose output is their
- * input. A tiny-llama step ran 248 such clones and ~67 such no-op kernels out of 785.
+ * Every Reshape (layers flatten to 2-D and back; its gradient reshapes back; the optimizer
+ * flattens) goes through the same path for what is only a new shape on the same buffer, and the
+ * gradient functions of Add, Sub (reshape to the shape the gradient already has) and Multiply,
+ * Square, RealDiv (cast float32 to float32) issue kernels whose output is their input. A
+ * tiny-llama step ran 248 such clones, ~150 Reshapes and ~40 same-dtype Casts out of 785 kernels.
  *
- * On a backend whose Identity, same-shape Reshape and same-dtype Cast kernels already hand back
- * the input's own buffer with one more reference (cpu; wasm with src/engine/wasm-identity.ts),
- * this does the same without the kernel path: a new tensor on the same buffer, counted by the
- * engine (tf.memory) and the backend (reference count) exactly as the kernel's output is, so
- * values, disposal and memory figures are unchanged. Only where nothing can observe the
- * difference:
- * - a clone skips its tape node only at gradient depth 1: its output is then handed to gradient
- *   functions alone, which run with the tape off, so the node never lies on a path from the
- *   variables to the loss and the backward pass skips it anyway. Nested gradients (depth > 1) keep
- *   the stock clone, whose node a second-order gradient needs;
- * - a no-op Reshape/Cast (or an op-level tf.clone) is skipped only while the tape is off
- *   (backward pass, inside kernels); on the tape it keeps its kernel and node;
- * - never while tf.profile runs or DEBUG is set (their kernel lists stay as they were).
+ * On a backend whose Identity, Reshape and same-dtype Cast kernels already hand back the input's
+ * own buffer with one more reference (cpu; wasm with src/engine/wasm-identity.ts; probed at
+ * install), this does the same without the kernel path: a new tensor on the same buffer, counted
+ * by the engine (tf.memory) and the backend (reference count) exactly as the kernel's output is,
+ * so values, disposal and memory figures are unchanged:
+ * - a saved-tensor clone skips its tape node only at gradient depth 1: its output is then handed
+ *   to gradient functions alone, which run with the tape off, so the node never lies on a path
+ *   from the variables to the loss and the backward pass skips it anyway. Nested gradients
+ *   (depth > 1) keep the stock clone, whose node a second-order gradient needs;
+ * - an Identity, Reshape or same-dtype Cast called while the tape records still records: the same
+ *   saved tensors and tape node as the kernel path (engine.saveTensorsForBackwardMode,
+ *   getTensorsForGradient, addTapeNode), only the kernel call and its wrapping are skipped;
+ * - never while tf.profile runs or DEBUG is set (their kernel lists stay as they were), and an
+ *   invalid Reshape goes to the stock kernel for its error.
  * Anything else (other backends, string/complex tensors, an untracked tensor) takes the stock path.
  *
  * The patch goes on the engine instance and is refused unless the engine's methods look like
@@ -60,8 +63,9 @@ interface EngineInternals {
   clone: Clone;
   runKernel: RunKernel;
   makeTensorFromTensorInfo(info: TensorLike, backend?: unknown): tf.Tensor;
-  addTapeNode: unknown;
-  saveTensorsForBackwardMode: unknown;
+  addTapeNode(kernelName: string, inputs: Record<string, TensorLike>, outputs: tf.Tensor[], gradientsFunc: null, saved: tf.Tensor[], attrs: Record<string, unknown>): void;
+  saveTensorsForBackwardMode(tensors: tf.Tensor[]): tf.Tensor[];
+  getTensorsForGradient(kernelName: string, inputs: Record<string, TensorLike>, outputs: tf.Tensor[]): tf.Tensor[];
 }
 
 export interface TapeShortcutsStatus {
@@ -93,7 +97,7 @@ export function engineMismatch(e: EngineInternals = engine(), version: string = 
   if (!s || typeof s.gradientDepth !== 'number' || typeof s.kernelDepth !== 'number' || typeof s.profiling !== 'boolean' || typeof s.tensorInfo?.has !== 'function') {
     return 'the engine state lacks gradientDepth/kernelDepth/profiling/tensorInfo';
   }
-  for (const m of ['clone', 'runKernel', 'makeTensorFromTensorInfo', 'addTapeNode', 'saveTensorsForBackwardMode'] as const) {
+  for (const m of ['clone', 'runKernel', 'makeTensorFromTensorInfo', 'addTapeNode', 'saveTensorsForBackwardMode', 'getTensorsForGradient'] as const) {
     if (typeof e[m] !== 'function') return `the engine has no ${m}()`;
   }
   if (typeof e.ENV?.getBool !== 'function') return 'the engine has no ENV.getBool()';
@@ -106,8 +110,8 @@ export function engineMismatch(e: EngineInternals = engine(), version: string = 
 }
 
 /**
- * Whether `backendName`'s Identity, same-shape Reshape and same-dtype Cast kernels return the
- * input's own buffer with its reference count raised by one (probed on a float32 tensor).
+ * Whether `backendName`'s Identity, Reshape and same-dtype Cast kernels return the input's own
+ * buffer with its reference count raised by one (probed on a float32 tensor).
  */
 function kernelsShare(e: EngineInternals, backendName: string): boolean {
   if (!CANDIDATE_BACKENDS.has(backendName) || e.backendName !== backendName || typeof e.backend.incRef !== 'function' || typeof e.backend.refCount !== 'function') return false;
@@ -117,6 +121,7 @@ function kernelsShare(e: EngineInternals, backendName: string): boolean {
     const probes = [
       () => stock!.runKernel.call(e, 'Identity', { x }, {}),
       () => stock!.runKernel.call(e, 'Reshape', { x }, { shape: [2] }),
+      () => stock!.runKernel.call(e, 'Reshape', { x }, { shape: [1, -1] }),
       () => stock!.runKernel.call(e, 'Cast', { x }, { dtype: 'float32' }),
     ];
     return probes.every((probe) => {
@@ -131,10 +136,10 @@ function aliasable(e: EngineInternals, x: TensorLike | undefined): x is TensorLi
   return x != null && ALIASABLE.has(x.dtype) && e.state.tensorInfo.has(x.dataId);
 }
 
-/** What the sharing kernels return, through the engine's own accounting: a new tensor on x's buffer. */
-function alias(e: EngineInternals, x: TensorLike): tf.Tensor {
+/** What the sharing kernels return, through the engine's own accounting: a new tensor on x's buffer (in `shape`). */
+function alias(e: EngineInternals, x: TensorLike, shape: number[] = x.shape): tf.Tensor {
   e.backend.incRef(x.dataId);
-  return e.makeTensorFromTensorInfo({ dataId: x.dataId, shape: x.shape, dtype: x.dtype });
+  return e.makeTensorFromTensorInfo({ dataId: x.dataId, shape, dtype: x.dtype });
 }
 
 function quiet(e: EngineInternals): boolean {
@@ -146,25 +151,58 @@ function clone(this: EngineInternals, x: TensorLike): tf.Tensor {
   return stock!.clone.call(this, x);
 }
 
-function sameShape(a: unknown, b: number[]): boolean {
-  if (!Array.isArray(a) || a.length !== b.length) return false;
-  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * The shape a Reshape of `size` elements to `shape` gives (one -1 inferred), or null where the
+ * stock kernel would throw (the stock path then throws its own error).
+ */
+function reshapeTarget(shape: unknown, size: number): number[] | null {
+  if (!Array.isArray(shape)) return null;
+  let known = 1;
+  let implicit = -1;
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (d === -1 && implicit === -1) implicit = i;
+    else if (Number.isInteger(d) && d >= 0) known *= d;
+    else return null;
+  }
+  if (implicit === -1) return known === size ? shape : null;
+  if (known === 0 || size % known !== 0) return null;
+  const out = shape.slice();
+  out[implicit] = size / known;
+  return out;
 }
 
-/** Whether kernel `name` would hand back x itself: Identity, a Reshape to x's shape, a Cast to x's dtype. */
-function isNoOp(name: string, x: TensorLike, attrs: Record<string, unknown>): boolean {
-  if (name === 'Reshape') return sameShape(attrs.shape, x.shape);
-  if (name === 'Cast') return attrs.dtype === x.dtype;
-  return true;
+/** The output shape of an Identity, a Cast to x's own dtype or a valid Reshape: kernels that hand back x's buffer; else null. */
+function sharedOutputShape(name: string, x: TensorLike, attrs: Record<string, unknown>): number[] | null {
+  if (name === 'Reshape') {
+    let size = 1;
+    for (const d of x.shape) size *= d;
+    return reshapeTarget(attrs.shape, size);
+  }
+  if (name === 'Cast') return attrs.dtype === x.dtype ? x.shape : null;
+  return x.shape;
 }
 
 function runKernel(this: EngineInternals, name: string, inputs: Record<string, TensorLike>, attrs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
   if (name === 'Reshape' || name === 'Cast' || name === 'Identity') {
-    const s = this.state;
-    const tapeOff = s.gradientDepth === 0 || s.kernelDepth > 0;
     const x = inputs.x;
-    if (tapeOff && quiet(this) && aliasable(this, x) && isNoOp(name, x, attrs)) return alias(this, x);
+    const shape = quiet(this) && aliasable(this, x) ? sharedOutputShape(name, x, attrs) : null;
+    if (shape) {
+      const s = this.state;
+      const y = alias(this, x, shape);
+      if (s.gradientDepth > 0 && s.kernelDepth === 0) {
+        // On the tape: saved tensors and the tape node exactly as the engine's kernel path records them.
+        let saved: tf.Tensor[];
+        s.kernelDepth++;
+        try {
+          saved = this.saveTensorsForBackwardMode(this.getTensorsForGradient(name, inputs, [y]));
+        } finally {
+          s.kernelDepth--;
+        }
+        this.addTapeNode(name, inputs, [y], null, saved, attrs);
+      }
+      return y;
+    }
   }
   return stock!.runKernel.call(this, name, inputs, attrs);
 }
