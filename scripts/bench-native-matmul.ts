@@ -108,10 +108,12 @@ const useArm = (arm: Arm): void => {
   disableNativeMatmul();
   if (arm === 'native-1t' || arm === 'native-2t') {
     own.addon.setMinParallelFlops!(0);
+    own.addon.setThreadPolicy?.('fixed');
     enableNativeMatmul(own.addon, arm === 'native-1t' ? 1 : 2);
     return;
   }
   own.addon.setMinParallelFlops?.(defaultMinFlops);
+  own.addon.setThreadPolicy?.('adaptive');
   enableNativeMatmul(arm === 'base' ? base! : own.addon, threads);
 };
 const perStep: Partial<Record<Arm, number>> = {};

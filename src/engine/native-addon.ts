@@ -29,6 +29,13 @@ export interface NativeSgemm {
   setTile?(tile: string, a: 'in-place' | 'packed' | 'auto'): boolean;
   /** Products below this many flops run on the calling thread (default 3e6); returns the value in effect. Absent in builds before it. */
   setMinParallelFlops?(flops?: number): number;
+  /**
+   * 'adaptive' (default): above that size, one thread or all, whichever the calling thread has
+   * measured faster for products of that size (a loaded machine makes a second thread a loss);
+   * 'fixed': always all threads above it (tests that must cover the split). Returns the policy.
+   * Absent in builds before it.
+   */
+  setThreadPolicy?(policy?: 'adaptive' | 'fixed'): 'adaptive' | 'fixed';
   /** `api`: the matmul() calling convention the build implements ({@link NATIVE_ADDON_API}); absent before 2. `tiles`: the kernel's micro-tiles (rows×columns). */
   info(): { kernel: string; threads: number; hardwareThreads: number; api?: number; tiles?: string[] };
 }

@@ -123,7 +123,11 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
   test.each(TILE_CASES)('every tile and A layout: BatchMatMul %j · %j (transposeA %s, transposeB %s)', (as, bs, ta, tb) => {
     if (!addon.ok) throw new Error(addon.reason);
     const native = addon.addon;
-    if (typeof native.setTile !== 'function') throw new Error('the native addon is a stale build without setTile: run `npm rebuild lora-study-native`');
+    if (typeof native.setTile !== 'function' || typeof native.setThreadPolicy !== 'function') {
+      throw new Error('the native addon is a stale build without setTile/setThreadPolicy: run `npm rebuild lora-study-native`');
+    }
+    // Two threads must split every product over the minimum here, whatever this machine's load.
+    native.setThreadPolicy('fixed');
     const a = rnd(as);
     const b = rnd(bs);
     const bits = (): Uint32Array => floatBits(() => tf.matMul(a, b, ta, tb));
@@ -151,6 +155,7 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     } finally {
       native.setTile('auto', 'auto');
       native.setKernel('auto');
+      native.setThreadPolicy('adaptive');
     }
     expect(runs).toBeGreaterThan(0);
     expect(differ).toEqual([]);

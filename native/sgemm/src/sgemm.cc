@@ -21,6 +21,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -384,6 +385,54 @@ int g_threads = 1;
 // 256×128·128×64 50 vs 45, 256×512·512×64 191 vs 131; scripts/bench-native-matmul.ts --threads-ab).
 double g_min_parallel_flops = 3.0e6;
 
+// Above that size, whether a second thread pays is measured as products run: on a shared machine
+// a pooled worker may wait milliseconds for a core, and the caller then waits for the task it
+// claimed (tiny llama at load average 3 on 2 vCPUs: 3.13 ms a step inside BatchMatMul on two
+// threads, 2.15 on one; on a quiet machine two threads save 10–30% on these products). Per size
+// class (a power of two of flops) the calling thread keeps a moving average of the time per flop
+// it got on one thread and on all of them (time, not speed: a call held up by a descheduled worker
+// must weigh by how long it took), uses the faster, and every 16th product of the class tries the
+// other, so a change of load is followed within a few dozen products. Results do not depend on
+// it: the thread count changes no element's arithmetic.
+bool g_adaptive_threads = true;
+constexpr int SPLIT_CLASSES = 8;
+
+struct SplitStats {
+  double cost[2] = {0, 0};  // seconds per flop: [0] one thread, [1] all of g_threads
+  int samples[2] = {0, 0};
+  unsigned calls = 0;
+};
+
+struct ThreadChoice {
+  int threads;
+  int size_class;  // -1: not measured (below the minimum, one thread configured, or a fixed policy)
+  int split;       // 1: all threads
+};
+
+ThreadChoice choose_threads(double flops, SplitStats* stats) {
+  if (flops < g_min_parallel_flops || g_threads <= 1) return {1, -1, 0};
+  if (!g_adaptive_threads) return {g_threads, -1, 1};
+  const double ratio = flops / std::max(g_min_parallel_flops, 1.0e5);
+  const int size_class = std::min(SPLIT_CLASSES - 1, std::max(0, (int)std::log2(ratio)));
+  SplitStats& s = stats[size_class];
+  int split;
+  if (s.samples[1] < 2) split = 1;
+  else if (s.samples[0] < 2) split = 0;
+  else {
+    const int best = s.cost[1] <= s.cost[0] ? 1 : 0;
+    split = ++s.calls % 16 == 0 ? 1 - best : best;
+  }
+  return {split ? g_threads : 1, size_class, split};
+}
+
+void record_split(const ThreadChoice& c, SplitStats* stats, double flops, double seconds) {
+  if (c.size_class < 0 || seconds <= 0) return;
+  SplitStats& s = stats[c.size_class];
+  const double cost = seconds / flops;
+  s.cost[c.split] = s.samples[c.split] == 0 ? cost : 0.75 * s.cost[c.split] + 0.25 * cost;
+  if (s.samples[c.split] < 1000) s.samples[c.split]++;
+}
+
 // Tests and benchmarks force a tile (index into the kernel's tiles; -1: the cheapest) and A in
 // place or packed (-1: by the rule in choose_plan).
 int g_force_tile = -1;
@@ -511,7 +560,13 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     }
   }
   const double flops = 2.0 * batch * M * N * (double)K;
-  const int threads = flops < g_min_parallel_flops ? 1 : g_threads;
+  static thread_local SplitStats split_stats[SPLIT_CLASSES];
+  const ThreadChoice choice = choose_threads(flops, split_stats);
+  const int threads = choice.threads;
+  const auto started = std::chrono::steady_clock::now();
+  const auto finished = [&] {
+    record_split(choice, split_stats, flops, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
   // Two tasks a thread (when the batch does not give enough), so a late or slow thread holds up less.
   const int parts = batch >= threads ? 1 : 2 * threads;
   const bool split_n = N >= M;
@@ -552,6 +607,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
       float* ap = thread_buffers().a;
       for (int q = 0; q < panels; ++q) rows_in_place(p, tile, r0, r1, q * KC, std::min(KC, K - q * KC), 0, N, b[q], ap);
     }, lora_ops::Wait::Spin);
+    finished();
     if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, M, order, bias, bias_len, act);
     return nullptr;
   }
@@ -584,6 +640,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   const std::vector<Problem>& todo = tasks;
   lora_ops::run_parallel((int)todo.size(), threads, [&todo, &plan](int i) { gemm_serial(todo[i], plan, thread_buffers()); },
                          lora_ops::Wait::Spin);
+  finished();
   if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, batch * M, order, bias, bias_len, act);
   return nullptr;
 }
@@ -603,6 +660,27 @@ napi_value SetMinParallelFlops(napi_env env, napi_callback_info info) {
   }
   napi_value out;
   NAPI_CALL(env, napi_create_double(env, g_min_parallel_flops, &out));
+  return out;
+}
+
+// setThreadPolicy(policy): "adaptive" (default: above the minimum, one thread or all by measured
+// speed) or "fixed" (always all threads above it; tests and --threads-ab). Returns the policy in effect.
+napi_value SetThreadPolicy(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char name[16] = {0};
+  size_t len = 0;
+  if (argc >= 1 && napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) == napi_ok) {
+    const std::string policy(name);
+    if (policy == "adaptive" || policy == "fixed") g_adaptive_threads = policy == "adaptive";
+    else {
+      napi_throw_type_error(env, nullptr, "lora-study-native: setThreadPolicy('adaptive' | 'fixed')");
+      return nullptr;
+    }
+  }
+  napi_value out;
+  NAPI_CALL(env, napi_create_string_utf8(env, g_adaptive_threads ? "adaptive" : "fixed", NAPI_AUTO_LENGTH, &out));
   return out;
 }
 
@@ -688,7 +766,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   g_kernel = detect_kernel();
   g_threads = lora_napi::hardware_threads();
-  return lora_napi::export_functions(env, exports, {{"matmul", Matmul}, {"setThreads", SetThreads}, {"setKernel", SetKernel}, {"setTile", SetTile}, {"setMinParallelFlops", SetMinParallelFlops}, {"info", Info}});
+  return lora_napi::export_functions(env, exports, {{"matmul", Matmul}, {"setThreads", SetThreads}, {"setKernel", SetKernel}, {"setTile", SetTile}, {"setMinParallelFlops", SetMinParallelFlops}, {"setThreadPolicy", SetThreadPolicy}, {"info", Info}});
 }
 
 }  // namespace
