@@ -49,7 +49,7 @@ interface EngineState {
   gradientDepth: number;
   kernelDepth: number;
   profiling: boolean;
-  tensorInfo: { has(dataId: tf.DataId): boolean };
+  tensorInfo: { get(dataId: tf.DataId): { backend: unknown } | undefined };
 }
 
 type RunKernel = (name: string, inputs: Record<string, TensorLike>, attrs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
@@ -94,7 +94,7 @@ function engine(): EngineInternals {
 export function engineMismatch(e: EngineInternals = engine(), version: string = tf.version_core): string | null {
   if (version !== TAPE_SHORTCUTS_TFJS_VERSION) return `tfjs-core ${version} (the shortcuts are written for ${TAPE_SHORTCUTS_TFJS_VERSION})`;
   const s = e.state as Partial<EngineState> | undefined;
-  if (!s || typeof s.gradientDepth !== 'number' || typeof s.kernelDepth !== 'number' || typeof s.profiling !== 'boolean' || typeof s.tensorInfo?.has !== 'function') {
+  if (!s || typeof s.gradientDepth !== 'number' || typeof s.kernelDepth !== 'number' || typeof s.profiling !== 'boolean' || typeof s.tensorInfo?.get !== 'function') {
     return 'the engine state lacks gradientDepth/kernelDepth/profiling/tensorInfo';
   }
   for (const m of ['clone', 'runKernel', 'makeTensorFromTensorInfo', 'addTapeNode', 'saveTensorsForBackwardMode', 'getTensorsForGradient'] as const) {
@@ -133,7 +133,8 @@ function kernelsShare(e: EngineInternals, backendName: string): boolean {
 }
 
 function aliasable(e: EngineInternals, x: TensorLike | undefined): x is TensorLike {
-  return x != null && ALIASABLE.has(x.dtype) && e.state.tensorInfo.has(x.dataId);
+  // Data held by another backend goes the stock way (the kernel path moves it first).
+  return x != null && ALIASABLE.has(x.dtype) && e.state.tensorInfo.get(x.dataId)?.backend === e.backend;
 }
 
 /** What the sharing kernels return, through the engine's own accounting: a new tensor on x's buffer (in `shape`). */

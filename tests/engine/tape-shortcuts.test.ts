@@ -146,6 +146,17 @@ test('a skipped no-op shares the buffer, which lives until the last of its tenso
   expect(buffers()).toBe(base);
 });
 
+test('a tensor whose data another backend holds is reshaped and cloned the stock way (moved first)', async () => {
+  await initEngine({ backend: 'cpu' });
+  const onCpu = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+  await tf.setBackend('wasm');
+  const r = tf.reshape(onCpu, [3, 2]);
+  const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.reshape(a, [-1]), tf.reshape(a, [6]))))(onCpu);
+  expect(r.arraySync()).toEqual([[1, 2], [3, 4], [5, 6]]);
+  expect(Array.from(g.dataSync())).toEqual([2, 4, 6, 8, 10, 12]);
+  tf.dispose([onCpu, r, g]);
+});
+
 test('second-order gradients still see the saved tensors (nested tapes keep the stock clone)', () => {
   const x = tf.tensor1d([0.5, -1.25, 2]);
   const d2 = tf.grad((a: tf.Tensor) => tf.sum(tf.grad((b: tf.Tensor) => tf.sum(tf.mul(tf.mul(b, b), b)))(a)))(x); // d²/dx² Σx³ = 6x
