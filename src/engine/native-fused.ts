@@ -29,7 +29,7 @@ interface KernelArgs {
   attrs: Record<string, unknown>;
 }
 
-const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9 };
+const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9, ADD_RMS_NORM: 10 };
 
 const params = new Float64Array(32);
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -104,6 +104,16 @@ function rmsNorm(pass: boolean): Impl {
     return [y, { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype }];
   };
 }
+
+/** [RMSNorm(a + b), a + b]: a pre-norm block's residual add and the next norm in one pass. */
+const addRmsNorm: Impl = (addon, threads, args) => {
+  const { a, b, weight } = args.inputs;
+  const [rows, C] = rowsOf(a);
+  const y = args.backend.makeOutput(a.shape.slice(), 'float32');
+  const sum = args.backend.makeOutput(a.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.ADD_RMS_NORM, [y, sum, a, b, weight, rows, C, Math.fround(args.attrs.eps as number)]);
+  return [y, sum];
+};
 
 /** v = mean(x²) + eps per row, as a `[rows]` tensor the caller disposes. */
 function rmsVar(addon: NativeFusedAddon, threads: number, args: KernelArgs, x: tf.TensorInfo): tf.TensorInfo {
@@ -254,6 +264,7 @@ const IMPLS: Record<string, Impl> = {
   [FUSED_KERNELS.ropeGrad]: rope(true),
   [FUSED_KERNELS.rmsNorm]: rmsNorm(false),
   [FUSED_KERNELS.rmsNormPass]: rmsNorm(true),
+  [FUSED_KERNELS.addRmsNorm]: addRmsNorm,
   [FUSED_KERNELS.rmsNormGrad]: rmsNormGrad,
   [FUSED_KERNELS.rmsNormGradW]: rmsNormGradW,
   [FUSED_KERNELS.siluMul]: siluMul,

@@ -9,7 +9,7 @@ import { gatedProduct, silu } from '../../src/model/layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../src/model/layers/attention.js';
 import { ConstantCache } from '../../src/model/layers/constant-cache.js';
 import { fusedOpsAvailable, fusedSelfAttention } from '../../src/model/layers/fused-ops.js';
-import { rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
+import { addRmsNormResidual, rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
 import { applyRope, ropeCosSin } from '../../src/model/layers/rope.js';
 import { tinyLm } from '../helpers/tiny-lm.js';
 import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
@@ -121,6 +121,12 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
           return tf.add(tf.add(xr, tf.mul(h, delta)), tf.mul(h, dy2));
         };
         expectSame(() => valueAndGrads(block, [x, w], dy), `residual block ${shape} offset ${offset}`);
+        // The residual add fused into the norm that reads its sum, then the next residual add reading the sum.
+        const addBlock = (a: tf.Tensor, b: tf.Tensor, g: tf.Tensor) => {
+          const [h, sum] = addRmsNormResidual(a, b, g as tf.Tensor1D, eps, offset);
+          return tf.add(tf.add(sum, tf.mul(h, delta)), tf.mul(h, dy2));
+        };
+        expectSame(() => valueAndGrads(addBlock, [x, delta, w], dy), `add + norm block ${shape} offset ${offset}`);
       }
     }
     tf.dispose([x, w, delta, dy, dy2]);

@@ -38,6 +38,7 @@ enum Kernel {
   SILU_MUL_GRAD = 7,
   SCALE_MASK = 8,
   SOFTMAX_GRAD = 9,
+  ADD_RMS_NORM = 10,
 };
 
 // Below this many elements one thread does the call (tiny layers: handing work to the pool costs more).
@@ -256,6 +257,33 @@ void rms_norm(Call& c) {
   });
 }
 
+FUSED_CLONES void add_rows(const float* a, const float* b, float* s, long n) {
+  for (long i = 0; i < n; ++i) s[i] = a[i] + b[i];
+}
+
+// A residual add and the RMSNorm of its sum: s = a + b, y = (s · rsqrt(mean(s²) + eps)) · w.
+void add_rms_norm(Call& c) {
+  // [op, threads, yOff, sOff, aOff, bOff, wOff, rows, C, eps]
+  const long rows = c.n(7), C = c.n(8);
+  const float eps = (float)c.p[9];
+  const double total = (double)rows * C;
+  float* y = c.f32(2, total);
+  float* sum = c.f32(3, total);
+  const float* a = c.f32(4, total);
+  const float* b = c.f32(5, total);
+  const float* w = c.f32(6, (double)C);
+  if (!c.ok) return;
+  for_rows(rows, rows * C, c.threads(), [&](long s, long e) {
+    float v[Q];
+    for (long row = s; row < e; row += Q) {
+      const int nr = (int)std::min<long>(Q, e - row);
+      add_rows(a + row * C, b + row * C, sum + row * C, nr * C);
+      rows_var(sum + row * C, C, eps, nr, v);
+      for (int q = 0; q < nr; ++q) norm_row(sum + (row + q) * C, 1.0f / std::sqrt(v[q]), w, y + (row + q) * C, C);
+    }
+  });
+}
+
 // v = mean(x²) + eps per row (the backward pass's input to the stock Pow).
 void rms_var(Call& c) {
   // [op, threads, vOff, xOff, rows, C, eps]
@@ -413,9 +441,9 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, NAPI_ERROR_PREFIX "fused expects (heap: Uint8Array, params: Float64Array)");
     return nullptr;
   }
-  static const size_t kParams[] = {18, 18, 8, 7, 11, 8, 7, 9, 12, 8};
+  static const size_t kParams[] = {18, 18, 8, 7, 11, 8, 7, 9, 12, 8, 10};
   const int op = c.np >= 2 ? (int)c.p[0] : -1;
-  if (op < ROPE || op > SOFTMAX_GRAD || c.np < kParams[op]) {
+  if (op < ROPE || op > ADD_RMS_NORM || c.np < kParams[op]) {
     napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad kernel or params too short");
     return nullptr;
   }
@@ -423,6 +451,7 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     case ROPE:
     case ROPE_GRAD: rope(c, op == ROPE_GRAD); break;
     case RMS_NORM: rms_norm(c); break;
+    case ADD_RMS_NORM: add_rms_norm(c); break;
     case RMS_VAR: rms_var(c); break;
     case RMS_NORM_GRAD: rms_norm_grad(c); break;
     case RMS_NORM_GRAD_W: rms_norm_grad_w(c); break;

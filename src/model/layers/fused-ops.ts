@@ -16,6 +16,7 @@ export const FUSED_KERNELS = {
   ropeGrad: 'LoraStudyFusedRopeGrad',
   rmsNorm: 'LoraStudyFusedRmsNorm',
   rmsNormPass: 'LoraStudyFusedRmsNormPass',
+  addRmsNorm: 'LoraStudyFusedAddRmsNorm',
   rmsNormGrad: 'LoraStudyFusedRmsNormGrad',
   rmsNormGradW: 'LoraStudyFusedRmsNormGradW',
   siluMul: 'LoraStudyFusedSiluMul',
@@ -91,6 +92,34 @@ function rmsNormGrad(dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf
 for (const kernelName of [FUSED_KERNELS.rmsNorm, FUSED_KERNELS.rmsNormPass]) {
   tf.registerGradient({ kernelName, inputsToSave: ['x', 'weight'], gradFunc: rmsNormGrad });
 }
+
+/**
+ * A pre-norm block's residual add and the norm that reads its sum: [RMSNorm(a + b), a + b], or
+ * null. The sum is the residual stream the next residual add reads (as fusedRmsNorm's
+ * pass-through), so its gradient sums in tfjs's order; a and b each get the sum's gradient, as
+ * Add's gradient gives them.
+ */
+export function fusedAddRmsNorm(a: tf.Tensor, b: tf.Tensor, weight: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor] | null {
+  if (!fusedOpsAvailable() || !tf.util.arraysEqual(a.shape, b.shape) || a.rank < 1 || weight.rank !== 1 || weight.shape[0] !== a.shape[a.rank - 1]) return null;
+  if (!isF32(a, b, weight) || a.size === 0) return null;
+  return run(FUSED_KERNELS.addRmsNorm, { a, b, weight }, { eps }) as [tf.Tensor, tf.Tensor];
+}
+
+tf.registerGradient({
+  kernelName: FUSED_KERNELS.addRmsNorm,
+  inputsToSave: ['weight'],
+  outputsToSave: [false, true],
+  gradFunc: (dys, saved, attrs) => {
+    const [dy, dres] = dys as tf.Tensor[];
+    const [weight, sum] = saved;
+    const dsum = run(FUSED_KERNELS.rmsNormGrad, { dy, dres, x: sum, weight }, attrs) as tf.Tensor;
+    return {
+      a: () => dsum,
+      b: () => tf.clone(dsum),
+      weight: () => run(FUSED_KERNELS.rmsNormGradW, { dy, x: sum }, attrs) as tf.Tensor,
+    };
+  },
+});
 
 /** The SiLU-gated MLP's product silu(gate)·up (σ from the backend's own Sigmoid kernel), or null. */
 export function fusedSiluMul(gate: tf.Tensor, up: tf.Tensor): tf.Tensor | null {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
-import { fusedOpsAvailable, fusedRmsNorm } from './fused-ops.js';
+import { fusedAddRmsNorm, fusedOpsAvailable, fusedRmsNorm } from './fused-ops.js';
 
 /** RMSNorm as in HF LlamaRMSNorm: `w · x / √(mean(x²) + ε)`, computed in float32. */
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
@@ -26,6 +26,15 @@ export function rmsNormOffset(x: tf.Tensor, weight: tf.Tensor1D, eps: number): t
 export function rmsNormResidual(x: tf.Tensor, weight: tf.Tensor1D, eps: number, offset = false): [tf.Tensor, tf.Tensor] {
   const fused = fusedOpsAvailable() ? fusedRmsNorm(x, offset ? tf.add(weight, 1) : weight, eps, true) : null;
   return fused ?? [offset ? rmsNormOffset(x, weight, eps) : rmsNorm(x, weight, eps), x];
+}
+
+/**
+ * {@link rmsNormResidual} of the residual stream `x + delta` (the block's residual add), fused
+ * with the add where the backend has the fused kernels: [norm of the sum, the sum].
+ */
+export function addRmsNormResidual(x: tf.Tensor, delta: tf.Tensor, weight: tf.Tensor1D, eps: number, offset = false): [tf.Tensor, tf.Tensor] {
+  const fused = fusedOpsAvailable() ? fusedAddRmsNorm(x, delta, offset ? tf.add(weight, 1) : weight, eps) : null;
+  return fused ?? rmsNormResidual(tf.add(x, delta), weight, eps, offset);
 }
 
 /** The sums of `t` over every axis but the last: `[C]` (a LayerNorm gain's or bias's gradient). */

@@ -5,7 +5,7 @@ import type { ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
 import { activation, gatedProduct } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
-import { rmsNorm, rmsNormOffset, rmsNormResidual } from '../../layers/norms.js';
+import { addRmsNormResidual, rmsNorm, rmsNormOffset, rmsNormResidual } from '../../layers/norms.js';
 import { fusedSelfAttention } from '../../layers/fused-ops.js';
 import { applyRope, ropeTables, type RopeTables } from '../../layers/rope.js';
 import type { WeightReader } from '../../layers/weights.js';
@@ -118,18 +118,24 @@ export class RopeDecoder extends ParameterizedModel {
 
     let x: tf.Tensor = embed(this.embedTokens, input.inputIds, this.trainable); // [B, T, C]
     if (this.embedScale !== 1) x = tf.mul(x, this.embedScale);
+    // The residual stream is x + delta (delta: the last sublayer's output, not yet added): each
+    // residual add is done by the norm that reads its sum (norms.ts addRmsNormResidual: one fused
+    // op where the backend has it), which returns the sum for the next residual add to read.
+    let delta: tf.Tensor | null = null;
+    const norm = (w: tf.Tensor1D): [tf.Tensor, tf.Tensor] =>
+      delta ? addRmsNormResidual(x, delta, w, c.normEps, this.normOffset) : rmsNormResidual(x, w, c.normEps, this.normOffset);
     this.blocks.forEach((blk, i) => {
       const l = blk.linears;
-      // The residual adds read xa/xm: x, or the fused norm's pass-through of it (norms.ts rmsNormResidual).
-      const [h, xa] = rmsNormResidual(x, blk.inputNorm, c.normEps, this.normOffset);
+      const [h, xa] = norm(blk.inputNorm);
       const [q0, k0, v0] = this.qkv(l, h, ctx);
       // Without a KV cache, one fused op where the backend has it (fused-ops.ts); else op by op.
       const fused = input.cache || newCache ? null : fusedSelfAttention(q0, k0, v0, rope, mask, c.numHeads, c.numKvHeads, c.headDim);
-      x = tf.add(xa, l['self_attn.o_proj'].apply(fused ?? this.attention(q0, k0, v0, rope, mask, input.cache?.layers[i], newCache), ctx));
-      const [h2, xm] = rmsNormResidual(x, blk.postNorm, c.normEps, this.normOffset);
+      [x, delta] = [xa, l['self_attn.o_proj'].apply(fused ?? this.attention(q0, k0, v0, rope, mask, input.cache?.layers[i], newCache), ctx)];
+      const [h2, xm] = norm(blk.postNorm);
       const [gate, up] = this.gateUp(l, h2, ctx);
-      x = tf.add(xm, l['mlp.down_proj'].apply(gatedProduct(this.act, gate, up), ctx));
+      [x, delta] = [xm, l['mlp.down_proj'].apply(gatedProduct(this.act, gate, up), ctx)];
     });
+    if (delta) x = tf.add(x, delta);
     const logits = this.lmHead.apply(this.norm(x, this.finalNorm, c.normEps), ctx) as tf.Tensor3D; // [B, T, V]
     return { logits, cache: newCache };
   }
