@@ -75,6 +75,27 @@ function valueAndGrads(fn: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[
   return [value, ...grads];
 }
 
+/**
+ * Random projections q `[B, T, H·d]`, k, v `[B, T, Hkv·d]`, rotary tables of r dims (none for r = 0;
+ * per batch row with perRow) and a causal mask (a different key padded per row with padded), and
+ * the attention block: the fused op where it runs, else split heads, rotary, attention, merge heads.
+ */
+function attentionCase({ B, T, H, Hkv, d, r, perRow = false, padded = false }: { B: number; T: number; H: number; Hkv: number; d: number; r: number; perRow?: boolean; padded?: boolean }) {
+  const inputs = [floats([B, T, H * d], 2), floats([B, T, Hkv * d], 2), floats([B, T, Hkv * d])];
+  const dy = floats([B, T, H * d]);
+  const pos = tf.tensor2d(Array.from({ length: (perRow ? B : 1) * T }, (_, i) => (i * 13) % 97), [perRow ? B : 1, T], 'int32');
+  const tables = r > 0 ? ropeCosSin(pos, r, 10000) : null;
+  const causal = new Float32Array(T * T).map((_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9));
+  const mask = padded
+    ? tf.tensor(Array.from({ length: B }, (_, b) => Array.from(causal, (m, i) => (i % T === b % T ? -1e9 : m))).flat(), [B, 1, T, T])
+    : tf.tensor(causal, [1, 1, T, T]);
+  const rot = (t: tf.Tensor) => (tables ? applyRope(t, tables) : t);
+  const block = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
+    fusedSelfAttention(q, k, v, tables, mask, H, Hkv, d) ?? mergeHeads(scaledDotProductAttention(rot(splitHeads(q, H, d)), rot(splitHeads(k, Hkv, d)), splitHeads(v, Hkv, d), mask));
+  const dispose = () => tf.dispose([...inputs, dy, pos, mask, ...(tables ? [tables.cos, tables.sin] : [])]);
+  return { inputs, dy, block, dispose };
+}
+
 describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradients bit for bit${why}`, () => {
   beforeAll(async () => {
     await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: 'on' });
@@ -165,46 +186,21 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     { B: 1, T: 7, H: 4, Hkv: 1, d: 6, r: 0, perRow: false, padded: true },
     { B: 4, T: 64, H: 4, Hkv: 2, d: 16, r: 16, perRow: false, padded: false },
     { B: 2, T: 1, H: 2, Hkv: 1, d: 4, r: 4, perRow: true, padded: false },
-  ])('self-attention block from the projections (split heads, rotary, GQA, mask, merge) %o', ({ B, T, H, Hkv, d, r, perRow, padded }) => {
-    const q0 = floats([B, T, H * d], 2);
-    const k0 = floats([B, T, Hkv * d], 2);
-    const v0 = floats([B, T, Hkv * d]);
-    const dy = floats([B, T, H * d]);
-    const pos = tf.tensor2d(Array.from({ length: (perRow ? B : 1) * T }, (_, i) => (i * 13) % 97), [perRow ? B : 1, T], 'int32');
-    const tables = r > 0 ? ropeCosSin(pos, r, 10000) : null;
-    const causal = new Float32Array(T * T).map((_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9));
-    const mask = padded
-      ? tf.tensor(Array.from({ length: B }, (_, b) => Array.from(causal, (m, i) => (i % T === b % T ? -1e9 : m))).flat(), [B, 1, T, T])
-      : tf.tensor(causal, [1, 1, T, T]);
-    const block = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => {
-      const fused = fusedSelfAttention(q, k, v, tables, mask, H, Hkv, d);
-      if (fused) return fused;
-      const rot = (t: tf.Tensor) => (tables ? applyRope(t, tables) : t);
-      return mergeHeads(scaledDotProductAttention(rot(splitHeads(q, H, d)), rot(splitHeads(k, Hkv, d)), splitHeads(v, Hkv, d), mask));
-    };
-    expectSame(() => valueAndGrads(block, [q0, k0, v0], dy), `self-attention ${B}x${T} ${H}/${Hkv} d${d} r${r}`);
-    tf.dispose([q0, k0, v0, dy, pos, mask, ...(tables ? [tables.cos, tables.sin] : [])]);
+  ])('self-attention block from the projections (split heads, rotary, GQA, mask, merge) %o', (shape) => {
+    const c = attentionCase(shape);
+    expectSame(() => valueAndGrads(c.block, c.inputs, c.dy), `self-attention ${JSON.stringify(shape)}`);
+    c.dispose();
   });
 
   test('with the stock wasm matmul (LORA_STUDY_NATIVE_OPS=on, --native-matmul off) the attention block still matches', () => {
-    const [B, T, H, Hkv, d] = [2, 9, 4, 2, 8];
-    const q0 = floats([B, T, H * d], 2);
-    const k0 = floats([B, T, Hkv * d], 2);
-    const v0 = floats([B, T, Hkv * d]);
-    const dy = floats([B, T, H * d]);
-    const pos = tf.tensor2d(Array.from({ length: T }, (_, i) => i), [1, T], 'int32');
-    const tables = ropeCosSin(pos, d, 10000);
-    const mask = tf.tensor(new Float32Array(T * T).map((_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)), [1, 1, T, T]);
-    const block = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
-      fusedSelfAttention(q, k, v, tables, mask, H, Hkv, d) ??
-      mergeHeads(scaledDotProductAttention(applyRope(splitHeads(q, H, d), tables), applyRope(splitHeads(k, Hkv, d), tables), splitHeads(v, Hkv, d), mask));
+    const c = attentionCase({ B: 2, T: 9, H: 4, Hkv: 2, d: 8, r: 8 });
     disableNativeMatmul();
     try {
-      expectSame(() => valueAndGrads(block, [q0, k0, v0], dy), 'self-attention, stock matmul');
+      expectSame(() => valueAndGrads(c.block, c.inputs, c.dy), 'self-attention, stock matmul');
     } finally {
       const sgemm = loadNativeAddon();
       if (sgemm.ok) enableNativeMatmul(sgemm.addon, 2);
-      tf.dispose([q0, k0, v0, dy, pos, tables.cos, tables.sin, mask]);
+      c.dispose();
     }
   });
 
@@ -232,19 +228,10 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     const up = floats([8, 128, 512]);
     const dy2 = floats([8, 128, 512]);
     expectSame(() => valueAndGrads((g, u) => gatedProduct(silu, g, u), [gate, up], dy2), 'silu threaded', 2);
-    const [B, T, H, Hkv, d] = [2, 256, 4, 2, 16];
-    const q0 = floats([B, T, H * d], 2);
-    const k0 = floats([B, T, Hkv * d], 2);
-    const v0 = floats([B, T, Hkv * d]);
-    const dy3 = floats([B, T, H * d]);
-    const pos = tf.tensor2d(Array.from({ length: T }, (_, i) => i), [1, T], 'int32');
-    const tables = ropeCosSin(pos, d, 10000);
-    const mask = tf.tensor(new Float32Array(T * T).map((_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)), [1, 1, T, T]);
-    const block = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) =>
-      fusedSelfAttention(q, k, v, tables, mask, H, Hkv, d) ??
-      mergeHeads(scaledDotProductAttention(applyRope(splitHeads(q, H, d), tables), applyRope(splitHeads(k, Hkv, d), tables), splitHeads(v, Hkv, d), mask));
-    expectSame(() => valueAndGrads(block, [q0, k0, v0], dy3), 'self-attention threaded', 2);
-    tf.dispose([x, w, dy, gate, up, dy2, q0, k0, v0, dy3, pos, tables.cos, tables.sin, mask]);
+    const c = attentionCase({ B: 2, T: 256, H: 4, Hkv: 2, d: 16, r: 16 });
+    expectSame(() => valueAndGrads(c.block, c.inputs, c.dy), 'self-attention threaded', 2);
+    c.dispose();
+    tf.dispose([x, w, dy, gate, up, dy2]);
   });
 
   test.each(['llama', 'gpt2'] as const)('a tiny-%s LoRA run (every linear layer) has bit-identical losses and LoRA weights with and without the fused ops', async (modelType) => {
