@@ -30,8 +30,9 @@ export interface NativeSgemm {
   /** Products below this many flops run on the calling thread (default 3e6); returns the value in effect. Absent in builds before it. */
   setMinParallelFlops?(flops?: number): number;
   /**
-   * 'adaptive' (default): above that size, one thread or all, whichever the calling thread has
-   * measured faster for products of that size (a loaded machine makes a second thread a loss);
+   * 'adaptive' (default): above that size and below 64× it, one thread or all, whichever the
+   * calling thread has measured faster for products of that size (a loaded machine makes a second
+   * thread a loss); larger products always split;
    * 'fixed': always all threads above it (tests that must cover the split). Returns the policy.
    * Absent in builds before it.
    */

@@ -392,10 +392,13 @@ double g_min_parallel_flops = 3.0e6;
 // class (a power of two of flops) the calling thread keeps a moving average of the time per flop
 // it got on one thread and on all of them (time, not speed: a call held up by a descheduled worker
 // must weigh by how long it took), uses the faster, and every 16th product of the class tries the
-// other, so a change of load is followed within a few dozen products. Results do not depend on
-// it: the thread count changes no element's arithmetic.
+// other, so a change of load is followed within a few dozen products. From 64× the minimum
+// (~190 MFLOP, ~2 ms on one core) products always split: a worker held up for a time slice costs
+// them little, and trying one thread on them would cost a quiet machine (GPT-2's products) more
+// than it could save. Results do not depend on any of this: the thread count changes no element's
+// arithmetic.
 bool g_adaptive_threads = true;
-constexpr int SPLIT_CLASSES = 8;
+constexpr int SPLIT_CLASSES = 6;
 
 struct SplitStats {
   double cost[2] = {0, 0};  // seconds per flop: [0] one thread, [1] all of g_threads
@@ -413,6 +416,7 @@ ThreadChoice choose_threads(double flops, SplitStats* stats) {
   if (flops < g_min_parallel_flops || g_threads <= 1) return {1, -1, 0};
   if (!g_adaptive_threads) return {g_threads, -1, 1};
   const double ratio = flops / std::max(g_min_parallel_flops, 1.0e5);
+  if (ratio >= (double)(1 << SPLIT_CLASSES)) return {g_threads, -1, 1};
   const int size_class = std::min(SPLIT_CLASSES - 1, std::max(0, (int)std::log2(ratio)));
   SplitStats& s = stats[size_class];
   int split;
