@@ -94,7 +94,8 @@ export async function loadWasm(opts: { threads?: number; logger: Logger; nativeM
   // Gradient tapes clone every saved tensor (Identity): share the buffer instead of copying it.
   installWasmSharingIdentity();
   // ...and skip the kernel path for those clones and for no-op Reshape/Cast (same values, fewer kernels).
-  installTapeShortcuts('wasm');
+  const shortcuts = installTapeShortcuts('wasm');
+  if (!shortcuts.backends.includes('wasm')) opts.logger.debug({ reason: shortcuts.refused }, 'engine shortcuts off: stock kernel path for clones and reshapes');
   // The stock Slice/SplitV read the whole input back on every call: copy only the slice.
   installWasmSlice();
   // BatchMatMul/_FusedMatMul on the native SGEMM addon when it built (auto) or when asked (on).
