@@ -34,8 +34,8 @@ export interface NativeOpsAddon {
   api?: number;
 }
 
-/** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(). */
-export const NATIVE_OPS_API = 2;
+/** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(); 3 = with fused() and fused.cc's whole op set. */
+export const NATIVE_OPS_API = 3;
 
 export type NativeOpsLoad = { ok: true; addon: NativeOpsAddon } | { ok: false; reason: string };
 
