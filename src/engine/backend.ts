@@ -9,6 +9,7 @@ import { loadWebgpu } from './load-webgpu.js';
 import { loadNativeAddon, NATIVE_ADDON_HINT } from './native-addon.js';
 import { resolveNativeMatmulMode, type NativeMatmulMode } from './native-matmul.js';
 import { resolveNativeOpsOverride } from './native-ops.js';
+import { resolveSplitUnaryMode } from './wasm-split-unary.js';
 import {
   AUTO_ORDER,
   BACKEND_NAMES,
@@ -66,6 +67,7 @@ export async function initEngine(opts: InitEngineOptions): Promise<EngineInfo> {
   }
   const nativeMatmul = resolveNativeMatmulMode(opts.nativeMatmul);
   resolveNativeOpsOverride();
+  resolveSplitUnaryMode();
   if (nativeMatmul === 'on') {
     const addon = loadNativeAddon();
     if (!addon.ok) throw new LoraStudyError(`--native-matmul on: ${addon.reason}`, { hint: NATIVE_ADDON_HINT });

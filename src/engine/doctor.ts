@@ -9,6 +9,7 @@ import { activeWebgpuAdapter } from './load-webgpu.js';
 import { measureMatmulGflops } from './matmul-peak.js';
 import { loadNativeAddon, NATIVE_ADDON_HINT } from './native-addon.js';
 import { loadNativeOps, NATIVE_OP_KERNELS } from './native-ops.js';
+import { SPLIT_UNARY_ENV } from './wasm-split-unary.js';
 import { queryGpus, runProgram, type GpuInfo, type RunProgram } from './nvidia-smi.js';
 import { AUTO_ORDER, type BackendName } from './types.js';
 import { adapterLabel } from './webgpu-adapters.js';
@@ -102,7 +103,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
         ok: true,
         detail: `${Object.keys(NATIVE_OP_KERNELS).join(', ')}, bit-identical to stock wasm (on with the native matmul; LORA_STUDY_NATIVE_OPS=off keeps the stock ones); fused layers: ${
           typeof ops.addon.fused === 'function' ? 'self-attention, rotary, RMSNorm, SiLU gate, attention softmax' : 'none (a build from before them: npm rebuild lora-study-native)'
-        }`,
+        }; Exp: the stock wasm kernel split over wasm instances in worker threads when measured faster (${SPLIT_UNARY_ENV}=off keeps one)`,
       }
     : { ok: false, detail: ops.reason };
   const report: DoctorReport = {

@@ -15,6 +15,7 @@ import { installWasmSlice } from './wasm-slice.js';
 import { applyNativeMatmul, type NativeMatmulMode } from './native-matmul.js';
 import { loadNativeAddon } from './native-addon.js';
 import { nativeOpsEnabled } from './native-ops.js';
+import { describeSplitUnary } from './wasm-split-unary.js';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 
@@ -107,7 +108,7 @@ export async function loadWasm(opts: { threads?: number; logger: Logger; nativeM
   const ops = nativeOpsEnabled().length;
   // The run's compute threads: the native kernels' when they are in use (wasm's pool is then 1, see wasmPoolThreads).
   const threads = nativeMatmul.used ? computeThreads : wasmThreads;
-  const device = `${describe(simd, wasmThreads)}${nativeMatmul.used ? `, native matmul (${nativeMatmul.detail})` : ops ? `, ${ops} bit-exact native ops` : ''}`;
+  const device = `${describe(simd, wasmThreads)}${nativeMatmul.used ? `, native matmul (${nativeMatmul.detail})` : ops ? `, ${ops} bit-exact native ops` : ''}${describeSplitUnary()}`;
   return { ok: true, reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}`, device, threads, simd, nativeMatmul };
 }
 

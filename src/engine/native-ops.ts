@@ -16,6 +16,7 @@ import { LoraStudyError } from '../util/errors.js';
 import { NATIVE_ADDON_HINT, NATIVE_ADDON_PATH_ENV } from './native-addon.js';
 import { disableNativeFused, enableNativeFused } from './native-fused.js';
 import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
+import { applySplitUnary, disableSplitUnary } from './wasm-split-unary.js';
 
 /** The ops addon's API (native/sgemm/src/ops.cc). Offsets in params are bytes; shapes and strides count elements. */
 export interface NativeOpsAddon {
@@ -472,6 +473,8 @@ let restore: Map<string, RestoreKernel> | null = null;
 export function enableNativeOps(addon: NativeOpsAddon, threads: number, only?: readonly string[]): void {
   addon.setThreads(threads);
   if (!only) enableNativeFused(addon, threads);
+  // The stock Exp, which cannot be run natively bit for bit, split over wasm instances instead.
+  if (!only) applySplitUnary(threads);
   if (restore) return;
   restore = new Map();
   for (const [name, impl] of Object.entries(NATIVE_OP_KERNELS)) {
@@ -484,6 +487,7 @@ export function enableNativeOps(addon: NativeOpsAddon, threads: number, only?: r
 /** Puts back the stock kernels. */
 export function disableNativeOps(): void {
   disableNativeFused();
+  disableSplitUnary();
   if (!restore) return;
   for (const undo of restore.values()) undo();
   restore = null;
