@@ -438,7 +438,10 @@ function splitKernel(name: SplitUnaryKernel): (args: Parameters<tf.KernelFunc>[0
     if (x.dtype !== 'float32' || n < settings.minElements || settings.threads < 2) return stock(args);
     if (pool === null) {
       // The workers must load the binary the main backend runs: the single-threaded one.
-      if (!mainIsSingleThreadedWasm(backend)) return stock(args);
+      if (!mainIsSingleThreadedWasm(backend)) {
+        failure ||= 'the wasm backend runs its threaded build (its own pool; the workers load only the single-threaded one)';
+        return stock(args);
+      }
       try {
         pool = new SplitPool(backend, Math.min(MAX_WORKERS, settings.threads - 1), tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), settings.workerSource);
       } catch (err) {
@@ -550,7 +553,8 @@ export function applySplitUnary(threads: number, env: NodeJS.ProcessEnv = proces
 /** For the device string: ", Exp on N wasm instances" when the split is registered. */
 export function describeSplitUnary(): string {
   const s = splitUnaryStatus();
-  if (s.state === 'off') return '';
+  const wasm = (tf.findBackend('wasm') as unknown as WasmBackendLike | null)?.wasm;
+  if (s.state === 'off' || !wasm || !mainIsSingleThreadedWasm({ wasm } as WasmBackendLike)) return '';
   return `, ${s.kernels.join('/')} split over ${s.threads} wasm instances${settings.choose === 'measured' ? ' when faster' : ''}`;
 }
 

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { disableNativeOps } from '../../src/engine/native-ops.js';
+import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
 import {
   checkValues,
   DEFAULT_SPLIT_MIN_ELEMENTS,
@@ -102,6 +103,21 @@ describe('stock wasm Exp split over worker threads', () => {
     expect(after.calls - before.calls).toBe(2 * (cases.length - 1));
     // The workers took part (their chunks are copied, not recomputed, when they finish in time).
     expect(after.workerChunks).toBeGreaterThan(before.workerChunks);
+  });
+
+  test('a tiny-llama LoRA run has bit-identical losses and LoRA weights with every Exp and Log split', async () => {
+    const examples = [[10, 11, 12, 40, 41, 42, 43, 200], [20, 21, 22, 50, 51, 200], [30, 31, 32, 33, 60, 61, 62, 63, 64, 200], [9, 8, 7, 70, 200]].map(promptMasked);
+    const run = () => tinyLoraRun({ modelType: 'llama', lora: { r: 8, lora_alpha: 16 }, config: { maxSteps: 6, learningRate: 4e-3 }, examples });
+    enableSplitUnary({ threads: 2, minElements: Infinity });
+    const stock = await run();
+    enableSplitUnary({ threads: 2, minElements: 1, choose: 'split' });
+    const before = splitUnaryStatus().calls;
+    const split = await run();
+    enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' });
+    expect(splitUnaryStatus().calls).toBeGreaterThan(before);
+    expect(split.losses).toEqual(stock.losses);
+    expect(split.weights).toEqual(stock.weights);
+    expect(split.grew).toBe(stock.grew);
   });
 
   test('no tensor or backend data leaks across many calls', () => {
