@@ -1,7 +1,8 @@
 /**
  * The tiny-llama training step (bench --quick's shape) with the fused layer kernels on and off in
  * one process, interleaved: kernel calls per step, tape nodes per step, wall and CPU ms per step.
- * Usage: npx tsx scripts/measure-fused-step.ts  (env STEPS=N per round, ROUNDS=R, WRAP=1 per-kernel times)
+ * Usage: npx tsx scripts/measure-fused-step.ts  (env STEPS=N per round, ROUNDS=R, WRAP=1 per-kernel times,
+ * ONLY=training: switch only the fused loss and AdamW kernels, the layer kernels on in both arms)
  */
 import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { loadNativeOps, type NativeOpsAddon } from '../src/engine/native-ops.js'
 import { BENCH_SHAPES, buildRandomModel } from '../src/evaluation/bench-shapes.js';
 import { injectLora } from '../src/lora/inject.js';
 import { loraConfigSchema } from '../src/lora/lora-config.js';
+import { TRAINING_KERNELS } from '../src/training/fused-training-ops.js';
 import { train } from '../src/training/trainer.js';
 import { Rng } from '../src/util/random.js';
 
@@ -30,6 +32,26 @@ const run = (steps: number) => train({
   model, variables: lora.variables, examples: examples(4 * steps), padId: 0,
   config: { maxSteps: steps, learningRate: 1e-4, microBatchSize: 4, gradientAccumulationSteps: 1, maxSeqLen: 64, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 0 },
 } as never);
+
+// ONLY=training: the composed arm unregisters just the training kernels (their configs kept to register again).
+const onlyTraining = process.env.ONLY === 'training';
+const trainingConfigs = () => Object.values(TRAINING_KERNELS).map((name) => tf.getKernel(name, 'wasm')).filter((k): k is tf.KernelConfig => k !== undefined);
+let savedTraining: tf.KernelConfig[] = [];
+function setFused(on: boolean): void {
+  if (!onlyTraining) {
+    if (on) enableNativeFused(addon, 2);
+    else disableNativeFused();
+    return;
+  }
+  enableNativeFused(addon, 2);
+  if (on) {
+    for (const k of savedTraining) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
+  } else {
+    const current = trainingConfigs();
+    if (current.length > 0) savedTraining = current;
+    for (const k of current) tf.unregisterKernel(k.kernelName, 'wasm');
+  }
+}
 
 let calls = 0;
 const perKernel = new Map<string, { n: number; ms: number }>();
@@ -66,16 +88,14 @@ const N = Number(process.env.STEPS ?? 50);
 const R = Number(process.env.ROUNDS ?? 4);
 const res: Record<string, { wall: number[]; cpu: number[]; calls: number; nodes: number }> = { composed: { wall: [], cpu: [], calls: 0, nodes: 0 }, fused: { wall: [], cpu: [], calls: 0, nodes: 0 } };
 for (const mode of ['composed', 'fused'] as const) {
-  if (mode === 'fused') enableNativeFused(addon, 2);
-  else disableNativeFused();
+  setFused(mode === 'fused');
   wrapKernels();
   await run(5);
 }
 for (let r = 0; r < R; r++) {
   const order: Array<'fused' | 'composed'> = r % 2 ? ['fused', 'composed'] : ['composed', 'fused'];
   for (const mode of order) {
-    if (mode === 'fused') enableNativeFused(addon, 2);
-    else disableNativeFused();
+    setFused(mode === 'fused');
     wrapKernels();
     calls = 0;
     nodes = 0;

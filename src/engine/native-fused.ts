@@ -1,14 +1,17 @@
 /**
- * The fused layer kernels of src/model/layers/fused-ops.ts for the wasm backend, on the native ops
+ * The fused layer kernels of src/model/layers/fused-ops.ts (and the fused loss and AdamW kernels of
+ * src/training/fused-training-ops.ts) for the wasm backend, on the native ops
  * addon's `fused` entry (native/sgemm/src/fused.cc), in place on the wasm heap. Each forward or
  * backward is one engine kernel (one tape node): native passes, with the kernels the composed ops
  * used where they are not reproduced natively called directly inside it: wasm's Sigmoid, Softmax
- * and Pow (XNNPACK, libm) and the registered BatchMatMul (the attention block's products).
+ * and Pow (XNNPACK, libm), the registered Exp and Log (the loss) and the registered BatchMatMul
+ * (the attention block's products).
  * Registered and removed together with the native ops (native-ops.ts), so
  * LORA_STUDY_NATIVE_OPS=off and --native-matmul off keep the composed graph.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_KERNELS } from '../model/layers/fused-ops.js';
+import { TRAINING_KERNELS, type AdamWConstants } from '../training/fused-training-ops.js';
 
 /** The addon's fused entry: params[0] = kernel (fused.cc's Kernel), params[1] = threads, then the kernel's fields. */
 export interface NativeFusedAddon {
@@ -29,12 +32,13 @@ interface KernelArgs {
   attrs: Record<string, unknown>;
 }
 
-const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9, ADD_RMS_NORM: 10 };
+const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9, ADD_RMS_NORM: 10, LSM_SHIFT: 11, ROW_SUM: 12, LOSS_PICK: 13, LOSS_GRAD_ROWS: 14, GATHER_ROWS: 15, LOSS_GRAD: 16, ADAMW_NORM: 17, ADAMW_UPDATE: 18 };
 
-const params = new Float64Array(32);
+let params = new Float64Array(32);
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 function call(addon: NativeFusedAddon, backend: WasmBackendLike, threads: number, kernel: number, fields: Array<number | tf.TensorInfo | null>): void {
+  if (params.length < 2 + fields.length) params = new Float64Array(2 + fields.length);
   params[0] = kernel;
   params[1] = threads;
   for (let i = 0; i < fields.length; i++) {
@@ -259,7 +263,126 @@ const attentionGrad: Impl = (addon, threads, args) => {
   return [dq, dk, dv];
 };
 
+/**
+ * The causal-LM loss forward (loss.ts's chain): shifted = logits − rowmax natively, wasm's Exp
+ * (the registered kernel), Σ per row natively, wasm's Log, then value = shifted − log Σ, the target
+ * pick, mask, sum, neg (and / divisor) natively. Returns [loss, value]: value is what the gradient reads.
+ */
+const causalLmLoss: Impl = (addon, threads, args) => {
+  const { logits, target, mask } = args.inputs;
+  const [rows, V] = rowsOf(logits);
+  const divisor = args.attrs.divisor as number;
+  const value = args.backend.makeOutput(logits.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.LSM_SHIFT, [value, logits, rows, V]);
+  const e = stock('Exp', args, { x: value });
+  const sum = args.backend.makeOutput([rows], 'float32');
+  call(addon, args.backend, threads, K.ROW_SUM, [sum, e, rows, V]);
+  args.backend.disposeData(e.dataId);
+  const l = stock('Log', args, { x: sum });
+  args.backend.disposeData(sum.dataId);
+  const loss = args.backend.makeOutput([], 'float32');
+  call(addon, args.backend, threads, K.LOSS_PICK, [value, value, l, target, mask, loss, rows, V, divisor]);
+  args.backend.disposeData(l.dataId);
+  return [loss, value];
+};
+
+/**
+ * Rows whose exp(value) is worth computing apart: below one skipped row per this many needed ones,
+ * Exp runs on the whole value tensor (a row copy costs less than its Exp, but not nothing).
+ */
+const COMPACT_RATIO = 16;
+
+/**
+ * The loss's gradient: per row the pick's gradient dp and its sum s natively; wasm's Exp of value
+ * (only the rows whose result reads it: rows with s = ±0 and no NaN get the same bits without it,
+ * see fused.cc's loss_grad_rows); then dp·onehot − s·exp(value) natively.
+ */
+const causalLmLossGrad: Impl = (addon, threads, args) => {
+  const { dy, value, target, mask } = args.inputs;
+  const [rows, V] = rowsOf(value);
+  const b = args.backend;
+  const dp = b.makeOutput([rows], 'float32');
+  const s = b.makeOutput([rows], 'float32');
+  const map = b.makeOutput([rows], 'int32');
+  call(addon, b, threads, K.LOSS_GRAD_ROWS, [dp, s, map, dy, mask, value, rows, V, args.attrs.divisor as number, target]);
+  const rowMap = new Int32Array(b.wasm.HEAPU8.buffer, b.dataIdMap.get(map.dataId).memoryOffset, rows);
+  let needed = 0;
+  for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) needed++;
+  let ex: tf.TensorInfo | null = null;
+  let exRows = 0;
+  if (needed > 0 && (rows - needed) * COMPACT_RATIO < needed) {
+    // Exp over every row; each row reads its own.
+    for (let n = 0; n < rows; n++) rowMap[n] = n;
+    ex = stock('Exp', args, { x: value });
+    exRows = rows;
+  } else if (needed > 0) {
+    let k = 0;
+    for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = k++;
+    const packed = b.makeOutput([needed, V], 'float32');
+    call(addon, b, threads, K.GATHER_ROWS, [packed, value, map, rows, V, needed]);
+    ex = stock('Exp', args, { x: packed });
+    b.disposeData(packed.dataId);
+    exRows = needed;
+  }
+  const dx = b.makeOutput(value.shape.slice(), 'float32');
+  call(addon, b, threads, K.LOSS_GRAD, [dx, dp, s, map, ex, target, rows, V, exRows]);
+  for (const t of [dp, s, map, ...(ex ? [ex] : [])]) b.disposeData(t.dataId);
+  return dx;
+};
+
+/** AdamW.prepare: [norm, flat per group, squares per group] from the gradients g0…, groups of parameter indices. */
+const adamwNorm: Impl = (addon, threads, args) => {
+  const groups = args.attrs.groups as number[][];
+  const b = args.backend;
+  const norm = b.makeOutput([], 'float32');
+  const flats: tf.TensorInfo[] = [];
+  const squares: tf.TensorInfo[] = [];
+  const sizeOf = (i: number) => size(args.inputs[`g${i}`].shape);
+  for (const index of groups) {
+    const total = index.reduce((a, i) => a + sizeOf(i), 0);
+    flats.push(b.makeOutput([total], 'float32'));
+    squares.push(b.makeOutput([total], 'float32'));
+  }
+  // Where each parameter's gradient lands in its group's vectors (byte offsets; they stay put when the heap grows).
+  const place: Array<[number, number]> = [];
+  groups.forEach((index, k) => {
+    const flatOff = b.dataIdMap.get(flats[k].dataId).memoryOffset;
+    const sqOff = b.dataIdMap.get(squares[k].dataId).memoryOffset;
+    let at = 0;
+    for (const i of index) {
+      place[i] = [flatOff + 4 * at, sqOff + 4 * at];
+      at += sizeOf(i);
+    }
+  });
+  // In parameter order: the native pass adds the per-parameter sums in the order listed.
+  const fields: Array<number | tf.TensorInfo | null> = [norm, place.length];
+  place.forEach(([flatOff, sqOff], i) => fields.push(args.inputs[`g${i}`], sizeOf(i), flatOff, sqOff));
+  call(addon, b, threads, K.ADAMW_NORM, fields);
+  return [norm, ...flats, ...squares];
+};
+
+/** One AdamW update of a flat group: [m, v, …params] new, from m, v, g, sq (absent when clipping) and the parameters p0…. */
+const adamwUpdate: Impl = (addon, threads, args) => {
+  const k = args.attrs as unknown as AdamWConstants & { count: number };
+  const { m, v, g, sq } = args.inputs;
+  const b = args.backend;
+  const n = size(m.shape);
+  const mo = b.makeOutput([n], 'float32');
+  const vo = b.makeOutput([n], 'float32');
+  const ps = Array.from({ length: k.count }, (_, i) => args.inputs[`p${i}`]);
+  const outs = ps.map((p) => b.makeOutput(p.shape.slice(), 'float32'));
+  const scaled = k.gradScale !== 1;
+  const fields: Array<number | tf.TensorInfo | null> = [n, mo, vo, m, v, g, scaled ? null : sq, k.gradScale, k.beta1, k.oneMinusBeta1, k.beta2, k.oneMinusBeta2, k.bc1, k.bc2, k.epsilon, k.keep ?? 1, k.lr, scaled ? 1 : 0, k.keep === null ? 0 : 1, k.count];
+  ps.forEach((p, i) => fields.push(p, outs[i], size(p.shape)));
+  call(addon, b, threads, K.ADAMW_UPDATE, fields);
+  return [mo, vo, ...outs];
+};
+
 const IMPLS: Record<string, Impl> = {
+  [TRAINING_KERNELS.causalLmLoss]: causalLmLoss,
+  [TRAINING_KERNELS.causalLmLossGrad]: causalLmLossGrad,
+  [TRAINING_KERNELS.adamwNorm]: adamwNorm,
+  [TRAINING_KERNELS.adamwUpdate]: adamwUpdate,
   [FUSED_KERNELS.rope]: rope(false),
   [FUSED_KERNELS.ropeGrad]: rope(true),
   [FUSED_KERNELS.rmsNorm]: rmsNorm(false),

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedAdamWAvailable, fusedAdamWNorm, fusedAdamWUpdate } from './fused-training-ops.js';
 
 export interface AdamWOptions {
   beta1: number;
@@ -97,6 +98,8 @@ export class AdamW {
    * The caller disposes the result ({@link disposePrepared}).
    */
   prepare(grads: tf.Tensor[]): PreparedGrads {
+    // One kernel where the backend has the fused one (the same bits).
+    if (fusedAdamWAvailable(grads)) return fusedAdamWNorm(grads, this.groups.map((g) => g.index));
     return tf.tidy(() => {
       const flat = this.groups.map((grp) => flatten(grp.index.map((i) => grads[i])));
       const squares = flat.map((g) => tf.square(g));
@@ -123,10 +126,30 @@ export class AdamW {
     const { beta1, beta2, epsilon, weightDecay } = this.opts;
     const bc1 = 1 - Math.pow(beta1, this.t);
     const bc2 = 1 - Math.pow(beta2, this.t);
+    const fused = fusedAdamWAvailable([...grads.flat, ...this.params]);
     this.groups.forEach((grp, k) => {
       tf.tidy(() => {
         const plr = lr * grp.lrScale;
         const params = grp.index.map((i) => this.params[i]);
+        if (fused) {
+          // One kernel: the chain below per element, the same float32 operations in the same order.
+          const [m, v, ...next] = fusedAdamWUpdate(grp.m, grp.v, grads.flat[k], grads.squares[k], params, {
+            gradScale,
+            beta1,
+            oneMinusBeta1: 1 - beta1,
+            beta2,
+            oneMinusBeta2: 1 - beta2,
+            bc1,
+            bc2,
+            epsilon,
+            keep: weightDecay > 0 ? 1 - plr * weightDecay : null,
+            lr: plr,
+          });
+          grp.m.assign(m);
+          grp.v.assign(v);
+          params.forEach((p, j) => p.assign(next[j]));
+          return;
+        }
         const g0 = grads.flat[k];
         const g = gradScale === 1 ? g0 : tf.mul(g0, gradScale);
         const m = tf.add(tf.mul(grp.m, beta1), tf.mul(g, 1 - beta1));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../util/tfjs-setup.js';
+import { fusedCausalLmLoss } from './fused-training-ops.js';
 
 /** Hugging Face's ignore index: positions labelled -100 add nothing to the loss. */
 export const IGNORE_INDEX = -100;
@@ -84,12 +85,24 @@ function targetLogProbs(logits: tf.Tensor3D, targets: NextTokenTargets): tf.Tens
 }
 
 /**
- * Summed next-token cross-entropy (the training objective alone, see {@link causalLmLossSum}), from
- * the labels `[B, T]` or from their targets ({@link hostNextTokenTargets}: the same bits).
+ * `neg(sum(log p(target) · mask))`, divided by `divisor` when given: one fused kernel forward and
+ * one backward where the backend registers them (the same bits), else the composed ops.
  */
-export function causalLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D | NextTokenTargets): tf.Scalar {
+function maskedLossSum(logits: tf.Tensor3D, targets: NextTokenTargets, divisor?: number): tf.Scalar {
+  const fused = fusedCausalLmLoss(logits, targets.safeTarget, targets.mask, divisor);
+  if (fused) return fused;
+  const sum = tf.neg(tf.sum(tf.mul(targetLogProbs(logits, targets), targets.mask))) as tf.Scalar;
+  return divisor === undefined ? sum : (tf.div(sum, divisor) as tf.Scalar);
+}
+
+/**
+ * Summed next-token cross-entropy (the training objective alone, see {@link causalLmLossSum}), from
+ * the labels `[B, T]` or from their targets ({@link hostNextTokenTargets}: the same bits); divided
+ * by `divisor` when given (`tf.div(loss, divisor)`'s bits, as part of the same op).
+ */
+export function causalLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D | NextTokenTargets, divisor?: number): tf.Scalar {
   const targets = labels instanceof tf.Tensor ? nextTokenTargets(labels) : labels;
-  return tf.neg(tf.sum(tf.mul(targetLogProbs(logits, targets), targets.mask))) as tf.Scalar;
+  return maskedLossSum(logits, targets, divisor);
 }
 
 /**
@@ -102,7 +115,7 @@ export function causalLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D | NextToke
 export function causalLmLossSum(logits: tf.Tensor3D, labels: tf.Tensor2D): { sum: tf.Scalar; count: tf.Scalar; correct: tf.Scalar } {
   const targets = nextTokenTargets(labels);
   const { safeTarget, mask } = targets;
-  const sum = tf.neg(tf.sum(tf.mul(targetLogProbs(logits, targets), mask))) as tf.Scalar;
+  const sum = maskedLossSum(logits, targets);
   const count = tf.sum(mask) as tf.Scalar;
   const correct = tf.sum(tf.mul(tf.cast(tf.equal(tf.argMax(logits, -1), safeTarget), 'float32'), mask)) as tf.Scalar;
   return { sum, count, correct };

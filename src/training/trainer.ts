@@ -124,7 +124,7 @@ export async function train(p: TrainParams): Promise<TrainResult> {
           const targets = hostNextTokenTargets(hb.labels, hb.batchSize, hb.seqLen);
           const { value, grads } = tf.variableGrads(() => {
             const { logits } = model.forward({ inputIds: bt.inputIds, attentionMask: bt.attentionMask, training: true, dropoutSeed: c.seed * 100003 + step * 131 + mi });
-            return tf.div(causalLmLoss(logits, targets), Math.max(1, totalLossTokens)) as tf.Scalar;
+            return causalLmLoss(logits, targets, Math.max(1, totalLossTokens));
           }, variables);
           tf.dispose([targets.safeTarget, targets.mask]);
           lossSum += (await value.data())[0];

@@ -8,8 +8,8 @@
 //    transposes the reduced axis innermost and accumulates it in order, as ops.cc's reduce does);
 //  - gradients accumulate in the order tfjs's backprop adds them (reverse tape order).
 // Each kernel documents the tfjs op chain it reproduces. Transcendentals stay in the stock kernels
-// (the caller runs wasm's Sigmoid, Softmax and Pow and passes their results in); only Rsqrt is
-// done here, as the stock kernel does it: 1.0f / sqrtf(v), both correctly rounded.
+// (the caller runs wasm's Sigmoid, Softmax, Pow, Exp and Log and passes their results in); only
+// Rsqrt and Sqrt are done here, as the stock kernels do them: 1.0f / sqrtf(v) and sqrtf(v), correctly rounded.
 //
 // fused(heap: Uint8Array, params: Float64Array): params[0] = kernel, params[1] = threads, then the
 // kernel's own fields; offsets are BYTE offsets into heap (-1 = operand absent), sizes count elements.
@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #define NAPI_ERROR_PREFIX "lora-study-native ops: "
 #include "napi_common.h"
@@ -39,6 +40,14 @@ enum Kernel {
   SCALE_MASK = 8,
   SOFTMAX_GRAD = 9,
   ADD_RMS_NORM = 10,
+  LSM_SHIFT = 11,
+  ROW_SUM = 12,
+  LOSS_PICK = 13,
+  LOSS_GRAD_ROWS = 14,
+  GATHER_ROWS = 15,
+  LOSS_GRAD = 16,
+  ADAMW_NORM = 17,
+  ADAMW_UPDATE = 18,
 };
 
 // Below this many elements one thread does the call (tiny layers: handing work to the pool costs more).
@@ -429,6 +438,304 @@ void softmax_grad(Call& c) {
   });
 }
 
+// ---- causal-LM loss: tf.logSoftmax over the vocabulary, the target pick, mask, sum, neg ----
+// (src/training/loss.ts's chain; the Exp and Log between these passes are the stock kernels.)
+
+// x - max(x) per row of V: Max's chain (from x[0], a NaN or a larger value replaces the maximum, as
+// ops.cc's reduce does), then Sub, one IEEE subtraction per element.
+FUSED_CLONES void shift_row(const float* x, float* o, long V) {
+  float m = x[0];
+  for (long j = 0; j < V; ++j) m = (std::isnan(x[j]) || x[j] > m) ? x[j] : m;
+  for (long j = 0; j < V; ++j) o[j] = x[j] - m;
+}
+
+void lsm_shift(Call& c) {
+  // [op, threads, outOff, xOff, rows, V]
+  const long rows = c.n(4), V = c.n(5);
+  float* out = c.f32(2, (double)rows * V);
+  const float* x = c.f32(3, (double)rows * V);
+  if (!c.ok || V == 0) {
+    c.ok = false;
+    return;
+  }
+  for_rows(rows, rows * V, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; ++row) shift_row(x + row * V, out + row * V, V);
+  });
+}
+
+// Σ x per row of V, from 0 in order (Sum's chain), Q rows interleaved.
+template <int NR>
+inline void sum_chains(const float* x, long V, float* out) {
+  float acc[NR];
+  for (int q = 0; q < NR; ++q) acc[q] = 0.f;
+  for (long j = 0; j < V; ++j)
+    for (int q = 0; q < NR; ++q) acc[q] += x[q * V + j];
+  for (int q = 0; q < NR; ++q) out[q] = acc[q];
+}
+FUSED_CLONES void rows_sum(const float* x, long V, int nr, float* out) {
+  if (nr == Q) return sum_chains<Q>(x, V, out);
+  for (int q = 0; q < nr; ++q) sum_chains<1>(x + q * V, V, out + q);
+}
+
+void row_sum(Call& c) {
+  // [op, threads, sOff, xOff, rows, V]
+  const long rows = c.n(4), V = c.n(5);
+  float* out = c.f32(2, (double)rows);
+  const float* x = c.f32(3, (double)rows * V);
+  if (!c.ok) return;
+  for_rows(rows, rows * V, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; row += Q) rows_sum(x + row * V, V, (int)std::min<long>(Q, e - row), out + row);
+  });
+}
+
+FUSED_CLONES void sub_scalar_row(const float* x, float l, float* o, long V) {
+  for (long j = 0; j < V; ++j) o[j] = x[j] - l;
+}
+
+// value = shifted - log(Σ exp) per row (Sub; may run in place), then the loss
+// neg(sum(gather(value, n·V + target[n]) · mask)) [/ divisor]: the product per row, summed from 0 in
+// row order (Sum over every axis), negated, divided when divisor > 0.
+void loss_pick(Call& c) {
+  // [op, threads, valueOff, shiftedOff, lOff, targetOff, maskOff, lossOff, rows, V, divisor]
+  const long rows = c.n(8), V = c.n(9);
+  const float divisor = (float)c.p[10];
+  float* value = c.f32(2, (double)rows * V);
+  const float* shifted = c.f32(3, (double)rows * V);
+  const float* l = c.f32(4, (double)rows);
+  const int32_t* target = reinterpret_cast<const int32_t*>(c.f32(5, (double)rows));
+  const float* mask = c.f32(6, (double)rows);
+  float* loss = c.f32(7, 1);
+  if (!c.ok) return;
+  for (long row = 0; row < rows; ++row)
+    if (target[row] < 0 || target[row] >= V) {
+      c.ok = false;
+      return;
+    }
+  for_rows(rows, rows * V, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; ++row) sub_scalar_row(shifted + row * V, l[row], value + row * V, V);
+  });
+  float acc = 0.f;
+  for (long row = 0; row < rows; ++row) {
+    const float t = value[row * V + target[row]] * mask[row];
+    acc += t;
+  }
+  float out = -acc;
+  if (divisor > 0) out = out / divisor;
+  *loss = out;
+}
+
+// The loss's gradient per row, before the vocabulary-wide pass: with d = dy [/ divisor] (Div's
+// gradient), Neg's -d, Sum's (-d)·1 and Multiply's ·mask give the pick's gradient dp[n]; the pick's
+// gradient row is dp·onehot (dp at the target, dp·0 elsewhere) and logSoftmax's gradient needs its
+// sum s[n] from 0 in order: +0 + dp·0 + … + dp + … is exactly 0 + dp when dp is finite (every other
+// term is a zero, and adding a zero to +0 or to a nonzero sum changes nothing); otherwise the terms
+// are NaN (inf·0) and so is the sum. need[n] = whether the row's result reads exp(value): a row with
+// s = ±0 and no NaN in value gets dp·onehot − s exactly without it (exp(value) is finite and ≥ 0
+// there, so s·exp(value) is the zero s itself). need: n, or -1.
+void loss_grad_rows(Call& c) {
+  // [op, threads, dpOff, sOff, needOff, dyOff, maskOff, valueOff, rows, V, divisor, targetOff]
+  const long rows = c.n(8), V = c.n(9);
+  const float divisor = (float)c.p[10];
+  const int32_t* target = reinterpret_cast<const int32_t*>(c.f32(11, (double)rows));
+  float* dp = c.f32(2, (double)rows);
+  float* sum = c.f32(3, (double)rows);
+  int32_t* need = reinterpret_cast<int32_t*>(c.f32(4, (double)rows));
+  const float* dy = c.f32(5, 1);
+  const float* mask = c.f32(6, (double)rows);
+  const float* value = c.f32(7, (double)rows * V);
+  if (!c.ok) return;
+  const float d = divisor > 0 ? *dy / divisor : *dy;
+  const float dneg = -d;
+  const float dsum = dneg * 1.0f;
+  for (long row = 0; row < rows; ++row) {
+    const float g = dsum * mask[row];
+    dp[row] = g;
+    float s;
+    if (std::isfinite(g)) {
+      s = 0.f + g;
+    } else {
+      // The chain itself (inf·0 is NaN): the products in order, as the kernels compute them.
+      s = 0.f;
+      const long t = target[row];
+      for (long j = 0; j < V; ++j) {
+        const float term = g * (j == t ? 1.0f : 0.0f);
+        s += term;
+      }
+    }
+    sum[row] = s;
+    bool needs = s != 0.f || std::isnan(s);
+    if (!needs) {
+      const float* v = value + row * V;
+      for (long j = 0; j < V && !needs; ++j) needs = std::isnan(v[j]);
+    }
+    need[row] = needs ? (int32_t)row : -1;
+  }
+}
+
+// Copies row n of x to row map[n] of out for every map[n] >= 0.
+void gather_rows(Call& c) {
+  // [op, threads, outOff, xOff, mapOff, rows, V, outRows]
+  const long rows = c.n(5), V = c.n(6), out_rows = c.n(7);
+  float* out = c.f32(2, (double)out_rows * V);
+  const float* x = c.f32(3, (double)rows * V);
+  const int32_t* map = reinterpret_cast<const int32_t*>(c.f32(4, (double)rows));
+  if (!c.ok) return;
+  for (long row = 0; row < rows; ++row)
+    if (map[row] >= out_rows) {
+      c.ok = false;
+      return;
+    }
+  for (long row = 0; row < rows; ++row)
+    if (map[row] >= 0) std::copy(x + row * V, x + (row + 1) * V, out + (long)map[row] * V);
+}
+
+FUSED_CLONES void loss_grad_row(float dp, float s, const float* ex, long t, float* o, long V) {
+  for (long j = 0; j < V; ++j) {
+    const float oh = j == t ? 1.0f : 0.0f;
+    const float g = dp * oh;
+    const float prod = s * ex[j];
+    o[j] = g - prod;
+  }
+}
+FUSED_CLONES void loss_grad_row_zero(float dp, float s, long t, float* o, long V) {
+  for (long j = 0; j < V; ++j) {
+    const float oh = j == t ? 1.0f : 0.0f;
+    const float g = dp * oh;
+    o[j] = g - s;
+  }
+}
+
+// logSoftmax's gradient of the pick's: dx = g − s·exp(value) with g = dp·onehot(target) (Multiply),
+// s·exp (Multiply), then Sub; exp(value) row map[n] of ex, or (map[n] < 0) the zero s itself.
+void loss_grad(Call& c) {
+  // [op, threads, dxOff, dpOff, sOff, mapOff, exOff|-1, targetOff, rows, V, exRows]
+  const long rows = c.n(8), V = c.n(9), ex_rows = c.n(10);
+  float* dx = c.f32(2, (double)rows * V);
+  const float* dp = c.f32(3, (double)rows);
+  const float* sum = c.f32(4, (double)rows);
+  const int32_t* map = reinterpret_cast<const int32_t*>(c.f32(5, (double)rows));
+  const float* ex = c.f32(6, (double)ex_rows * V, true);
+  const int32_t* target = reinterpret_cast<const int32_t*>(c.f32(7, (double)rows));
+  if (!c.ok) return;
+  for (long row = 0; row < rows; ++row)
+    if (map[row] >= ex_rows || (map[row] >= 0 && !ex) || target[row] < 0 || target[row] >= V) {
+      c.ok = false;
+      return;
+    }
+  for_rows(rows, rows * V, c.threads(), [&](long s, long e) {
+    for (long row = s; row < e; ++row) {
+      if (map[row] >= 0) loss_grad_row(dp[row], sum[row], ex + (long)map[row] * V, target[row], dx + row * V, V);
+      else loss_grad_row_zero(dp[row], sum[row], target[row], dx + row * V, V);
+    }
+  });
+}
+
+// ---- AdamW (src/training/adamw.ts) ----
+
+// AdamW.prepare's norm: per parameter Σ g² from 0 in order (Square, Sum), the sums added in
+// parameter order (AddN: all ≥ 0 or NaN, so its start does not matter), then sqrt (correctly
+// rounded, as wasm's). Also writes each gradient into its group's flat vector and its square.
+void adamw_norm(Call& c) {
+  // [op, threads, normOff, count, then per parameter: gOff, size, flatOff, sqOff]
+  const long count = c.n(3);
+  if (!c.ok || c.np < 4 + 4 * (size_t)count) {
+    c.ok = false;
+    return;
+  }
+  float* norm = c.f32(2, 1);
+  std::vector<const float*> g(count);
+  std::vector<float*> flat(count), sq(count);
+  std::vector<long> size(count);
+  for (long i = 0; i < count; ++i) {
+    size[i] = c.n(5 + 4 * i);
+    g[i] = c.f32(4 + 4 * i, (double)size[i]);
+    flat[i] = c.f32(6 + 4 * i, (double)size[i]);
+    sq[i] = c.f32(7 + 4 * i, (double)size[i]);
+  }
+  if (!c.ok) return;
+  float total = 0.f;
+  for (long i = 0; i < count; ++i) {
+    float acc = 0.f;
+    for (long k = 0; k < size[i]; ++k) {
+      const float x = g[i][k];
+      const float x2 = x * x;
+      flat[i][k] = x;
+      sq[i][k] = x2;
+      acc += x2;
+    }
+    total = i == 0 ? acc : total + acc;
+  }
+  *norm = std::sqrt(total);
+}
+
+FUSED_CLONES void adamw_elems(const float* m0, const float* v0, const float* g0, const float* sq0, const float* p0, float* mo, float* vo,
+                              float* po, long n, const float* k) {
+  // k: gs, b1, omb1, b2, omb2, bc1, bc2, eps, keep, plr, scaled, decay
+  const float gs = k[0], b1 = k[1], omb1 = k[2], b2 = k[3], omb2 = k[4], bc1 = k[5], bc2 = k[6], eps = k[7], keep = k[8], plr = k[9];
+  const bool scaled = k[10] != 0.f, decay = k[11] != 0.f;
+  for (long i = 0; i < n; ++i) {
+    const float g = scaled ? g0[i] * gs : g0[i];
+    const float ma = m0[i] * b1;
+    const float mb = g * omb1;
+    const float m = ma + mb;
+    const float g2 = scaled ? g * g : sq0[i];
+    const float va = v0[i] * b2;
+    const float vb = g2 * omb2;
+    const float v = va + vb;
+    mo[i] = m;
+    vo[i] = v;
+    const float mh = m / bc1;
+    const float vh = v / bc2;
+    const float den = std::sqrt(vh) + eps;
+    const float u = mh / den;
+    const float p = decay ? p0[i] * keep : p0[i];
+    const float step = u * plr;
+    po[i] = p - step;
+  }
+}
+
+// One AdamW update of a flat group (AdamW.step's chain, per element, constants rounded to float32
+// as tfjs does): g = g·gs (clipping, when scaled); m = m·b1 + g·(1−b1); v = v·b2 + g²·(1−b2) (g² the
+// prepared square when not scaled); u = (m/bc1) / (sqrt(v/bc2) + eps); p = p·keep (weight decay,
+// when decayed) − u·plr. The parameters are separate operands laid end to end in the group.
+void adamw_update(Call& c) {
+  // [op, threads, n, mOut, vOut, m, v, g, sq|-1, gs, b1, omb1, b2, omb2, bc1, bc2, eps, keep, plr, scaled, decay, count,
+  //  then per parameter: pOff, pOutOff, size]
+  const long n = c.n(2), count = c.n(21);
+  if (!c.ok || c.np < 22 + 3 * (size_t)count) {
+    c.ok = false;
+    return;
+  }
+  float* mo = c.f32(3, (double)n);
+  float* vo = c.f32(4, (double)n);
+  const float* m = c.f32(5, (double)n);
+  const float* v = c.f32(6, (double)n);
+  const float* g = c.f32(7, (double)n);
+  const bool scaled = c.p[19] != 0;
+  const float* sq = c.f32(8, (double)n, scaled);
+  if (!scaled && !sq) c.ok = false;
+  float k[12];
+  for (int i = 0; i < 10; ++i) k[i] = (float)c.p[9 + i];
+  k[10] = scaled ? 1.f : 0.f;
+  k[11] = c.p[20] != 0 ? 1.f : 0.f;
+  long at = 0;
+  for (long i = 0; i < count && c.ok; ++i) {
+    const long size = c.n(24 + 3 * i);
+    const float* p = c.f32(22 + 3 * i, (double)size);
+    float* po = c.f32(23 + 3 * i, (double)size);
+    if (!c.ok || at + size > n) {
+      c.ok = false;
+      return;
+    }
+    const long off = at;
+    for_rows(size, size, c.threads(), [&](long s, long e) {
+      adamw_elems(m + off + s, v + off + s, g + off + s, sq ? sq + off + s : nullptr, p + s, mo + off + s, vo + off + s, po + s, e - s, k);
+    });
+    at += size;
+  }
+  if (at != n) c.ok = false;
+}
+
 }  // namespace
 
 napi_value Fused(napi_env env, napi_callback_info info) {
@@ -441,9 +748,9 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, NAPI_ERROR_PREFIX "fused expects (heap: Uint8Array, params: Float64Array)");
     return nullptr;
   }
-  static const size_t kParams[] = {18, 18, 8, 7, 11, 8, 7, 9, 12, 8, 10};
+  static const size_t kParams[] = {18, 18, 8, 7, 11, 8, 7, 9, 12, 8, 10, 6, 6, 11, 12, 8, 11, 4, 22};
   const int op = c.np >= 2 ? (int)c.p[0] : -1;
-  if (op < ROPE || op > ADD_RMS_NORM || c.np < kParams[op]) {
+  if (op < ROPE || op > ADAMW_UPDATE || c.np < kParams[op]) {
     napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad kernel or params too short");
     return nullptr;
   }
@@ -459,6 +766,14 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     case SILU_MUL_GRAD: silu_mul(c, op == SILU_MUL_GRAD); break;
     case SCALE_MASK: scale_mask(c); break;
     case SOFTMAX_GRAD: softmax_grad(c); break;
+    case LSM_SHIFT: lsm_shift(c); break;
+    case ROW_SUM: row_sum(c); break;
+    case LOSS_PICK: loss_pick(c); break;
+    case LOSS_GRAD_ROWS: loss_grad_rows(c); break;
+    case GATHER_ROWS: gather_rows(c); break;
+    case LOSS_GRAD: loss_grad(c); break;
+    case ADAMW_NORM: adamw_norm(c); break;
+    case ADAMW_UPDATE: adamw_update(c); break;
   }
   if (!c.ok) napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad shape params or operands outside the heap");
   return nullptr;
