@@ -4,7 +4,7 @@ import { initEngine } from '../../src/engine/backend.js';
 import { disableNativeFused, enableNativeFused, nativeFusedEnabled } from '../../src/engine/native-fused.js';
 import { disableNativeMatmul, enableNativeMatmul } from '../../src/engine/native-matmul.js';
 import { loadNativeAddon } from '../../src/engine/native-addon.js';
-import { disableNativeOps, enableNativeOps, loadNativeOps, type NativeOpsAddon } from '../../src/engine/native-ops.js';
+import { disableNativeOps, enableNativeOps } from '../../src/engine/native-ops.js';
 import { gatedProduct, silu } from '../../src/model/layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../src/model/layers/attention.js';
 import { ConstantCache } from '../../src/model/layers/constant-cache.js';
@@ -12,21 +12,14 @@ import { fusedOpsAvailable, fusedSelfAttention } from '../../src/model/layers/fu
 import { addRmsNormResidual, rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
 import { applyRope, ropeCosSin } from '../../src/model/layers/rope.js';
 import { tinyLm } from '../helpers/tiny-lm.js';
+import { lcg, nativeFusedAddon, skipNativeFused, skipNativeFusedWhy } from '../helpers/native-fused-load.js';
 import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
 import { train } from '../../src/training/trainer.js';
 
-const load = loadNativeOps();
-const reason = !load.ok ? load.reason : typeof load.addon.fused !== 'function' ? 'the ops addon build predates the fused kernels (npm rebuild lora-study-native)' : '';
-// The addon is optional for users; CI builds it, so there a failed or stale build fails.
-const skip = reason !== '' && process.env.CI !== 'true';
-const why = reason ? ` [skipped: ${reason}]` : '';
-const addon = () => (load as { addon: NativeOpsAddon }).addon;
-
-let seed = 987;
-function rand(): number {
-  seed = (seed * 1103515245 + 12345) >>> 0;
-  return seed / 2 ** 32;
-}
+const skip = skipNativeFused;
+const why = skipNativeFusedWhy;
+const addon = nativeFusedAddon;
+const rand = lcg(987);
 /** Values over several magnitudes, some exact zeros and -0 (gradients of signed zeros must match too). */
 function floats(shape: number[], spread = 4): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);

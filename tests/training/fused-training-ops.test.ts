@@ -2,24 +2,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { disableNativeFused, enableNativeFused, nativeFusedEnabled } from '../../src/engine/native-fused.js';
-import { disableNativeOps, enableNativeOps, loadNativeOps, type NativeOpsAddon } from '../../src/engine/native-ops.js';
+import { disableNativeOps, enableNativeOps } from '../../src/engine/native-ops.js';
 import { AdamW, disposePrepared } from '../../src/training/adamw.js';
 import { TRAINING_KERNELS } from '../../src/training/fused-training-ops.js';
 import { causalLmLoss, causalLmLossSum, hostNextTokenTargets, IGNORE_INDEX } from '../../src/training/loss.js';
+import { lcg, nativeFusedAddon, skipNativeFused, skipNativeFusedWhy } from '../helpers/native-fused-load.js';
 import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
 
-const load = loadNativeOps();
-const reason = !load.ok ? load.reason : typeof load.addon.fused !== 'function' ? 'the ops addon build predates the fused kernels (npm rebuild lora-study-native)' : '';
-// The addon is optional for users; CI builds it, so there a failed or stale build fails.
-const skip = reason !== '' && process.env.CI !== 'true';
-const why = reason ? ` [skipped: ${reason}]` : '';
-const addon = () => (load as { addon: NativeOpsAddon }).addon;
-
-let seed = 4242;
-function rand(): number {
-  seed = (seed * 1103515245 + 12345) >>> 0;
-  return seed / 2 ** 32;
-}
+const skip = skipNativeFused;
+const why = skipNativeFusedWhy;
+const addon = nativeFusedAddon;
+const rand = lcg(4242);
 /** Logits over several magnitudes (some rows wide enough that exp underflows), exact zeros, -0 and ties. */
 function logits(shape: number[], spread = 3): tf.Tensor3D {
   const n = shape.reduce((a, b) => a * b, 1);
