@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_KERNELS } from '../model/layers/fused-ops.js';
 import { TRAINING_KERNELS, type AdamWConstants } from '../training/fused-training-ops.js';
+import { LoraStudyError } from '../util/errors.js';
 
 /** The addon's fused entry: params[0] = kernel (fused.cc's Kernel), params[1] = threads, then the kernel's fields. */
 export interface NativeFusedAddon {
@@ -272,6 +273,13 @@ const causalLmLoss: Impl = (addon, threads, args) => {
   const { logits, target, mask } = args.inputs;
   const [rows, V] = rowsOf(logits);
   const divisor = args.attrs.divisor as number;
+  const ids = new Int32Array(args.backend.wasm.HEAPU8.buffer, args.backend.dataIdMap.get(target.dataId).memoryOffset, rows);
+  const bad = ids.findIndex((t) => t < 0 || t >= V);
+  if (bad >= 0) {
+    throw new LoraStudyError(`causal-LM loss: the target token id ${ids[bad]} (position ${bad % target.shape[target.shape.length - 1]} of row ${Math.floor(bad / target.shape[target.shape.length - 1])}) is outside the model's vocabulary of ${V}`, {
+      hint: 'the labels were made by another tokenizer than the model\'s, or the model config\'s vocab_size is too small: re-prepare the dataset with the model\'s tokenizer',
+    });
+  }
   const value = args.backend.makeOutput(logits.shape.slice(), 'float32');
   call(addon, args.backend, threads, K.LSM_SHIFT, [value, logits, rows, V]);
   const e = stock('Exp', args, { x: value });

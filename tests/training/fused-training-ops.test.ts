@@ -116,6 +116,16 @@ describe.skipIf(skip)(`fused loss and AdamW give the composed ops' bits${why}`, 
     tf.dispose([x, host.mask, host.safeTarget, ...params, ...grads]);
   });
 
+  test('a target outside the vocabulary is refused with the position and what to do', () => {
+    fusedOn(true);
+    const x = logits([2, 3, 5]);
+    const host = hostNextTokenTargets(Int32Array.from([1, 2, 3, 4, 7, 0]), 2, 3);
+    const before = tf.memory().numTensors;
+    expect(() => causalLmLoss(x, host)).toThrow(/target token id 7 \(position 0 of row 1\) is outside the model's vocabulary of 5/);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, host.mask, host.safeTarget]);
+  });
+
   test('rows with NaN or infinite logits, and a non-finite dy, give the same bits', () => {
     const [B, T, V] = [2, 4, 11];
     const v = logits([B, T, V]).dataSync() as Float32Array;
