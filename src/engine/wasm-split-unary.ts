@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { LoraStudyError } from '../util/errors.js';
+import { backendInstance } from './tf-registry.js';
 import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 
 /** The unary kernels that can be split (float32 in, float32 out, elementwise). */
@@ -46,8 +47,8 @@ export const DEFAULT_SPLIT_MIN_ELEMENTS = 32_768;
 const MIN_CHUNK = 4096;
 /** front and back chunk counters have 12 bits each. */
 const MAX_CHUNKS = 4095;
-/** The part of a call the workers may take (what the main thread copies for them). */
-const WORKER_SHARE = 0.625;
+/** The part of a call the workers may take (what the main thread copies for them): their even share and a quarter of the main thread's. */
+const workerShare = (workers: number): number => (workers + 0.25) / (workers + 1);
 /** How long the main thread waits for a worker's claimed chunks before computing them itself. */
 const WORKER_WAIT_MS = 30_000;
 
@@ -231,10 +232,10 @@ class SplitPool {
   private readonly runner: HeapRunner;
 
   constructor(
-    private readonly backend: WasmBackendLike,
-    private readonly workerCount: number,
+    readonly backend: WasmBackendLike,
+    readonly workerCount: number,
     simd: boolean,
-    workerSource: string,
+    readonly source: string,
   ) {
     this.runner = new HeapRunner(backend.wasm, [backend.dataIdNextNumber++, backend.dataIdNextNumber++]);
     const require = createRequire(import.meta.url);
@@ -246,7 +247,7 @@ class SplitPool {
     for (let index = 0; index < workerCount; index++) {
       const { port1, port2 } = new MessageChannel();
       port1.unref();
-      const worker = new Worker(workerSource, {
+      const worker = new Worker(source, {
         eval: true,
         workerData: {
           ctrl: this.ctrl.buffer, done: this.done.buffer, check: all.buffer, port: port2, index, workers: workerCount, simd,
@@ -369,7 +370,7 @@ class SplitPool {
     }
     const chunk = Math.max(MIN_CHUNK, Math.ceil(n / MAX_CHUNKS));
     const total = Math.ceil(n / chunk);
-    const tail = Math.min(total - 1, Math.max(1, Math.floor(total * (1 - WORKER_SHARE))));
+    const tail = Math.min(total - 1, Math.max(1, Math.floor(total * (1 - workerShare(this.workerCount)))));
     const base = tail * chunk;
     const tailN = n - base;
     if (!this.data || this.data.byteLength < 8 * tailN) {
@@ -417,6 +418,8 @@ class SplitPool {
 }
 
 let pool: SplitPool | null = null;
+/** Why no pool could start (sticky until {@link stopSplitWorkers}). */
+let failure = '';
 let restore: Map<string, RestoreKernel> | null = null;
 let settings: Required<SplitUnaryOptions> = {
   threads: 1,
@@ -429,37 +432,42 @@ function mainIsSingleThreadedWasm(backend: WasmBackendLike): boolean {
   return !('PThread' in (backend.wasm as object));
 }
 
+/** The pool for `backend` and the current settings, started if need be; null when it cannot run. */
+function ensurePool(backend: WasmBackendLike): SplitPool | null {
+  if (settings.threads < 2) return null;
+  const workers = Math.min(MAX_WORKERS, settings.threads - 1);
+  if (pool && (pool.backend !== backend || pool.workerCount !== workers || pool.source !== settings.workerSource)) stopSplitWorkers();
+  if (pool || failure) return pool;
+  // The workers must load the binary the main backend runs: the single-threaded one.
+  if (!mainIsSingleThreadedWasm(backend)) {
+    failure = 'the wasm backend runs its threaded build (its own pool; the workers load only the single-threaded one)';
+    return null;
+  }
+  try {
+    pool = new SplitPool(backend, workers, tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), settings.workerSource);
+  } catch (err) {
+    failure = `workers did not start: ${(err as Error).message}`;
+  }
+  return pool;
+}
+
 function splitKernel(name: SplitUnaryKernel): (args: Parameters<tf.KernelFunc>[0], stock: tf.KernelFunc) => ReturnType<tf.KernelFunc> {
   const kernel = SPLIT_UNARY_KERNELS.indexOf(name);
   return (args, stock) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const backend = args.backend as unknown as WasmBackendLike;
     const n = tf.util.sizeFromShape(x.shape);
-    if (x.dtype !== 'float32' || n < settings.minElements || settings.threads < 2) return stock(args);
-    if (pool === null) {
-      // The workers must load the binary the main backend runs: the single-threaded one.
-      if (!mainIsSingleThreadedWasm(backend)) {
-        failure ||= 'the wasm backend runs its threaded build (its own pool; the workers load only the single-threaded one)';
-        return stock(args);
-      }
-      try {
-        pool = new SplitPool(backend, Math.min(MAX_WORKERS, settings.threads - 1), tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), settings.workerSource);
-      } catch (err) {
-        pool = null;
-        settings.threads = 1;
-        failure = `workers did not start: ${(err as Error).message}`;
-        return stock(args);
-      }
-    }
-    if (!pool.usable()) return stock(args);
-    const useSplit = settings.choose === 'split' || (settings.choose === 'measured' && pool.chooser.pick(kernel, n));
+    if (x.dtype !== 'float32' || n < settings.minElements) return stock(args);
+    const p = ensurePool(backend);
+    if (!p?.usable()) return stock(args);
+    const useSplit = settings.choose === 'split' || p.chooser.pick(kernel, n);
     const t0 = performance.now();
     let out: tf.TensorInfo;
     if (useSplit) {
       out = backend.makeOutput(x.shape.slice(), 'float32');
-      pool.run(kernel, backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, n);
+      p.run(kernel, backend.dataIdMap.get(x.dataId).memoryOffset, backend.dataIdMap.get(out.dataId).memoryOffset, n);
     } else out = stock(args) as tf.TensorInfo;
-    pool.chooser.record(kernel, n, useSplit, performance.now() - t0);
+    p.chooser.record(kernel, n, useSplit, performance.now() - t0);
     return out;
   };
 }
@@ -503,26 +511,42 @@ const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[
 const WINDOW = 7;
 const EXPLORE_EVERY = 16;
 
-let failure = '';
-
 /**
- * Registers the split kernels over the wasm backend's `kernels` (Exp by default). Workers start
- * on the first call of at least `minElements` elements. Idempotent; options apply to later calls.
+ * Registers the split kernels over the wasm backend's `kernels` (Exp by default) and, when the wasm
+ * backend is up, starts the workers now: started on the first large call instead, their start
+ * (~80 ms of CPU on the other core) would land in the first training steps. Idempotent; options
+ * apply to later calls (a new thread count or worker source restarts the workers).
  */
 export function enableSplitUnary(opts: SplitUnaryOptions, kernels: readonly SplitUnaryKernel[] = ['Exp']): void {
-  if (pool && opts.threads !== settings.threads) disableSplitUnary();
   settings = {
     threads: opts.threads,
     minElements: opts.minElements ?? DEFAULT_SPLIT_MIN_ELEMENTS,
     choose: opts.choose ?? 'measured',
     workerSource: opts.workerSource ?? WORKER_SOURCE,
   };
-  if (restore) return;
-  restore = new Map();
-  for (const name of kernels) {
-    const undo = overrideWasmKernel(name, splitKernel(name));
-    if (undo) restore.set(name, undo);
+  if (!restore) {
+    restore = new Map();
+    for (const name of kernels) {
+      const undo = overrideWasmKernel(name, splitKernel(name));
+      if (undo) restore.set(name, undo);
+    }
   }
+  const backend = backendInstance<WasmBackendLike>('wasm');
+  if (backend) ensurePool(backend);
+}
+
+/** Puts back the stock kernels. The workers stay (idle, unref'd) for a later enable; {@link stopSplitWorkers} ends them. */
+export function disableSplitUnary(): void {
+  if (!restore) return;
+  for (const undo of restore.values()) undo();
+  restore = null;
+}
+
+/** Ends the workers (and forgets why they failed, if they did). */
+export function stopSplitWorkers(): void {
+  pool?.stop();
+  pool = null;
+  failure = '';
 }
 
 /**
@@ -558,15 +582,6 @@ export function describeSplitUnary(): string {
   return `, ${s.kernels.join('/')} split over ${s.threads} wasm instances${settings.choose === 'measured' ? ' when faster' : ''}`;
 }
 
-/** Puts back the stock kernels and stops the workers. */
-export function disableSplitUnary(): void {
-  pool?.stop();
-  pool = null;
-  failure = '';
-  if (!restore) return;
-  for (const undo of restore.values()) undo();
-  restore = null;
-}
 
 /** What the split kernels are doing now, for the device string and tests. */
 export interface SplitUnaryStatus {

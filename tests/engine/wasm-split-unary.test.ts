@@ -12,6 +12,7 @@ import {
   resolveSplitUnaryMode,
   splitUnaryStatus,
   SPLIT_UNARY_ENV,
+  stopSplitWorkers,
   WORKER_SOURCE,
 } from '../../src/engine/wasm-split-unary.js';
 
@@ -41,11 +42,12 @@ const bitsOf = (t: tf.Tensor): Uint32Array => new Uint32Array(Float32Array.from(
 /** The kernel's output with the split on and with the stock kernel, as bit patterns. */
 function splitAndStock(op: (x: tf.Tensor) => tf.Tensor, values: Float32Array, shape: number[]): { split: Uint32Array; stock: Uint32Array } {
   const x = tf.tensor(values, shape, 'float32');
-  enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' });
+  const threads = splitUnaryStatus().threads;
+  enableSplitUnary({ threads, minElements: MIN, choose: 'split' });
   const ys = op(x);
-  enableSplitUnary({ threads: 2, minElements: Infinity });
+  enableSplitUnary({ threads, minElements: Infinity });
   const yk = op(x);
-  enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' });
+  enableSplitUnary({ threads, minElements: MIN, choose: 'split' });
   const out = { split: bitsOf(ys), stock: bitsOf(yk) };
   tf.dispose([x, ys, yk]);
   return out;
@@ -68,7 +70,10 @@ describe('stock wasm Exp split over worker threads', () => {
     enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' }, ['Exp', 'Log']);
     await waitForWorkers();
   });
-  afterAll(() => disableSplitUnary());
+  afterAll(() => {
+    disableSplitUnary();
+    stopSplitWorkers();
+  });
 
   test('the workers start and pass the start-up check', () => {
     const s = splitUnaryStatus();
@@ -120,6 +125,20 @@ describe('stock wasm Exp split over worker threads', () => {
     expect(split.grew).toBe(stock.grew);
   });
 
+  test('enable starts the workers at once; disable keeps them for the next enable', async () => {
+    const calls = splitUnaryStatus().calls;
+    disableSplitUnary();
+    expect(splitUnaryStatus().state).toBe('off');
+    enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' }, ['Exp', 'Log']);
+    expect(splitUnaryStatus()).toMatchObject({ state: 'ready', calls });
+    stopSplitWorkers();
+    disableSplitUnary();
+    enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' }, ['Exp', 'Log']);
+    expect(splitUnaryStatus()).toMatchObject({ state: 'starting', calls: 0 });
+    await waitForWorkers();
+    expect(splitUnaryStatus().state).toBe('ready');
+  });
+
   test('no tensor or backend data leaks across many calls', () => {
     const x = tf.randomNormal([4, 64, 512]);
     tf.exp(x).dispose();
@@ -164,6 +183,22 @@ describe('stock wasm Exp split over worker threads', () => {
     const s = splitUnaryStatus();
     expect(s.state).toBe('failed');
     expect(s.reason).toMatch(/differs from the main backend's/);
+    disableSplitUnary();
+    enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' }, ['Exp', 'Log']);
+  });
+
+  test('with two workers (threads 3) the bits are the stock ones too', async () => {
+    disableSplitUnary();
+    enableSplitUnary({ threads: 3, minElements: MIN, choose: 'split' });
+    await waitForWorkers();
+    expect(splitUnaryStatus().state).toBe('ready');
+    for (const [n, seed] of [[300_007, 21], [MIN + 3, 22]]) {
+      for (let rep = 0; rep < 5; rep++) {
+        const { split, stock } = splitAndStock(tf.exp, inputs(n, seed + rep), [n]);
+        expect(Buffer.compare(Buffer.from(split.buffer), Buffer.from(stock.buffer))).toBe(0);
+      }
+    }
+    expect(splitUnaryStatus().calls).toBe(10);
     disableSplitUnary();
     enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' }, ['Exp', 'Log']);
   });

@@ -1,0 +1,11 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initEngine } from '../src/engine/backend.js';
+import { splitUnaryStatus } from '../src/engine/wasm-split-unary.js';
+await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: 'auto' });
+const x = tf.randomNormal([4, 64, 512]);
+const c0 = process.cpuUsage(); const t0 = performance.now();
+tf.exp(x).dispose();
+const t1 = performance.now();
+while (splitUnaryStatus().state === 'starting') await new Promise((r) => setTimeout(r, 1));
+const c = process.cpuUsage(c0);
+console.log(`first call ${(t1 - t0).toFixed(1)} ms; ready after ${(performance.now() - t0).toFixed(0)} ms; process CPU meanwhile ${((c.user + c.system) / 1000).toFixed(0)} ms`);
