@@ -116,6 +116,22 @@ describe.skipIf(skip)(`fused loss and AdamW give the composed ops' bits${why}`, 
     tf.dispose([x, host.mask, host.safeTarget, ...params, ...grads]);
   });
 
+  test('row maxima that are signed zeros (the first one counts), infinities, NaNs, ties and lane tails give the same bits', () => {
+    const V = 50;
+    const rows: number[][] = [];
+    const neg = () => Array.from({ length: V }, () => -1 - rand() * 5);
+    const put = (r: number[], at: Array<[number, number]>) => (at.forEach(([j, x]) => (r[j] = x)), r);
+    rows.push(put(neg(), [[3, -0], [40, 0]]), put(neg(), [[17, 0], [18, -0], [49, -0]]), put(neg(), [[33, 2.5], [48, 2.5], [5, 2.5]]));
+    rows.push(put(neg(), [[20, Infinity]]), put(neg(), [[1, -Infinity]]), put(neg(), [[31, NaN], [2, 7]]), put(neg(), [[49, 3]]), put(neg(), [[0, -0]]));
+    const x = tf.tensor3d(rows.flat(), [1, rows.length, V]);
+    const host = hostNextTokenTargets(Int32Array.from(rows.map((_, i) => (i * 13) % V)), 1, rows.length);
+    expectSame(() => {
+      const f = (l: tf.Tensor) => causalLmLoss(l as tf.Tensor3D, host);
+      return [f(x), tf.grad(f)(x)];
+    }, 'max ties');
+    tf.dispose([x, host.mask, host.safeTarget]);
+  });
+
   test('a target outside the vocabulary is refused with the position and what to do', () => {
     fusedOn(true);
     const x = logits([2, 3, 5]);

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <vector>
 
@@ -441,11 +442,50 @@ void softmax_grad(Call& c) {
 // ---- causal-LM loss: tf.logSoftmax over the vocabulary, the target pick, mask, sum, neg ----
 // (src/training/loss.ts's chain; the Exp and Log between these passes are the stock kernels.)
 
-// x - max(x) per row of V: Max's chain (from x[0], a NaN or a larger value replaces the maximum, as
-// ops.cc's reduce does), then Sub, one IEEE subtraction per element.
-FUSED_CLONES void shift_row(const float* x, float* o, long V) {
+// max(x) of a row of V as Max's chain gives it (from x[0], a NaN or a larger value replaces the
+// maximum, as ops.cc's reduce does). Without a NaN the chain ends on the largest value, and a
+// nonzero float has one bit pattern per value, so lanes that each keep their largest give the same
+// bits; only a row with an inf or NaN, or a zero maximum (+0 and -0 compare equal: the chain keeps
+// the first), takes the chain itself.
+#if defined(__GNUC__) && !defined(__clang__)
+typedef float f32x16 __attribute__((vector_size(64)));
+#define FUSED_ROW_MAX_LANES 1
+#endif
+
+FUSED_CLONES float row_max(const float* x, long V) {
+#ifdef FUSED_ROW_MAX_LANES
+  constexpr int L = 16;
+  if (V >= 2 * L) {
+    f32x16 acc, z, v;
+    std::memcpy(&acc, x, sizeof acc);
+    z = acc - acc;  // stays 0 while every value is finite; NaN after an inf or a NaN
+    long j = L;
+    for (; j + L <= V; j += L) {
+      std::memcpy(&v, x + j, sizeof v);
+      acc = v > acc ? v : acc;
+      z = z + (v - v);
+    }
+    float m = acc[0];
+    bool finite = true;
+    for (int l = 0; l < L; ++l) {
+      m = acc[l] > m ? acc[l] : m;
+      finite = finite && z[l] == 0.f;
+    }
+    for (; j < V; ++j) {
+      m = x[j] > m ? x[j] : m;
+      finite = finite && x[j] - x[j] == 0.f;
+    }
+    if (finite && m != 0.f) return m;
+  }
+#endif
   float m = x[0];
   for (long j = 0; j < V; ++j) m = (std::isnan(x[j]) || x[j] > m) ? x[j] : m;
+  return m;
+}
+
+// x - max(x) per row of V (Max, then Sub: one IEEE subtraction per element).
+FUSED_CLONES void shift_row(const float* x, float* o, long V) {
+  const float m = row_max(x, V);
   for (long j = 0; j < V; ++j) o[j] = x[j] - m;
 }
 
