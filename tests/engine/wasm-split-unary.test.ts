@@ -39,15 +39,18 @@ function inputs(n: number, seed: number): Float32Array {
 
 const bitsOf = (t: tf.Tensor): Uint32Array => new Uint32Array(Float32Array.from(t.dataSync() as Float32Array).buffer);
 
+/** The workers' source the tests below run (a test may swap in another). */
+let workerSource = WORKER_SOURCE;
+
 /** The kernel's output with the split on and with the stock kernel, as bit patterns. */
 function splitAndStock(op: (x: tf.Tensor) => tf.Tensor, values: Float32Array, shape: number[]): { split: Uint32Array; stock: Uint32Array } {
   const x = tf.tensor(values, shape, 'float32');
   const threads = splitUnaryStatus().threads;
-  enableSplitUnary({ threads, minElements: MIN, choose: 'split' });
+  enableSplitUnary({ threads, minElements: MIN, choose: 'split', workerSource });
   const ys = op(x);
-  enableSplitUnary({ threads, minElements: Infinity });
+  enableSplitUnary({ threads, minElements: Infinity, workerSource });
   const yk = op(x);
-  enableSplitUnary({ threads, minElements: MIN, choose: 'split' });
+  enableSplitUnary({ threads, minElements: MIN, choose: 'split', workerSource });
   const out = { split: bitsOf(ys), stock: bitsOf(yk) };
   tf.dispose([x, ys, yk]);
   return out;
@@ -201,6 +204,28 @@ describe('stock wasm Exp split over worker threads', () => {
     expect(splitUnaryStatus().calls).toBe(10);
     disableSplitUnary();
     enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' }, ['Exp', 'Log']);
+  });
+
+  test.each([2, 3])('slow workers (threads %i): the main thread computes their unfinished chunks again, and their late results never land', async (threads) => {
+    // Each worker chunk takes 3 ms longer, so most calls end before the workers finish what they claimed.
+    const slow = WORKER_SOURCE.replace('run(kernel, xin, yout, end - begin);', 'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3); run(kernel, xin, yout, end - begin);');
+    expect(slow).not.toBe(WORKER_SOURCE);
+    workerSource = slow;
+    enableSplitUnary({ threads, minElements: MIN, choose: 'split', workerSource });
+    await waitForWorkers();
+    expect(splitUnaryStatus().state).toBe('ready');
+    for (let rep = 0; rep < 12; rep++) {
+      const n = 40_000 + 4096 * rep;
+      const { split, stock } = splitAndStock(tf.exp, inputs(n, 100 + rep), [n]);
+      expect(Buffer.compare(Buffer.from(split.buffer), Buffer.from(stock.buffer)), `call ${rep}`).toBe(0);
+    }
+    const s = splitUnaryStatus();
+    expect(s.calls).toBe(12);
+    expect(s.workerChunks).toBeLessThan(12 * 8);
+    workerSource = WORKER_SOURCE;
+    stopSplitWorkers();
+    enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split' });
+    await waitForWorkers();
   });
 
   test(`${SPLIT_UNARY_ENV} takes auto, split or off`, () => {
