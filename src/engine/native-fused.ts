@@ -33,7 +33,7 @@ interface KernelArgs {
   attrs: Record<string, unknown>;
 }
 
-const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9, ADD_RMS_NORM: 10, LSM_SHIFT: 11, ROW_SUM: 12, LOSS_PICK: 13, LOSS_GRAD_ROWS: 14, GATHER_ROWS: 15, LOSS_GRAD: 16, ADAMW_NORM: 17, ADAMW_UPDATE: 18 };
+const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9, ADD_RMS_NORM: 10, LSM_SHIFT: 11, ROW_SUM: 12, LOSS_PICK: 13, LOSS_GRAD_ROWS: 14, GATHER_ROWS: 15, LOSS_GRAD: 16, ADAMW_NORM: 17, ADAMW_UPDATE: 18, LOSS_FWD_ROWS: 19 };
 
 let params = new Float64Array(32);
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -264,46 +264,89 @@ const attentionGrad: Impl = (addon, threads, args) => {
   return [dq, dk, dv];
 };
 
+/** An int32 `[n]` tensor's values, as a view of the heap (valid until the next allocation). */
+const int32View = (b: WasmBackendLike, t: tf.TensorInfo, n: number): Int32Array => new Int32Array(b.wasm.HEAPU8.buffer, b.dataIdMap.get(t.dataId).memoryOffset, n);
+
+/**
+ * Rows whose Exp is worth computing apart: below one skipped row per this many needed ones, Exp
+ * runs on the whole tensor (a row copy costs less than its Exp, but not nothing).
+ */
+const COMPACT_RATIO = 16;
+
+/**
+ * log Σ exp of the rows of `shifted` `[rows, V]` whose `map` entry is >= 0 (wasm's Exp, the row sums
+ * natively, wasm's Log), then value = shifted − log Σ exp on those rows in place and the loss
+ * terms of those rows summed into `loss` (fused.cc's loss_pick). `map` (int32, on the heap) says
+ * which rows: -1 = skip; it is rewritten to index the packed rows when packing pays.
+ */
+function finishRows(addon: NativeFusedAddon, threads: number, args: KernelArgs, shifted: tf.TensorInfo, map: tf.TensorInfo, rows: number, V: number, loss: tf.TensorInfo, target: tf.TensorInfo, mask: tf.TensorInfo, divisor: number): void {
+  const b = args.backend;
+  const rowMap = int32View(b, map, rows);
+  let needed = 0;
+  for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) needed++;
+  let l: tf.TensorInfo | null = null;
+  if (needed > 0) {
+    let e: tf.TensorInfo;
+    if ((rows - needed) * COMPACT_RATIO < needed) {
+      // Exp over every row (a skipped row's Σ is computed and not read).
+      for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = n;
+      e = stock('Exp', args, { x: shifted });
+    } else {
+      let k = 0;
+      for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = k++;
+      const packed = b.makeOutput([needed, V], 'float32');
+      call(addon, b, threads, K.GATHER_ROWS, [packed, shifted, map, rows, V, needed]);
+      e = stock('Exp', args, { x: packed });
+      b.disposeData(packed.dataId);
+    }
+    const eRows = size(e.shape) / V;
+    const sum = b.makeOutput([eRows], 'float32');
+    call(addon, b, threads, K.ROW_SUM, [sum, e, eRows, V]);
+    b.disposeData(e.dataId);
+    l = stock('Log', args, { x: sum });
+    b.disposeData(sum.dataId);
+  }
+  call(addon, b, threads, K.LOSS_PICK, [shifted, shifted, l, target, mask, loss, rows, V, divisor, map, l ? size(l.shape) : 0]);
+  if (l) b.disposeData(l.dataId);
+}
+
 /**
  * The causal-LM loss forward (loss.ts's chain): shifted = logits − rowmax natively, wasm's Exp
  * (the registered kernel), Σ per row natively, wasm's Log, then value = shifted − log Σ, the target
- * pick, mask, sum, neg (and / divisor) natively. Returns [loss, value]: value is what the gradient reads.
+ * pick, mask, sum, neg (and / divisor) natively. Rows whose loss term is a zero whatever their
+ * value (masked, no NaN, finite target logit: fused.cc's loss_fwd_rows) skip Exp and Log and their
+ * value rows stay shifted: the gradient's bits do not depend on them (see causalLmLossGrad).
+ * Returns [loss, value].
  */
 const causalLmLoss: Impl = (addon, threads, args) => {
   const { logits, target, mask } = args.inputs;
   const [rows, V] = rowsOf(logits);
   const divisor = args.attrs.divisor as number;
-  const ids = new Int32Array(args.backend.wasm.HEAPU8.buffer, args.backend.dataIdMap.get(target.dataId).memoryOffset, rows);
+  const b = args.backend;
+  const ids = int32View(b, target, rows);
   const bad = ids.findIndex((t) => t < 0 || t >= V);
   if (bad >= 0) {
     throw new LoraStudyError(`causal-LM loss: the target token id ${ids[bad]} (position ${bad % target.shape[target.shape.length - 1]} of row ${Math.floor(bad / target.shape[target.shape.length - 1])}) is outside the model's vocabulary of ${V}`, {
       hint: 'the labels were made by another tokenizer than the model\'s, or the model config\'s vocab_size is too small: re-prepare the dataset with the model\'s tokenizer',
     });
   }
-  const value = args.backend.makeOutput(logits.shape.slice(), 'float32');
-  call(addon, args.backend, threads, K.LSM_SHIFT, [value, logits, rows, V]);
-  const e = stock('Exp', args, { x: value });
-  const sum = args.backend.makeOutput([rows], 'float32');
-  call(addon, args.backend, threads, K.ROW_SUM, [sum, e, rows, V]);
-  args.backend.disposeData(e.dataId);
-  const l = stock('Log', args, { x: sum });
-  args.backend.disposeData(sum.dataId);
-  const loss = args.backend.makeOutput([], 'float32');
-  call(addon, args.backend, threads, K.LOSS_PICK, [value, value, l, target, mask, loss, rows, V, divisor]);
-  args.backend.disposeData(l.dataId);
+  const value = b.makeOutput(logits.shape.slice(), 'float32');
+  call(addon, b, threads, K.LSM_SHIFT, [value, logits, rows, V]);
+  const rowsMap = b.makeOutput([rows], 'int32');
+  call(addon, b, threads, K.LOSS_FWD_ROWS, [rowsMap, value, target, mask, rows, V]);
+  const loss = b.makeOutput([], 'float32');
+  finishRows(addon, threads, args, value, rowsMap, rows, V, loss, target, mask, divisor);
+  b.disposeData(rowsMap.dataId);
   return [loss, value];
 };
 
 /**
- * Rows whose exp(value) is worth computing apart: below one skipped row per this many needed ones,
- * Exp runs on the whole value tensor (a row copy costs less than its Exp, but not nothing).
- */
-const COMPACT_RATIO = 16;
-
-/**
  * The loss's gradient: per row the pick's gradient dp and its sum s natively; wasm's Exp of value
  * (only the rows whose result reads it: rows with s = ±0 and no NaN get the same bits without it,
- * see fused.cc's loss_grad_rows); then dp·onehot − s·exp(value) natively.
+ * see fused.cc's loss_grad_rows); then dp·onehot − s·exp(value) natively. A row the forward left
+ * unfinished (value = shifted, masked) gives the same bits: its mask is ±0, so dp is ±0 (then s = +0,
+ * and the row has no NaN: exp(value) is not read) or NaN (then s is NaN and s·exp(…) is s's NaN
+ * whatever the finite exp(shifted) is).
  */
 const causalLmLossGrad: Impl = (addon, threads, args) => {
   const { dy, value, target, mask } = args.inputs;
@@ -313,7 +356,7 @@ const causalLmLossGrad: Impl = (addon, threads, args) => {
   const s = b.makeOutput([rows], 'float32');
   const map = b.makeOutput([rows], 'int32');
   call(addon, b, threads, K.LOSS_GRAD_ROWS, [dp, s, map, dy, mask, value, rows, V, args.attrs.divisor as number, target]);
-  const rowMap = new Int32Array(b.wasm.HEAPU8.buffer, b.dataIdMap.get(map.dataId).memoryOffset, rows);
+  const rowMap = int32View(b, map, rows);
   let needed = 0;
   for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) needed++;
   let ex: tf.TensorInfo | null = null;

@@ -35,8 +35,8 @@ export interface NativeOpsAddon {
   api?: number;
 }
 
-/** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(); 3 = with fused() and fused.cc's layer ops; 4 = with its loss and AdamW ops too. */
-export const NATIVE_OPS_API = 4;
+/** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(); 3 = with fused() and fused.cc's layer ops; 4 = with its loss and AdamW ops too; 5 = with the loss's forward row skip. */
+export const NATIVE_OPS_API = 5;
 
 export type NativeOpsLoad = { ok: true; addon: NativeOpsAddon } | { ok: false; reason: string };
 

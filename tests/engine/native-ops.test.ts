@@ -300,7 +300,7 @@ describe('ops addon loading', () => {
       vi.stubEnv(NATIVE_ADDON_PATH_ENV, join(dir, 'index.cjs'));
       const stale = loadNativeOps();
       expect(stale.ok).toBe(false);
-      expect(!stale.ok && stale.reason).toMatch(/stale build \(API 1, this code needs 4\); run `npm rebuild lora-study-native`/);
+      expect(!stale.ok && stale.reason).toMatch(/stale build \(API 1, this code needs 5\); run `npm rebuild lora-study-native`/);
       vi.stubEnv(NATIVE_ADDON_PATH_ENV, '/nonexistent/lora-study-native');
       const missing = loadNativeOps();
       expect(!missing.ok && missing.reason).toMatch(/did not load.*nonexistent/);

@@ -123,6 +123,8 @@ describe.skipIf(skip)(`fused loss and AdamW give the composed ops' bits${why}`, 
     const put = (r: number[], at: Array<[number, number]>) => (at.forEach(([j, x]) => (r[j] = x)), r);
     rows.push(put(neg(), [[3, -0], [40, 0]]), put(neg(), [[17, 0], [18, -0], [49, -0]]), put(neg(), [[33, 2.5], [48, 2.5], [5, 2.5]]));
     rows.push(put(neg(), [[20, Infinity]]), put(neg(), [[1, -Infinity]]), put(neg(), [[31, NaN], [2, 7]]), put(neg(), [[49, 3]]), put(neg(), [[0, -0]]));
+    // The last row is masked (no next token) and its target (0) logit is -inf: its term is -inf·0 = NaN.
+    rows.push(put(neg(), [[0, -Infinity]]));
     const x = tf.tensor3d(rows.flat(), [1, rows.length, V]);
     const host = hostNextTokenTargets(Int32Array.from(rows.map((_, i) => (i * 13) % V)), 1, rows.length);
     expectSame(() => {
@@ -130,6 +132,26 @@ describe.skipIf(skip)(`fused loss and AdamW give the composed ops' bits${why}`, 
       return [f(x), tf.grad(f)(x)];
     }, 'max ties');
     tf.dispose([x, host.mask, host.safeTarget]);
+  });
+
+  test('masked rows skip the forward Exp only where their term is a zero: a masked row with a NaN, or a non-finite target logit, still counts', () => {
+    const [B, T, V] = [2, 20, 40];
+    for (const poison of [NaN, -Infinity, Infinity, 'NaN elsewhere'] as const) {
+      const v = logits([B, T, V]).dataSync() as Float32Array;
+      const lab = labels(B, T, V, 0.7);
+      const host = hostNextTokenTargets(lab, B, T);
+      const mask = host.mask.dataSync();
+      const target = host.safeTarget.dataSync();
+      const masked = Array.from(mask.keys()).filter((n) => mask[n] === 0);
+      if (poison === 'NaN elsewhere') v[masked[1] * V + ((target[masked[1]] + 3) % V)] = NaN;
+      else v[masked[0] * V + target[masked[0]]] = poison;
+      const x = tf.tensor3d(v, [B, T, V]);
+      expectSame(() => {
+        const f = (l: tf.Tensor) => causalLmLoss(l as tf.Tensor3D, host, 11);
+        return [f(x), tf.grad(f)(x), causalLmLossSum(x, tf.tensor2d(lab, [B, T], 'int32')).sum];
+      }, `masked row with ${poison} at its target`);
+      tf.dispose([x, host.mask, host.safeTarget]);
+    }
   });
 
   test('a target outside the vocabulary is refused with the position and what to do', () => {

@@ -49,6 +49,7 @@ enum Kernel {
   LOSS_GRAD = 16,
   ADAMW_NORM = 17,
   ADAMW_UPDATE = 18,
+  LOSS_FWD_ROWS = 19,
 };
 
 // Below this many elements one thread does the call (tiny layers: handing work to the pool costs more).
@@ -534,34 +535,64 @@ FUSED_CLONES void sub_scalar_row(const float* x, float l, float* o, long V) {
 
 // value = shifted - log(Σ exp) per row (Sub; may run in place), then the loss
 // neg(sum(gather(value, n·V + target[n]) · mask)) [/ divisor]: the product per row, summed from 0 in
-// row order (Sum over every axis), negated, divided when divisor > 0.
+// row order (Sum over every axis), negated, divided when divisor > 0. With a row map, row n takes
+// l[map[n]], and a row with map[n] < 0 is left as it is and adds no term: loss_fwd_rows chose it
+// because its term is a zero, and a zero added to the sum changes nothing (the sum starts at +0,
+// so it is never -0: +0 + ±0 = +0, and x + ±0 = x otherwise).
 void loss_pick(Call& c) {
-  // [op, threads, valueOff, shiftedOff, lOff, targetOff, maskOff, lossOff, rows, V, divisor]
-  const long rows = c.n(8), V = c.n(9);
+  // [op, threads, valueOff, shiftedOff, lOff|-1, targetOff, maskOff, lossOff, rows, V, divisor, mapOff|-1, lRows]
+  const long rows = c.n(8), V = c.n(9), l_rows = c.n(12);
   const float divisor = (float)c.p[10];
   float* value = c.f32(2, (double)rows * V);
   const float* shifted = c.f32(3, (double)rows * V);
-  const float* l = c.f32(4, (double)rows);
+  const float* l = c.f32(4, (double)l_rows, true);
   const int32_t* target = reinterpret_cast<const int32_t*>(c.f32(5, (double)rows));
   const float* mask = c.f32(6, (double)rows);
   float* loss = c.f32(7, 1);
+  const int32_t* map = reinterpret_cast<const int32_t*>(c.f32(11, (double)rows, true));
   if (!c.ok) return;
+  const auto lrow = [&](long row) -> long { return map ? map[row] : row; };
   for (long row = 0; row < rows; ++row)
-    if (target[row] < 0 || target[row] >= V) {
+    if (target[row] < 0 || target[row] >= V || lrow(row) >= l_rows || (lrow(row) >= 0 && !l)) {
       c.ok = false;
       return;
     }
   for_rows(rows, rows * V, c.threads(), [&](long s, long e) {
-    for (long row = s; row < e; ++row) sub_scalar_row(shifted + row * V, l[row], value + row * V, V);
+    for (long row = s; row < e; ++row) {
+      const long li = lrow(row);
+      if (li >= 0) sub_scalar_row(shifted + row * V, l[li], value + row * V, V);
+    }
   });
   float acc = 0.f;
   for (long row = 0; row < rows; ++row) {
+    if (lrow(row) < 0) continue;
     const float t = value[row * V + target[row]] * mask[row];
     acc += t;
   }
   float out = -acc;
   if (divisor > 0) out = out / divisor;
   *loss = out;
+}
+
+// Which rows of the forward need log Σ exp: map[n] = n, or -1 for a row whose loss term is a zero
+// whatever its value: mask ±0 and a finite shifted target. A NaN anywhere in the row makes its max,
+// and so every shifted value, NaN; without one, shifted is in [-inf, 0] with a +0 at the max, Σ exp
+// in [1, V], log Σ finite, and value[target] = shifted[target] − log Σ finite: its product with
+// the mask is a zero.
+void loss_fwd_rows(Call& c) {
+  // [op, threads, mapOff, shiftedOff, targetOff, maskOff, rows, V]
+  const long rows = c.n(6), V = c.n(7);
+  int32_t* map = reinterpret_cast<int32_t*>(c.f32(2, (double)rows));
+  const float* shifted = c.f32(3, (double)rows * V);
+  const int32_t* target = reinterpret_cast<const int32_t*>(c.f32(4, (double)rows));
+  const float* mask = c.f32(5, (double)rows);
+  if (!c.ok) return;
+  for (long row = 0; row < rows; ++row) {
+    bool needs = mask[row] != 0.f || target[row] < 0 || target[row] >= V;
+    const float* x = shifted + row * V;
+    if (!needs) needs = !std::isfinite(x[target[row]]);
+    map[row] = needs ? (int32_t)row : -1;
+  }
 }
 
 // The loss's gradient per row, before the vocabulary-wide pass: with d = dy [/ divisor] (Div's
@@ -788,9 +819,9 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, NAPI_ERROR_PREFIX "fused expects (heap: Uint8Array, params: Float64Array)");
     return nullptr;
   }
-  static const size_t kParams[] = {18, 18, 8, 7, 11, 8, 7, 9, 12, 8, 10, 6, 6, 11, 12, 8, 11, 4, 22};
+  static const size_t kParams[] = {18, 18, 8, 7, 11, 8, 7, 9, 12, 8, 10, 6, 6, 13, 12, 8, 11, 4, 22, 8};
   const int op = c.np >= 2 ? (int)c.p[0] : -1;
-  if (op < ROPE || op > ADAMW_UPDATE || c.np < kParams[op]) {
+  if (op < ROPE || op > LOSS_FWD_ROWS || c.np < kParams[op]) {
     napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad kernel or params too short");
     return nullptr;
   }
@@ -814,6 +845,7 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     case LOSS_GRAD: loss_grad(c); break;
     case ADAMW_NORM: adamw_norm(c); break;
     case ADAMW_UPDATE: adamw_update(c); break;
+    case LOSS_FWD_ROWS: loss_fwd_rows(c); break;
   }
   if (!c.ok) napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad shape params or operands outside the heap");
   return nullptr;
