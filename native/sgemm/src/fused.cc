@@ -634,11 +634,9 @@ void loss_grad_rows(Call& c) {
       }
     }
     sum[row] = s;
-    bool needs = s != 0.f || std::isnan(s);
-    if (!needs) {
-      const float* v = value + row * V;
-      for (long j = 0; j < V && !needs; ++j) needs = std::isnan(v[j]);
-    }
+    // A value row with a NaN is NaN throughout (a NaN logit makes the row's max, so every shifted
+    // value and log Σ exp, NaN; without one, value is finite or -inf): its first element tells.
+    const bool needs = s != 0.f || std::isnan(s) || std::isnan(value[row * V]);
     need[row] = needs ? (int32_t)row : -1;
   }
 }
