@@ -13,9 +13,12 @@
  * runs the kernel in place on its heap, the workers claim chunks from the back of the part the
  * main thread copied into a SharedArrayBuffer (the claim is one compare-and-swap on a word holding
  * [call, front, back]), run it on their heap and copy the result back. A worker that is slow to
- * wake (a busy machine) simply claims fewer chunks. Hand-off is Atomics.notify/wait, no message
- * per call. Workers start on the first large call, off the main thread's time; until they report
- * ready, and for good once one fails, calls go to the stock kernel. Workers are unref'd: they never
+ * wake (a busy machine) simply claims fewer chunks, and the main thread never waits for one: a
+ * chunk a worker has not finished when the two ends meet is computed again on the main thread.
+ * Hand-off is Atomics.notify/wait, no message per call. Workers start when the split is enabled
+ * over a running wasm backend (else on the first large call), off the main thread's time; until
+ * they report ready, and for good once one fails, calls go to the stock kernel. Whether a call is
+ * split at all is chosen by measured time ({@link SplitChooser}). Workers are unref'd: they never
  * keep the process alive.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -49,7 +52,7 @@ const MIN_CHUNK = 4096;
 const MAX_CHUNKS = 4095;
 /** The part of a call the workers may take (what the main thread copies for them): their even share and a quarter of the main thread's. */
 const workerShare = (workers: number): number => (workers + 0.25) / (workers + 1);
-/** How long the main thread waits for a worker's claimed chunks before computing them itself. */
+/** How long a call waits for a worker still busy with an earlier call (two or more workers) before giving up on the workers. */
 const WORKER_WAIT_MS = 30_000;
 
 // ctrl word indices.
@@ -66,7 +69,7 @@ const P_GEN = 9; // data buffer generation
 const P_KERNEL = 10; // index into SPLIT_UNARY_KERNELS
 const BUSY = 16; // per worker: 1 while it claims or computes chunks
 const MAX_WORKERS = 7;
-const CTRL_WORDS = BUSY + MAX_WORKERS + 1;
+const CTRL_WORDS = BUSY + MAX_WORKERS + 1; // the last word stays 0: a worker's short sleeps wait on it
 
 interface WasmModuleLike {
   HEAPU8: Uint8Array;
@@ -129,10 +132,10 @@ export function checkValues(n = 1 << 16): Float32Array {
 // CommonJS, evaluated in each worker; tfjs is required by absolute path so it resolves the same
 // under tsx, vitest and the compiled build.
 export const WORKER_SOURCE = `
-const { workerData: d, receiveMessageOnPort } = require('node:worker_threads');
+const { workerData: d, receiveMessageOnPort, parentPort } = require('node:worker_threads');
 const ctrl = new Int32Array(d.ctrl);
 function fail(err) {
-  try { process.stderr.write('lora-study split-unary worker: ' + (err && err.stack || err) + '\\n'); } catch {}
+  try { parentPort.postMessage({ error: String(err && err.message || err) }); } catch {}
   Atomics.store(ctrl, ${FAILED}, 1);
   Atomics.store(ctrl, ${BUSY} + d.index, 0);
   Atomics.notify(ctrl, ${BUSY} + d.index);
@@ -211,6 +214,8 @@ function fail(err) {
 })().catch(fail);
 `;
 
+const GENERIC_FAILURE = 'a worker failed';
+
 /** The workers and the shared state of one split pool (one per process). */
 class SplitPool {
   readonly ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_WORDS));
@@ -261,6 +266,9 @@ class SplitPool {
         stderr: false,
       });
       worker.on('error', (err) => this.fail(`a worker failed: ${err.message}`));
+      worker.on('message', (m: { error?: string }) => {
+        if (m.error !== undefined) this.fail(`a worker failed: ${m.error}`, true);
+      });
       worker.on('exit', (code) => { if (Atomics.load(this.ctrl, STOP) === 0) this.fail(`a worker exited (code ${code})`); });
       worker.unref();
       this.workers.push(worker);
@@ -268,8 +276,12 @@ class SplitPool {
     }
   }
 
-  fail(reason: string): void {
-    if (this.state === 'failed') return;
+  /** Stops using the workers; `detailed` replaces a reason given before without the worker's own message. */
+  fail(reason: string, detailed = false): void {
+    if (this.state === 'failed') {
+      if (detailed && this.reason === GENERIC_FAILURE) this.reason = reason;
+      return;
+    }
     this.state = 'failed';
     this.reason = reason;
     this.stop();
@@ -287,12 +299,12 @@ class SplitPool {
   /** True when the pool can take a call now (checks, once, the workers' start-up results). */
   usable(): boolean {
     if (this.state === 'ready') {
-      if (Atomics.load(this.ctrl, FAILED) !== 0) this.fail('a worker failed');
+      if (Atomics.load(this.ctrl, FAILED) !== 0) this.fail(GENERIC_FAILURE);
       return this.state === 'ready';
     }
     if (this.state === 'failed') return false;
     if (Atomics.load(this.ctrl, FAILED) !== 0) {
-      this.fail('a worker failed to start');
+      this.fail(GENERIC_FAILURE);
       return false;
     }
     if (Atomics.load(this.ctrl, READY) < this.workerCount) return false;
@@ -348,7 +360,7 @@ class SplitPool {
     for (let w = 0; w < this.workerCount; w++) {
       while (Atomics.load(this.ctrl, BUSY + w) !== 0) {
         if (Atomics.load(this.ctrl, FAILED) !== 0 || performance.now() > deadline) {
-          this.fail(Atomics.load(this.ctrl, FAILED) !== 0 ? 'a worker failed' : `a worker stayed busy for ${WORKER_WAIT_MS} ms`);
+          this.fail(Atomics.load(this.ctrl, FAILED) !== 0 ? GENERIC_FAILURE : `a worker stayed busy for ${WORKER_WAIT_MS} ms`);
           return false;
         }
         Atomics.wait(this.ctrl, BUSY + w, 1, 50);

@@ -177,6 +177,15 @@ describe('stock wasm Exp split over worker threads', () => {
     expect(splitUnaryStatus().calls).toBe(0);
   });
 
+  test('a worker that fails while it starts says why', async () => {
+    const broken = WORKER_SOURCE.replace('const tf = require(d.corePath);', 'throw new Error("no tfjs here");');
+    expect(broken).not.toBe(WORKER_SOURCE);
+    enableSplitUnary({ threads: 2, minElements: MIN, choose: 'split', workerSource: broken });
+    await waitForWorkers();
+    for (let i = 0; i < 50 && !/no tfjs here/.test(splitUnaryStatus().reason); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(splitUnaryStatus()).toMatchObject({ state: 'failed', reason: 'a worker failed: no tfjs here' });
+  });
+
   test('a worker whose results differ is never used', async () => {
     disableSplitUnary();
     const wrong = WORKER_SOURCE.replace('fns[kernel](xId, 0, outId);', 'fns[kernel](xId, 0, outId); new Uint32Array(wasm.HEAPU8.buffer, outOff, n)[n - 1] ^= 1;');
