@@ -69,16 +69,21 @@ if (stepRounds > 0) {
   await run();
   const wall: Record<Mode, number[]> = { stock: [], split: [], measured: [] };
   const cpu: Record<Mode, number[]> = { stock: [], split: [], measured: [] };
+  const picks = { split: 0, stock: 0 };
   const orders: Mode[][] = [['stock', 'split', 'measured'], ['measured', 'split', 'stock'], ['split', 'measured', 'stock']];
   for (let r = 0; r < stepRounds; r++) {
     for (const mode of orders[r % 3]) {
       setMode(mode);
+      const before = splitUnaryStatus();
       const t = await run();
+      const after = splitUnaryStatus();
+      if (mode === 'measured') picks.split += after.calls - before.calls, (picks.stock += after.stockCalls - before.stockCalls);
       wall[mode].push(...t.wall);
       cpu[mode].push(t.cpuPerStep);
     }
   }
   const ms = (xs: number[]) => `${median(xs).toFixed(2)} ms`;
+  console.log(`measured choice in its rounds: ${picks.split} calls split, ${picks.stock} stock`);
   console.log(
     `${values.shape} training step, ${stepRounds} interleaved rounds of ${values.steps} steps, median wall (CPU all threads): ` +
       (['stock', 'split', 'measured'] as const).map((m) => `${m} ${ms(wall[m])} (${ms(cpu[m])})`).join(' | ') +

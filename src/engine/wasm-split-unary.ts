@@ -488,8 +488,8 @@ function splitKernel(name: SplitUnaryKernel): (args: Parameters<tf.KernelFunc>[0
  * Picks split or stock per call from measured time: the split only pays when a core is free for
  * the worker; on a loaded machine the worker shares the main thread's core and the split costs
  * ~10% more. Per kernel and size class, it keeps the ns per element of each way over its last
- * calls ({@link WINDOW}), takes the one with the lower median, and tries the other every {@link EXPLORE_EVERY}th call so that a change in
- * load is seen. Both ways give the same bits, so the choice never changes a result.
+ * calls ({@link WINDOW}), takes the one with the lower median, and tries the other every {@link EXPLORE_EVERY}th call
+ * (every 4 × that while splitting, whose own times rise as soon as the machine gets busy) so that a change in load is seen. Both ways give the same bits, so the choice never changes a result.
  */
 export class SplitChooser {
   private readonly stats = new Map<number, { split: number[]; stock: number[]; calls: number }>();
@@ -506,8 +506,9 @@ export class SplitChooser {
     s.calls++;
     if (s.split.length < 3) return true;
     if (s.stock.length < 3) return false;
-    const best = median(s.split) <= median(s.stock);
-    return s.calls % EXPLORE_EVERY === 0 ? !best : best;
+    const split = median(s.split) <= median(s.stock);
+    // While splitting, its own times show a busier machine at once: the stock kernel needs fewer retries.
+    return s.calls % (split ? EXPLORE_EVERY * 4 : EXPLORE_EVERY) === 0 ? !split : split;
   }
   record(kernel: number, n: number, split: boolean, ms: number): void {
     const s = this.of(kernel, n);
