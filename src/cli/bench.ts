@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { NATIVE_MATMUL_HELP, resolveNativeMatmulMode, type NativeMatmulMode } from '../engine/native-matmul.js';
 import { initEngine } from '../engine/backend.js';
 import type { BackendRequest } from '../engine/types.js';
-import { runBench, type BenchReport, type BenchShapeResult } from '../evaluation/bench.js';
+import { PEER_REPEATS, runBench, type BenchReport, type BenchShapeResult } from '../evaluation/bench.js';
 import { BENCH_SHAPES, benchShapesDocument } from '../evaluation/bench-shapes.js';
 import { PEER_PYTHON_CANDIDATES } from '../evaluation/bench-peer.js';
 import { formatBenchGoals } from './format-bench-goals.js';
@@ -20,6 +20,7 @@ interface Opts {
   steps?: number;
   json?: boolean;
   peer?: string | true;
+  peerRepeats?: number;
   printShapes?: boolean;
 }
 
@@ -86,6 +87,7 @@ export function register(program: Command): void {
     .option('--quick', `only the ${BENCH_SHAPES[0].name} shape and 3 matmul repetitions (seconds, not minutes)`)
     .option('--steps <n>', 'training steps per shape, at least 3 (int, default: per shape)', numberFlag('--steps', FLAG_SCHEMAS.benchSteps))
     .option('--peer [python]', `after our rows, train every shape with PyTorch (scripts/bench-torch-peer.py, own process, same threads) and print the ratio; python: an interpreter with torch, default auto (${PEER_PYTHON_CANDIDATES.join(', then ')})`)
+    .option('--peer-repeats <n>', `runs of the PyTorch peer per shape; the fastest is compared (int, default ${PEER_REPEATS})`, numberFlag('--peer-repeats', FLAG_SCHEMAS.positive))
     .option('--print-shapes', 'print the shapes and optimiser settings as JSON (what the PyTorch peer script reads) and exit')
     .option('--json', 'print one JSON document with every figure')
     .action(async (opts: Opts) => {
@@ -99,7 +101,7 @@ export function register(program: Command): void {
         const engine = await initEngine({ backend: opts.backend, threads: opts.threads, nativeMatmul, logger });
         const compareStock = nativeMatmul === 'auto';
         const report = await runBench({ engine, compareStock, shapes: opts.quick ? BENCH_SHAPES.slice(0, 1) : BENCH_SHAPES, steps: opts.steps, matmulIters: opts.quick ? 3 : 10, logger,
-          peerPython: opts.peer === true ? 'auto' : opts.peer });
+          peerPython: opts.peer === true ? 'auto' : opts.peer, peerRepeats: opts.peerRepeats });
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatBench(report)}\n`);
       });

@@ -46,7 +46,9 @@ export const BENCH_SHAPES: readonly BenchShape[] = [
     name: 'tiny-llama',
     config: TINY_LLAMA,
     lora: { r: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] },
-    batchSize: 4, seqLen: 64, steps: 6,
+    // Its steps take milliseconds on both sides: 28 timed steps keep one slow step (a GC pause, a
+    // context switch) from moving the median.
+    batchSize: 4, seqLen: 64, steps: 30,
     generation: { batchSize: 4, promptLen: 16, newTokens: 16 },
     goals: { peerRatio: 1.0 },
   },

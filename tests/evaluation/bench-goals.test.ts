@@ -13,8 +13,8 @@ const peerRun = (shape: string, tokS: number, libraries = ['/usr/lib/x86_64-linu
   ({
     ok: true as const, shape, modelType: 'llama', torch: '1.13.1', threads: 2, blas: { torchBlasInfo: 'generic', libraries },
     params: 1, trainableParams: 1, batchSize: 4, seqLen: 64, steps: 6, timedSteps: 4, msPerStep: 1, trainTokensPerS: tokS,
-    stepMs: [], lastLoss: 6, peakRssBytes: 250 * MiB, referenceBlas: libraries.some((l) => l.includes('/blas/libblas')), loadAverage: 0.4,
-  }) satisfies PeerShapeResult & { ok: true; loadAverage: number };
+    stepMs: [], lastLoss: 6, peakRssBytes: 250 * MiB, referenceBlas: libraries.some((l) => l.includes('/blas/libblas')), loadAverage: 0.4, repeatMsPerStep: [1],
+  }) satisfies PeerShapeResult & { ok: true; loadAverage: number; repeatMsPerStep: number[] };
 const blas = { ok: true as const, gflops: 200, n: 1024, threads: '2', library: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3', numpyConfig: '1.24.2 libraries blas', reference: false };
 
 test('goal rows: ratio to the peer, share of the BLAS peak and met / not met against each shape\'s goals', () => {
