@@ -31,7 +31,7 @@ function peerLines(r: BenchReport): string[] {
     }
     const libs = run.blas.libraries.length ? run.blas.libraries.join(', ') : 'no BLAS library mapped (built in, or none)';
     lines.push(
-      `PyTorch peer ${run.shape}: torch ${run.torch} (${peer.python}), ${run.threads} threads, own process after ours (load average ${run.repeatMsPerStep.length > 1 ? `up to ${run.loadAverage.toFixed(2)} at their starts` : `${run.loadAverage.toFixed(2)} at its start`}); ` +
+      `PyTorch peer ${run.shape}: torch ${run.torch} (${peer.python}), ${run.threads} threads, OMP_WAIT_POLICY=${run.ompWaitPolicy}, own process after ours (load average ${run.repeatMsPerStep.length > 1 ? `up to ${run.loadAverage.toFixed(2)} at their starts` : `${run.loadAverage.toFixed(2)} at its start`}); ` +
         `${run.timedSteps} timed of ${run.steps} steps, ${f1(run.msPerStep)} ms/step` +
         (run.repeatMsPerStep.length > 1 ? `, the fastest of ${run.repeatMsPerStep.length} runs (${run.repeatMsPerStep.map(f1).join(', ')} ms/step)` : '') +
         `; BLAS_INFO=${run.blas.torchBlasInfo} → ${libs}`,

@@ -37,7 +37,20 @@ const peerOutputSchema = z.object({
 export type PeerShapeResult = z.infer<typeof peerOutputSchema> & {
   /** The BLAS torch multiplied with is Debian's netlib reference one: the ratio then says nothing about a real peer. */
   referenceBlas: boolean;
+  /** OMP_WAIT_POLICY the peer ran under ({@link peerOmpWaitPolicy}). */
+  ompWaitPolicy: string;
 };
+
+/**
+ * The OpenMP wait policy the peer runs under: the caller's OMP_WAIT_POLICY, else PASSIVE. With
+ * the default (active: idle OpenMP threads spin), torch's OpenMP threads and OpenBLAS's own
+ * pthreads fight over the cores: on the 2-vCPU development VM the GPT-2 step took 1,336–1,411
+ * ms/step against 577–582 passive, and the tiny llama's 17.5–20.6 against 5.6–5.7. The peer is
+ * meant to be PyTorch at its best, so bench runs it passive.
+ */
+export function peerOmpWaitPolicy(env: NodeJS.ProcessEnv = process.env): string {
+  return env.OMP_WAIT_POLICY || 'PASSIVE';
+}
 
 export type PeerOutcome = ({ ok: true } & PeerShapeResult) | { ok: false; shape: string; reason: string };
 
@@ -57,11 +70,12 @@ export async function resolvePeerPython(request: string, opts: { timeoutMs?: num
 export async function runTorchPeer(opts: { python: string; shape: BenchShape; threads: number; steps?: number; timeoutMs?: number; script?: string }): Promise<PeerOutcome> {
   const { python, shape } = opts;
   const t = String(opts.threads);
+  const ompWaitPolicy = peerOmpWaitPolicy();
   const args = [opts.script ?? PEER_SCRIPT, '--shapes', '-', '--shape', shape.name, '--threads', t, ...(opts.steps ? ['--steps', String(opts.steps)] : [])];
   const r = await runProcess(python, args, {
     input: JSON.stringify(benchShapesDocument([shape])),
     timeoutMs: opts.timeoutMs ?? 900_000,
-    env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
+    env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t, OMP_WAIT_POLICY: ompWaitPolicy },
   });
   const fail = (reason: string): PeerOutcome => ({ ok: false, shape: shape.name, reason });
   if (r.error) return fail(`${python}: ${r.error.message}`);
@@ -76,5 +90,5 @@ export async function runTorchPeer(opts: { python: string; shape: BenchShape; th
   if (skipped.success) return fail(skipped.data.skipped);
   const parsed = peerOutputSchema.safeParse(doc);
   if (!parsed.success) return fail(`${args[0]} printed an unexpected document: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
-  return { ok: true, ...parsed.data, referenceBlas: parsed.data.blas.libraries.some(isReferenceBlas) };
+  return { ok: true, ...parsed.data, referenceBlas: parsed.data.blas.libraries.some(isReferenceBlas), ompWaitPolicy };
 }

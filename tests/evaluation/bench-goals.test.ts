@@ -13,7 +13,7 @@ const peerRun = (shape: string, tokS: number, libraries = ['/usr/lib/x86_64-linu
   ({
     ok: true as const, shape, modelType: 'llama', torch: '1.13.1', threads: 2, blas: { torchBlasInfo: 'generic', libraries },
     params: 1, trainableParams: 1, batchSize: 4, seqLen: 64, steps: 6, timedSteps: 4, msPerStep: 1, trainTokensPerS: tokS,
-    stepMs: [], lastLoss: 6, peakRssBytes: 250 * MiB, referenceBlas: libraries.some((l) => l.includes('/blas/libblas')), loadAverage: 0.4, repeatMsPerStep: [1],
+    stepMs: [], lastLoss: 6, peakRssBytes: 250 * MiB, referenceBlas: libraries.some((l) => l.includes('/blas/libblas')), loadAverage: 0.4, repeatMsPerStep: [1], ompWaitPolicy: 'PASSIVE',
   }) satisfies PeerShapeResult & { ok: true; loadAverage: number; repeatMsPerStep: number[] };
 const blas = { ok: true as const, gflops: 200, n: 1024, threads: '2', library: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3', numpyConfig: '1.24.2 libraries blas', reference: false };
 
@@ -49,7 +49,7 @@ function report(peer: BenchReport['peer'], loadAverage = 0.3): BenchReport {
 
 test('the goals table names the peer, its BLAS and both sides\' peak RSS; a reference BLAS and a loaded machine are flagged', () => {
   const text = formatBenchGoals(report({ python: '/usr/bin/python3', runs: [peerRun('gpt2-124m', 100)] }));
-  expect(text).toMatch(/^PyTorch peer gpt2-124m: torch 1\.13\.1 \(\/usr\/bin\/python3\), 2 threads, own process after ours \(load average 0\.40 at its start\);.*BLAS_INFO=generic → \/usr\/lib\/x86_64-linux-gnu\/openblas-pthread\/libopenblasp-r0\.3\.21\.so$/m);
+  expect(text).toMatch(/^PyTorch peer gpt2-124m: torch 1\.13\.1 \(\/usr\/bin\/python3\), 2 threads, OMP_WAIT_POLICY=PASSIVE, own process after ours \(load average 0\.40 at its start\);.*BLAS_INFO=generic → \/usr\/lib\/x86_64-linux-gnu\/openblas-pthread\/libopenblasp-r0\.3\.21\.so$/m);
   expect(text).toMatch(/^gpt2-124m\s+native\s+150\.0\s+100\.0\s+1\.50× \(goal ≥ 1\.5×: met\)\s+60\.0\s+30\.0% \(goal ≥ 25%: met\)\s+40\.0\s+400 MiB\s+250 MiB$/m);
   expect(text).not.toMatch(/WARNING/);
 

@@ -40,6 +40,7 @@ function fakePeer(): string {
     '#!/bin/sh',
     `printf '%s\\n' "$@" > ${dir}/args`,
     `cat > ${dir}/stdin`,
+    `echo "$OMP_WAIT_POLICY" > ${dir}/omp`,
     `n=$(cat ${dir}/calls 2>/dev/null || echo 0); n=$((n + 1)); echo $n > ${dir}/calls`,
     `case $n in 1) echo '${answer(500, 512)}';; 2) echo '${answer(250, 1024)}';; *) echo '${answer(1000, 256)}';; esac`,
     '',
@@ -83,6 +84,8 @@ test('bench --quick --json --peer: one document whose figures agree with counts 
 
   // The peer ran three times, for the one shape, with bench's thread count and bench's own shape document on stdin.
   expect(readFileSync(join(dir, 'calls'), 'utf8').trim()).toBe('3');
+  // Idle OpenMP threads sleep rather than spin (unless the caller set OMP_WAIT_POLICY): PyTorch at its best.
+  expect(readFileSync(join(dir, 'omp'), 'utf8').trim()).toBe(process.env.OMP_WAIT_POLICY || 'PASSIVE');
   const args = readFileSync(join(dir, 'args'), 'utf8').trim().split('\n');
   expect(args.slice(1)).toEqual(['--shapes', '-', '--shape', 'tiny-llama', '--threads', String(doc.engine.threads), '--steps', '3']);
   expect(args[0]).toMatch(/scripts\/bench-torch-peer\.py$/);
@@ -98,7 +101,7 @@ test('bench --quick --json --peer: one document whose figures agree with counts 
   expect(g.ofBlasPeak === null).toBe(!doc.blasPeak.ok);
 
   const table = formatBench(doc);
-  expect(table).toMatch(/^PyTorch peer tiny-llama: torch 0\.0-fake \(.*fake-python\), 1 threads, own process after ours.*250\.0 ms\/step, the fastest of 3 runs \(500\.0, 250\.0, 1000\.0 ms\/step\)/m);
+  expect(table).toMatch(/^PyTorch peer tiny-llama: torch 0\.0-fake \(.*fake-python\), 1 threads, OMP_WAIT_POLICY=\w+, own process after ours.*250\.0 ms\/step, the fastest of 3 runs \(500\.0, 250\.0, 1000\.0 ms\/step\)/m);
   expect(table).toMatch(/^tiny-llama\s+cpu\s+[\d.]+\s+1024\.0\s+[\d.]+× \(goal ≥ 1\.0×: (not )?met( under load)?\)/m);
   expect(table).toMatch(/^tiny-llama\s+140k\s+4×64\s+cpu\s/m);
   expect(table).toMatch(/^BLAS peak/m);
