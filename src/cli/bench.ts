@@ -51,7 +51,8 @@ export function formatBench(r: BenchReport): string {
   );
   const m = r.matmul;
   const lines = [
-    `${r.engine.backend} on ${r.engine.device}; ${r.cores} cores, load average ${r.loadAverage.toFixed(2)} at start`,
+    `${r.engine.backend} on ${r.engine.device}; ${r.cores} cores, load average ${r.loadAverage.toFixed(2)} at start` +
+      (r.othersBusyCores === null ? '' : ` (other processes: ${r.othersBusyCores.toFixed(2)} cores busy just before)`),
     `plain matmul ${m.m}×${m.k}×${m.n}: ${f1(m.gflops)} GFLOP/s (median of ${m.iters})${r.stock ? `; stock wasm kernels ${f1(r.stock.matmul.gflops)} GFLOP/s` : ''}`,
   ];
   if (r.engine.nativeMatmul && !r.engine.nativeMatmul.used) lines.push(`native matmul not used: ${r.engine.nativeMatmul.detail}`);

@@ -7,14 +7,32 @@ const f1 = (x: number) => x.toFixed(1);
 const goalCell = (value: string, goal: string | undefined, met: boolean | undefined, busy: boolean) =>
   goal === undefined || met === undefined ? value : `${value} (goal ${goal}: ${met ? 'met' : 'not met'}${busy ? ' under load' : ''})`;
 
-/** Whether other processes shared the cores during our rows or the peer's: then no verdict is conclusive. */
-const loaded = (r: BenchReport): boolean =>
-  [r.loadAverage, ...(r.peer && 'runs' in r.peer ? r.peer.runs.map((p) => p.loadAverage) : [])].some((l) => l > r.cores / 2);
+/** Other processes' busy cores before our rows and before each peer's runs (null where unmeasured). */
+const othersSamples = (r: BenchReport): Array<number | null> => [r.othersBusyCores, ...(r.peer && 'runs' in r.peer ? r.peer.runs.map((p) => p.othersBusyCores) : [])];
+
+/**
+ * Whether other processes shared the cores before our rows or the peer's: then no verdict is
+ * conclusive. Measured from /proc/stat with our own CPU time taken out (more than a quarter of the
+ * cores busy elsewhere); where that is unavailable, the load average above half the cores.
+ */
+const loaded = (r: BenchReport): boolean => {
+  const others = othersSamples(r);
+  if (others.every((o) => o !== null)) return others.some((o) => o! > r.cores / 4);
+  return [r.loadAverage, ...(r.peer && 'runs' in r.peer ? r.peer.runs.map((p) => p.loadAverage) : [])].some((l) => l > r.cores / 2);
+};
+
+const othersNote = (o: number | null, upTo: boolean): string => (o === null ? '' : `other processes ${upTo ? 'up to ' : ''}${o.toFixed(2)} cores busy, `);
 
 /** Who the peer is and what BLAS each side multiplied with; a reference BLAS is flagged, since it makes the figures meaningless. */
 function peerLines(r: BenchReport): string[] {
   const lines: string[] = [];
-  if (loaded(r)) lines.push(`WARNING: load average above ${r.cores / 2} during this run: other processes shared the cores, and PyTorch's OpenMP threads slow down many-fold under contention; goals are judged only on a quiet machine`);
+  if (loaded(r)) {
+    const measured = othersSamples(r).every((o) => o !== null);
+    lines.push(
+      `WARNING: ${measured ? `other processes kept up to ${Math.max(...othersSamples(r).map((o) => o!)).toFixed(2)} of the ${r.cores} cores busy (from /proc/stat, bench's own CPU time taken out)` : `load average above ${r.cores / 2}`} ` +
+        `during this run: they shared the cores, and PyTorch's OpenMP threads slow down many-fold under contention; goals are judged only on a quiet machine`,
+    );
+  }
   const peer = r.peer;
   if (!peer) {
     lines.push('PyTorch peer: not run (add --peer to run scripts/bench-torch-peer.py on the same shapes)');
@@ -31,7 +49,7 @@ function peerLines(r: BenchReport): string[] {
     }
     const libs = run.blas.libraries.length ? run.blas.libraries.join(', ') : 'no BLAS library mapped (built in, or none)';
     lines.push(
-      `PyTorch peer ${run.shape}: torch ${run.torch} (${peer.python}), ${run.threads} threads, OMP_WAIT_POLICY=${run.ompWaitPolicy}, own process after ours (load average ${run.repeatMsPerStep.length > 1 ? `up to ${run.loadAverage.toFixed(2)} at their starts` : `${run.loadAverage.toFixed(2)} at its start`}); ` +
+      `PyTorch peer ${run.shape}: torch ${run.torch} (${peer.python}), ${run.threads} threads, OMP_WAIT_POLICY=${run.ompWaitPolicy}, own process after ours (${run.repeatMsPerStep.length > 1 ? `before its runs: ${othersNote(run.othersBusyCores, true)}load average up to ${run.loadAverage.toFixed(2)}` : `before it: ${othersNote(run.othersBusyCores, false)}load average ${run.loadAverage.toFixed(2)}`}); ` +
         `${run.timedSteps} timed of ${run.steps} steps, ${f1(run.msPerStep)} ms/step` +
         (run.repeatMsPerStep.length > 1 ? `, the fastest of ${run.repeatMsPerStep.length} runs (${run.repeatMsPerStep.map(f1).join(', ')} ms/step)` : '') +
         `; BLAS_INFO=${run.blas.torchBlasInfo} → ${libs}`,

@@ -7,6 +7,7 @@ import { applyNativeMatmul, nativeMatmulEnabled } from '../engine/native-matmul.
 import { measureBlasPeak, type BlasPeak } from './blas-peak.js';
 import { benchGoalRows, type BenchGoalRow } from './bench-goals.js';
 import { resolvePeerPython, runTorchPeer, type PeerOutcome } from './bench-peer.js';
+import { othersBusyCores } from './cpu-contention.js';
 import type { EngineInfo } from '../engine/types.js';
 import { injectLora } from '../lora/inject.js';
 import { loraConfigSchema } from '../lora/lora-config.js';
@@ -67,6 +68,8 @@ export interface BenchReport {
   cores: number;
   /** 1-minute load average when the run started: other processes share the cores. */
   loadAverage: number;
+  /** Cores' worth of CPU other processes used just before our rows (cpu-contention.ts); null off Linux. */
+  othersBusyCores: number | null;
   matmul: MatmulPeak;
   shapes: BenchShapeResult[];
   /** wasm with the native matmul: the same shapes again on the stock wasm kernels (after the native rows). */
@@ -87,10 +90,10 @@ export type BenchPeer = {
   /**
    * Per shape, the fastest of its repeated runs (PyTorch's OpenMP threads spin-wait, and one run in
    * a few comes out several times slower than the others: judging against the fastest never
-   * flatters us). `repeatMsPerStep`: every successful run's ms/step, in order; `loadAverage`: the
-   * highest at the start of any of them.
+   * flatters us). `repeatMsPerStep`: every successful run's ms/step, in order; `loadAverage` and
+   * `othersBusyCores`: the highest just before any of them.
    */
-  runs: Array<PeerOutcome & { loadAverage: number; repeatMsPerStep: number[] }>;
+  runs: Array<PeerOutcome & { loadAverage: number; othersBusyCores: number | null; repeatMsPerStep: number[] }>;
 } | { reason: string };
 
 export interface BenchParams {
@@ -215,6 +218,7 @@ export async function runBench(params: BenchParams): Promise<BenchReport> {
   const logger = params.logger ?? silentLogger;
   const t0 = performance.now();
   const loadAverage = os.loadavg()[0];
+  const othersBefore = await othersBusyCores(os.availableParallelism());
   const iters = params.matmulIters ?? 10;
   const runAll = async (): Promise<{ matmul: MatmulPeak; shapes: BenchShapeResult[] }> => {
     const matmul = await measureMatmulGflops({ ...BENCH_MATMUL, iters, warmup: Math.min(3, iters) });
@@ -241,7 +245,7 @@ export async function runBench(params: BenchParams): Promise<BenchReport> {
     : undefined;
   const goals = benchGoalRows([...main.shapes, ...(stock?.shapes ?? [])], shapes, blasPeak, peer);
   return {
-    engine: params.engine, cores: os.availableParallelism(), loadAverage, ...main, ...(stock ? { stock } : {}), blasPeak,
+    engine: params.engine, cores: os.availableParallelism(), loadAverage, othersBusyCores: othersBefore, ...main, ...(stock ? { stock } : {}), blasPeak,
     ...(peer ? { peer } : {}), goals, peakRssBytes: peakRssBytes(), wallTimeS: (performance.now() - t0) / 1000,
   };
 }
@@ -262,9 +266,12 @@ async function runPeer(request: string, shapes: readonly BenchShape[], threads: 
     let best: PeerOutcome | null = null;
     let firstFailure: PeerOutcome | null = null;
     let loadAverage = 0;
+    let others: number | null = null;
     const repeatMsPerStep: number[] = [];
     for (let i = 0; i < repeats; i++) {
       loadAverage = Math.max(loadAverage, os.loadavg()[0]);
+      const o = await othersBusyCores(os.availableParallelism());
+      if (o !== null) others = Math.max(others ?? 0, o);
       logger.info({ shape: shape.name, python: resolved.python, threads, run: i + 1, of: repeats }, 'bench: PyTorch peer');
       const outcome = await runTorchPeer({ python: resolved.python, shape, threads, steps });
       if (!outcome.ok) {
@@ -274,7 +281,7 @@ async function runPeer(request: string, shapes: readonly BenchShape[], threads: 
       repeatMsPerStep.push(outcome.msPerStep);
       if (!best || !best.ok || outcome.trainTokensPerS > best.trainTokensPerS) best = outcome;
     }
-    runs.push({ ...(best ?? firstFailure!), loadAverage, repeatMsPerStep });
+    runs.push({ ...(best ?? firstFailure!), loadAverage, othersBusyCores: others, repeatMsPerStep });
   }
   return { python: resolved.python, runs };
 }

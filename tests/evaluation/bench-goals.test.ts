@@ -13,8 +13,8 @@ const peerRun = (shape: string, tokS: number, libraries = ['/usr/lib/x86_64-linu
   ({
     ok: true as const, shape, modelType: 'llama', torch: '1.13.1', threads: 2, blas: { torchBlasInfo: 'generic', libraries },
     params: 1, trainableParams: 1, batchSize: 4, seqLen: 64, steps: 6, timedSteps: 4, msPerStep: 1, trainTokensPerS: tokS,
-    stepMs: [], lastLoss: 6, peakRssBytes: 250 * MiB, referenceBlas: libraries.some((l) => l.includes('/blas/libblas')), loadAverage: 0.4, repeatMsPerStep: [1], ompWaitPolicy: 'PASSIVE',
-  }) satisfies PeerShapeResult & { ok: true; loadAverage: number; repeatMsPerStep: number[] };
+    stepMs: [], lastLoss: 6, peakRssBytes: 250 * MiB, referenceBlas: libraries.some((l) => l.includes('/blas/libblas')), loadAverage: 0.4, othersBusyCores: null as number | null, repeatMsPerStep: [1], ompWaitPolicy: 'PASSIVE',
+  }) satisfies PeerShapeResult & { ok: true; loadAverage: number; othersBusyCores: number | null; repeatMsPerStep: number[] };
 const blas = { ok: true as const, gflops: 200, n: 1024, threads: '2', library: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3', numpyConfig: '1.24.2 libraries blas', reference: false };
 
 test('goal rows: ratio to the peer, share of the BLAS peak and met / not met against each shape\'s goals', () => {
@@ -39,17 +39,17 @@ test('without a peer or a BLAS peak the figures are null and no goal is judged',
   expect(row).toMatchObject({ peerTrainTokensPerS: null, peerRatio: null, ofBlasPeak: null, peerPeakRssBytes: null, met: {} });
 });
 
-function report(peer: BenchReport['peer'], loadAverage = 0.3): BenchReport {
+function report(peer: BenchReport['peer'], loadAverage = 0.3, othersBusyCores: number | null = null): BenchReport {
   const shapes = [ours('gpt2-124m', 150, 60)];
   return {
-    engine: { backend: 'wasm' } as BenchReport['engine'], cores: 2, loadAverage, matmul: {} as BenchReport['matmul'], shapes, blasPeak: blas,
+    engine: { backend: 'wasm' } as BenchReport['engine'], cores: 2, loadAverage, othersBusyCores, matmul: {} as BenchReport['matmul'], shapes, blasPeak: blas,
     ...(peer ? { peer } : {}), goals: benchGoalRows(shapes, BENCH_SHAPES, blas, peer), peakRssBytes: 0, wallTimeS: 1,
   };
 }
 
 test('the goals table names the peer, its BLAS and both sides\' peak RSS; a reference BLAS and a loaded machine are flagged', () => {
   const text = formatBenchGoals(report({ python: '/usr/bin/python3', runs: [peerRun('gpt2-124m', 100)] }));
-  expect(text).toMatch(/^PyTorch peer gpt2-124m: torch 1\.13\.1 \(\/usr\/bin\/python3\), 2 threads, OMP_WAIT_POLICY=PASSIVE, own process after ours \(load average 0\.40 at its start\);.*BLAS_INFO=generic → \/usr\/lib\/x86_64-linux-gnu\/openblas-pthread\/libopenblasp-r0\.3\.21\.so$/m);
+  expect(text).toMatch(/^PyTorch peer gpt2-124m: torch 1\.13\.1 \(\/usr\/bin\/python3\), 2 threads, OMP_WAIT_POLICY=PASSIVE, own process after ours \(before it: load average 0\.40\);.*BLAS_INFO=generic → \/usr\/lib\/x86_64-linux-gnu\/openblas-pthread\/libopenblasp-r0\.3\.21\.so$/m);
   expect(text).toMatch(/^gpt2-124m\s+native\s+150\.0\s+100\.0\s+1\.50× \(goal ≥ 1\.5×: met\)\s+60\.0\s+30\.0% \(goal ≥ 25%: met\)\s+40\.0\s+400 MiB\s+250 MiB$/m);
   expect(text).not.toMatch(/WARNING/);
 
@@ -57,6 +57,19 @@ test('the goals table names the peer, its BLAS and both sides\' peak RSS; a refe
   expect(flagged).toMatch(/WARNING: load average above 1 during this run/);
   expect(flagged).toMatch(/WARNING: this torch multiplies with the netlib reference BLAS/);
   expect(flagged).toMatch(/0\.50× \(goal ≥ 1\.5×: not met under load\)/);
+});
+
+test('where /proc/stat measures other processes\' CPU, that decides the warning, not a load average raised by bench itself', () => {
+  const peer = (others: number) => ({ python: 'python3', runs: [{ ...peerRun('gpt2-124m', 100), loadAverage: 1.6, othersBusyCores: others }] });
+  // A quiet machine right after our own two-thread rows: load average 1.7, other processes 0.05 cores.
+  const quiet = formatBenchGoals(report(peer(0.05), 1.7, 0.02));
+  expect(quiet).not.toMatch(/WARNING/);
+  expect(quiet).toMatch(/1\.50× \(goal ≥ 1\.5×: met\)/);
+  expect(quiet).toMatch(/before it: other processes 0\.05 cores busy, load average 1\.60\)/);
+  // Another job holding most of a core before the peer ran.
+  const busy = formatBenchGoals(report(peer(0.8), 0.2, 0.02));
+  expect(busy).toMatch(/WARNING: other processes kept up to 0\.80 of the 2 cores busy \(from \/proc\/stat, bench's own CPU time taken out\) during this run/);
+  expect(busy).toMatch(/met under load/);
 });
 
 test('no peer: the table still has our figures and says how to get the peer, or why there is none', () => {

@@ -53,7 +53,7 @@ test('bench --quick --json --peer: one document whose figures agree with counts 
   const r = await runCli(['bench', '--quick', '--steps', '3', '--backend', 'cpu', '--json', '--peer', fakePeer()]);
   expect(r.code, r.stderr).toBe(0);
   const doc = JSON.parse(r.stdout);
-  expect(Object.keys(doc).sort()).toEqual(['blasPeak', 'cores', 'engine', 'goals', 'loadAverage', 'matmul', 'peakRssBytes', 'peer', 'shapes', 'wallTimeS']);
+  expect(Object.keys(doc).sort()).toEqual(['blasPeak', 'cores', 'engine', 'goals', 'loadAverage', 'matmul', 'othersBusyCores', 'peakRssBytes', 'peer', 'shapes', 'wallTimeS']);
   expect(doc.engine.backend).toBe('cpu');
   expect(doc.shapes).toHaveLength(1);
   const s = doc.shapes[0];
