@@ -101,9 +101,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const nativeOps = ops.ok
     ? {
         ok: true,
-        detail: `${Object.keys(NATIVE_OP_KERNELS).join(', ')}, bit-identical to stock wasm (on with the native matmul; LORA_STUDY_NATIVE_OPS=off keeps the stock ones); fused layers: ${
-          typeof ops.addon.fused === 'function' ? 'self-attention, rotary, RMSNorm, SiLU gate, attention softmax' : 'none (a build from before them: npm rebuild lora-study-native)'
-        }; Exp: the stock wasm kernel split over wasm instances in worker threads when measured faster (${SPLIT_UNARY_ENV}=off keeps one)`,
+        detail: `${Object.keys(NATIVE_OP_KERNELS).join(', ')}, bit-identical to stock wasm (on with the native matmul; LORA_STUDY_NATIVE_OPS=off keeps the stock ones); fused kernels (the addon API this code needs has them): self-attention, rotary, RMSNorm with the residual add, SiLU gate, attention softmax, causal-LM loss, AdamW; Exp: the stock wasm kernel split over wasm instances in worker threads when measured faster (${SPLIT_UNARY_ENV}=off keeps one)`,
       }
     : { ok: false, detail: ops.reason };
   const report: DoctorReport = {
