@@ -7,8 +7,10 @@ const f1 = (x: number) => x.toFixed(1);
 const goalCell = (value: string, goal: string | undefined, met: boolean | undefined, busy: boolean) =>
   goal === undefined || met === undefined ? value : `${value} (goal ${goal}: ${met ? 'met' : 'not met'}${busy ? ' under load' : ''})`;
 
+const peerRuns = (r: BenchReport) => (r.peer && 'runs' in r.peer ? r.peer.runs : []);
+
 /** Other processes' busy cores before our rows and before each peer's runs (null where unmeasured). */
-const othersSamples = (r: BenchReport): Array<number | null> => [r.othersBusyCores, ...(r.peer && 'runs' in r.peer ? r.peer.runs.map((p) => p.othersBusyCores) : [])];
+const othersSamples = (r: BenchReport): Array<number | null> => [r.othersBusyCores, ...peerRuns(r).map((p) => p.othersBusyCores)];
 
 /**
  * Whether other processes shared the cores before our rows or the peer's: then no verdict is
@@ -18,7 +20,7 @@ const othersSamples = (r: BenchReport): Array<number | null> => [r.othersBusyCor
 const loaded = (r: BenchReport): boolean => {
   const others = othersSamples(r);
   if (others.every((o) => o !== null)) return others.some((o) => o! > r.cores / 4);
-  return [r.loadAverage, ...(r.peer && 'runs' in r.peer ? r.peer.runs.map((p) => p.loadAverage) : [])].some((l) => l > r.cores / 2);
+  return [r.loadAverage, ...peerRuns(r).map((p) => p.loadAverage)].some((l) => l > r.cores / 2);
 };
 
 const othersNote = (o: number | null, upTo: boolean): string => (o === null ? '' : `other processes ${upTo ? 'up to ' : ''}${o.toFixed(2)} cores busy, `);

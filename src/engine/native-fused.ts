@@ -13,55 +13,34 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FUSED_KERNELS } from '../model/layers/fused-ops.js';
 import { TRAINING_KERNELS, type AdamWConstants } from '../training/fused-training-ops.js';
 import { LoraStudyError } from '../util/errors.js';
+import { elementCount, heapOffset, runWasmKernel, type WasmHeapBackend, type WasmKernelArgs } from './wasm-heap.js';
 
 /** The addon's fused entry: params[0] = kernel (fused.cc's Kernel), params[1] = threads, then the kernel's fields. */
 export interface NativeFusedAddon {
   fused(heap: Uint8Array, params: Float64Array): void;
 }
 
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.TypedArray): tf.TensorInfo;
-  disposeData(dataId: object): void;
-  incRef(dataId: object): void;
-}
-
-interface KernelArgs {
-  inputs: Record<string, tf.TensorInfo>;
-  backend: WasmBackendLike;
-  attrs: Record<string, unknown>;
-}
-
 const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9, ADD_RMS_NORM: 10, LSM_SHIFT: 11, ROW_SUM: 12, LOSS_PICK: 13, LOSS_GRAD_ROWS: 14, GATHER_ROWS: 15, LOSS_GRAD: 16, ADAMW_NORM: 17, ADAMW_UPDATE: 18, LOSS_FWD_ROWS: 19 };
 
 let params = new Float64Array(32);
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-function call(addon: NativeFusedAddon, backend: WasmBackendLike, threads: number, kernel: number, fields: Array<number | tf.TensorInfo | null>): void {
+function call(addon: NativeFusedAddon, backend: WasmHeapBackend, threads: number, kernel: number, fields: Array<number | tf.TensorInfo | null>): void {
   if (params.length < 2 + fields.length) params = new Float64Array(2 + fields.length);
   params[0] = kernel;
   params[1] = threads;
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i];
-    params[2 + i] = f === null ? -1 : typeof f === 'number' ? f : backend.dataIdMap.get(f.dataId).memoryOffset;
+    params[2 + i] = f === null ? -1 : typeof f === 'number' ? f : heapOffset(backend, f);
   }
   // Read HEAPU8 now: an allocation may have grown (and so replaced) the heap.
   addon.fused(backend.wasm.HEAPU8, params);
-}
-
-/** Runs wasm's own kernel `name` (the one registered now) on backend data, outside the engine. */
-function stock(name: string, args: KernelArgs, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown> = {}): tf.TensorInfo {
-  const k = tf.getKernel(name, 'wasm');
-  if (!k) throw new Error(`fused ops: the wasm backend has no ${name} kernel`);
-  return k.kernelFunc({ inputs, backend: args.backend as never, attrs: attrs as never }) as tf.TensorInfo;
 }
 
 function need(ok: boolean, what: string): void {
   if (!ok) throw new Error(`fused ops: ${what}`);
 }
 
-type Impl = (addon: NativeFusedAddon, threads: number, args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+type Impl = (addon: NativeFusedAddon, threads: number, args: WasmKernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
 /** Where row (b, h, t) of a `[B, H, T, d]` view starts: contiguous, or inside a `[B, T, H·d]` tensor (split heads). */
 type Strides = [number, number, number];
@@ -72,7 +51,7 @@ const timeMajor = (H: number, T: number, d: number): Strides => [T * H * d, d, H
  * Rotary embedding (or its gradient) of the rows (b, h, t) of d read from `x` at strides `xs` and
  * written to `out` at `os`; without tables the rows are only copied (a transpose).
  */
-function ropeRows(addon: NativeFusedAddon, threads: number, backend: WasmBackendLike, grad: boolean, out: tf.TensorInfo, os: Strides, x: tf.TensorInfo, xs: Strides, [B, H, T, d]: number[], tables: { cos: tf.TensorInfo; sin: tf.TensorInfo } | null): void {
+function ropeRows(addon: NativeFusedAddon, threads: number, backend: WasmHeapBackend, grad: boolean, out: tf.TensorInfo, os: Strides, x: tf.TensorInfo, xs: Strides, [B, H, T, d]: number[], tables: { cos: tf.TensorInfo; sin: tf.TensorInfo } | null): void {
   const cos = tables?.cos ?? x;
   const sin = tables?.sin ?? x;
   const r = tables ? tables.cos.shape[3] : 0;
@@ -94,7 +73,7 @@ function rope(grad: boolean): Impl {
 
 const rowsOf = (x: tf.TensorInfo): [number, number] => {
   const C = x.shape[x.shape.length - 1];
-  return [size(x.shape) / C, C];
+  return [elementCount(x.shape) / C, C];
 };
 
 function rmsNorm(pass: boolean): Impl {
@@ -121,7 +100,7 @@ const addRmsNorm: Impl = (addon, threads, args) => {
 };
 
 /** v = mean(x²) + eps per row, as a `[rows]` tensor the caller disposes. */
-function rmsVar(addon: NativeFusedAddon, threads: number, args: KernelArgs, x: tf.TensorInfo): tf.TensorInfo {
+function rmsVar(addon: NativeFusedAddon, threads: number, args: WasmKernelArgs, x: tf.TensorInfo): tf.TensorInfo {
   const [rows, C] = rowsOf(x);
   const v = args.backend.makeOutput([rows], 'float32');
   call(addon, args.backend, threads, K.RMS_VAR, [v, x, rows, C, Math.fround(args.attrs.eps as number)]);
@@ -134,7 +113,7 @@ const rmsNormGrad: Impl = (addon, threads, args) => {
   const v = rmsVar(addon, threads, args, x);
   // Rsqrt's gradient takes v^1.5 from the Pow kernel (libm's powf): run that very kernel.
   const e = args.backend.makeOutput([], 'float32', undefined, Float32Array.of(1.5));
-  const p = stock('Pow', args, { a: v, b: e });
+  const p = runWasmKernel('Pow', args.backend, { a: v, b: e });
   const dx = args.backend.makeOutput(x.shape.slice(), 'float32');
   call(addon, args.backend, threads, K.RMS_NORM_GRAD, [dx, dy, dres ?? null, x, weight, v, p, rows, C]);
   for (const t of [v, e, p]) args.backend.disposeData(t.dataId);
@@ -154,9 +133,9 @@ const rmsNormGradW: Impl = (addon, threads, args) => {
 /** [silu(gate)·up, σ(gate)]: σ from wasm's Sigmoid, kept for the gradient. */
 const siluMul: Impl = (addon, threads, args) => {
   const { gate, up } = args.inputs;
-  const s = stock('Sigmoid', args, { x: gate });
+  const s = runWasmKernel('Sigmoid', args.backend, { x: gate });
   const out = args.backend.makeOutput(gate.shape.slice(), 'float32');
-  call(addon, args.backend, threads, K.SILU_MUL, [out, gate, s, up, size(gate.shape)]);
+  call(addon, args.backend, threads, K.SILU_MUL, [out, gate, s, up, elementCount(gate.shape)]);
   return [out, s];
 };
 
@@ -164,16 +143,16 @@ const siluMulGrad: Impl = (addon, threads, args) => {
   const { dy, gate, up, s } = args.inputs;
   const dg = args.backend.makeOutput(gate.shape.slice(), 'float32');
   const dup = args.backend.makeOutput(gate.shape.slice(), 'float32');
-  call(addon, args.backend, threads, K.SILU_MUL_GRAD, [dg, dup, dy, gate, s, up, size(gate.shape)]);
+  call(addon, args.backend, threads, K.SILU_MUL_GRAD, [dg, dup, dy, gate, s, up, elementCount(gate.shape)]);
   return [dg, dup];
 };
 
 /** softmax(scores·scale + mask) for scores `[B, Hkv, nRep·T, S]`, mask `[B|1, 1, T, S]`: the scaled, masked logits natively, then wasm's Softmax. */
-function maskedSoftmax(addon: NativeFusedAddon, threads: number, args: KernelArgs, scores: tf.TensorInfo, mask: tf.TensorInfo, scale: number, nRep: number): tf.TensorInfo {
+function maskedSoftmax(addon: NativeFusedAddon, threads: number, args: WasmKernelArgs, scores: tf.TensorInfo, mask: tf.TensorInfo, scale: number, nRep: number): tf.TensorInfo {
   const [B, Hkv, RT, S] = scores.shape;
   const logits = args.backend.makeOutput(scores.shape.slice(), 'float32');
   call(addon, args.backend, threads, K.SCALE_MASK, [logits, scores, mask, B, Hkv, nRep, RT / nRep, S, mask.shape[0], scale]);
-  const probs = stock('Softmax', args, { logits }, { dim: scores.shape.length - 1 });
+  const probs = runWasmKernel('Softmax', args.backend, { logits }, { dim: scores.shape.length - 1 });
   args.backend.disposeData(logits.dataId);
   return probs;
 }
@@ -182,7 +161,7 @@ const attentionSoftmax: Impl = (addon, threads, args) =>
   maskedSoftmax(addon, threads, args, args.inputs.scores, args.inputs.mask, args.attrs.scale as number, args.attrs.nRep as number);
 
 /** dLogits of softmax(logits·scale + mask) from dProbs and probs (`[…, S]`). */
-function softmaxGrad(addon: NativeFusedAddon, threads: number, backend: WasmBackendLike, dy: tf.TensorInfo, y: tf.TensorInfo, scale: number): tf.TensorInfo {
+function softmaxGrad(addon: NativeFusedAddon, threads: number, backend: WasmHeapBackend, dy: tf.TensorInfo, y: tf.TensorInfo, scale: number): tf.TensorInfo {
   const [rows, S] = rowsOf(y);
   const dx = backend.makeOutput(y.shape.slice(), 'float32');
   call(addon, backend, threads, K.SOFTMAX_GRAD, [dx, dy, y, rows, S, scale]);
@@ -192,8 +171,8 @@ function softmaxGrad(addon: NativeFusedAddon, threads: number, backend: WasmBack
 const attentionSoftmaxGrad: Impl = (addon, threads, args) => softmaxGrad(addon, threads, args.backend, args.inputs.dy, args.inputs.y, args.attrs.scale as number);
 
 const view = (t: tf.TensorInfo, shape: number[]): tf.TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
-const matMul = (args: KernelArgs, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo =>
-  stock('BatchMatMul', args, { a, b }, { transposeA, transposeB });
+const matMul = (args: WasmKernelArgs, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo =>
+  runWasmKernel('BatchMatMul', args.backend, { a, b }, { transposeA, transposeB });
 
 interface AttentionDims {
   B: number;
@@ -203,13 +182,13 @@ interface AttentionDims {
   d: number;
   nRep: number;
 }
-function attentionDims(q: tf.TensorInfo, args: KernelArgs): AttentionDims {
+function attentionDims(q: tf.TensorInfo, args: WasmKernelArgs): AttentionDims {
   const H = args.attrs.heads as number;
   const Hkv = args.attrs.kvHeads as number;
   const [B, T, HD] = q.shape;
   return { B, T, H, Hkv, d: HD / H, nRep: H / Hkv };
 }
-const tablesOf = (args: KernelArgs) => (args.inputs.cos ? { cos: args.inputs.cos, sin: args.inputs.sin } : null);
+const tablesOf = (args: WasmKernelArgs) => (args.inputs.cos ? { cos: args.inputs.cos, sin: args.inputs.sin } : null);
 
 /**
  * Self-attention from the projections q `[B, T, H·d]`, k and v `[B, T, Hkv·d]` to the merged heads
@@ -265,7 +244,7 @@ const attentionGrad: Impl = (addon, threads, args) => {
 };
 
 /** An int32 `[n]` tensor's values, as a view of the heap (valid until the next allocation). */
-const int32View = (b: WasmBackendLike, t: tf.TensorInfo, n: number): Int32Array => new Int32Array(b.wasm.HEAPU8.buffer, b.dataIdMap.get(t.dataId).memoryOffset, n);
+const int32View = (b: WasmHeapBackend, t: tf.TensorInfo, n: number): Int32Array => new Int32Array(b.wasm.HEAPU8.buffer, heapOffset(b, t), n);
 
 /**
  * Rows whose Exp is worth computing apart: below one skipped row per this many needed ones, Exp
@@ -279,7 +258,7 @@ const COMPACT_RATIO = 16;
  * terms of those rows summed into `loss` (fused.cc's loss_pick). `map` (int32, on the heap) says
  * which rows: -1 = skip; it is rewritten to index the packed rows when packing pays.
  */
-function finishRows(addon: NativeFusedAddon, threads: number, args: KernelArgs, shifted: tf.TensorInfo, map: tf.TensorInfo, rows: number, V: number, loss: tf.TensorInfo, target: tf.TensorInfo, mask: tf.TensorInfo, divisor: number): void {
+function finishRows(addon: NativeFusedAddon, threads: number, args: WasmKernelArgs, shifted: tf.TensorInfo, map: tf.TensorInfo, rows: number, V: number, loss: tf.TensorInfo, target: tf.TensorInfo, mask: tf.TensorInfo, divisor: number): void {
   const b = args.backend;
   const rowMap = int32View(b, map, rows);
   let needed = 0;
@@ -290,23 +269,23 @@ function finishRows(addon: NativeFusedAddon, threads: number, args: KernelArgs, 
     if ((rows - needed) * COMPACT_RATIO < needed) {
       // Exp over every row (a skipped row's Σ is computed and not read).
       for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = n;
-      e = stock('Exp', args, { x: shifted });
+      e = runWasmKernel('Exp', args.backend, { x: shifted });
     } else {
       let k = 0;
       for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = k++;
       const packed = b.makeOutput([needed, V], 'float32');
       call(addon, b, threads, K.GATHER_ROWS, [packed, shifted, map, rows, V, needed]);
-      e = stock('Exp', args, { x: packed });
+      e = runWasmKernel('Exp', args.backend, { x: packed });
       b.disposeData(packed.dataId);
     }
-    const eRows = size(e.shape) / V;
+    const eRows = elementCount(e.shape) / V;
     const sum = b.makeOutput([eRows], 'float32');
     call(addon, b, threads, K.ROW_SUM, [sum, e, eRows, V]);
     b.disposeData(e.dataId);
-    l = stock('Log', args, { x: sum });
+    l = runWasmKernel('Log', args.backend, { x: sum });
     b.disposeData(sum.dataId);
   }
-  call(addon, b, threads, K.LOSS_PICK, [shifted, shifted, l, target, mask, loss, rows, V, divisor, map, l ? size(l.shape) : 0]);
+  call(addon, b, threads, K.LOSS_PICK, [shifted, shifted, l, target, mask, loss, rows, V, divisor, map, l ? elementCount(l.shape) : 0]);
   if (l) b.disposeData(l.dataId);
 }
 
@@ -364,14 +343,14 @@ const causalLmLossGrad: Impl = (addon, threads, args) => {
   if (needed > 0 && (rows - needed) * COMPACT_RATIO < needed) {
     // Exp over every row; each row reads its own.
     for (let n = 0; n < rows; n++) rowMap[n] = n;
-    ex = stock('Exp', args, { x: value });
+    ex = runWasmKernel('Exp', args.backend, { x: value });
     exRows = rows;
   } else if (needed > 0) {
     let k = 0;
     for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = k++;
     const packed = b.makeOutput([needed, V], 'float32');
     call(addon, b, threads, K.GATHER_ROWS, [packed, value, map, rows, V, needed]);
-    ex = stock('Exp', args, { x: packed });
+    ex = runWasmKernel('Exp', args.backend, { x: packed });
     b.disposeData(packed.dataId);
     exRows = needed;
   }
@@ -388,7 +367,7 @@ const adamwNorm: Impl = (addon, threads, args) => {
   const norm = b.makeOutput([], 'float32');
   const flats: tf.TensorInfo[] = [];
   const squares: tf.TensorInfo[] = [];
-  const sizeOf = (i: number) => size(args.inputs[`g${i}`].shape);
+  const sizeOf = (i: number) => elementCount(args.inputs[`g${i}`].shape);
   for (const index of groups) {
     const total = index.reduce((a, i) => a + sizeOf(i), 0);
     flats.push(b.makeOutput([total], 'float32'));
@@ -397,8 +376,8 @@ const adamwNorm: Impl = (addon, threads, args) => {
   // Where each parameter's gradient lands in its group's vectors (byte offsets; they stay put when the heap grows).
   const place: Array<[number, number]> = [];
   groups.forEach((index, k) => {
-    const flatOff = b.dataIdMap.get(flats[k].dataId).memoryOffset;
-    const sqOff = b.dataIdMap.get(squares[k].dataId).memoryOffset;
+    const flatOff = heapOffset(b, flats[k]);
+    const sqOff = heapOffset(b, squares[k]);
     let at = 0;
     for (const i of index) {
       place[i] = [flatOff + 4 * at, sqOff + 4 * at];
@@ -417,14 +396,14 @@ const adamwUpdate: Impl = (addon, threads, args) => {
   const k = args.attrs as unknown as AdamWConstants & { count: number };
   const { m, v, g, sq } = args.inputs;
   const b = args.backend;
-  const n = size(m.shape);
+  const n = elementCount(m.shape);
   const mo = b.makeOutput([n], 'float32');
   const vo = b.makeOutput([n], 'float32');
   const ps = Array.from({ length: k.count }, (_, i) => args.inputs[`p${i}`]);
   const outs = ps.map((p) => b.makeOutput(p.shape.slice(), 'float32'));
   const scaled = k.gradScale !== 1;
   const fields: Array<number | tf.TensorInfo | null> = [n, mo, vo, m, v, g, scaled ? null : sq, k.gradScale, k.beta1, k.oneMinusBeta1, k.beta2, k.oneMinusBeta2, k.bc1, k.bc2, k.epsilon, k.keep ?? 1, k.lr, scaled ? 1 : 0, k.keep === null ? 0 : 1, k.count];
-  ps.forEach((p, i) => fields.push(p, outs[i], size(p.shape)));
+  ps.forEach((p, i) => fields.push(p, outs[i], elementCount(p.shape)));
   call(addon, b, threads, K.ADAMW_UPDATE, fields);
   return [mo, vo, ...outs];
 };
@@ -459,7 +438,7 @@ export function enableNativeFused(addon: Partial<NativeFusedAddon>, threads: num
   if (typeof addon.fused !== 'function') return false;
   const a = addon as NativeFusedAddon;
   for (const [kernelName, impl] of Object.entries(IMPLS)) {
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: (args) => impl(a, threadCount, args as unknown as KernelArgs) });
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: (args) => impl(a, threadCount, args as unknown as WasmKernelArgs) });
   }
   registered = true;
   return true;

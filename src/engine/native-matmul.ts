@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LoraStudyError } from '../util/errors.js';
 import { loadNativeAddon, NATIVE_ADDON_HINT, type NativeSgemm } from './native-addon.js';
 import { applyNativeOps } from './native-ops.js';
+import { elementCount, heapOffset, runWasmKernel, type WasmHeapBackend } from './wasm-heap.js';
 import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 
 /** `--native-matmul`: auto = on when the addon loaded; on = refuse to start without it; off = stock wasm. */
@@ -39,13 +40,6 @@ export interface NativeMatmulState {
   detail: string;
 }
 
-interface WasmBackendLike {
-  wasm: { HEAPF32: Float32Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object): void;
-}
-
 /** The addon's clamp activations (native/sgemm/src/sgemm.cc); the others run the stock wasm kernels after it. */
 const CLAMP_ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
 const WASM_ACTIVATIONS: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', leakyrelu: 'LeakyRelu', sigmoid: 'Sigmoid', elu: 'Elu', prelu: 'Prelu' };
@@ -54,18 +48,13 @@ const WASM_ACTIVATIONS: Record<string, string> = { relu: 'Relu', relu6: 'Relu6',
 export const ORDER_CHAIN = 0;
 export const ORDER_BLOCKED = 1;
 
-const size = (shape: readonly number[]): number => {
-  let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i];
-  return n;
-};
 
 /**
  * For each output batch (row-major over the broadcast batch dims), the flat batch index of a and
  * of b: a size-1 (or missing, right-aligned) dim of an operand repeats its single entry.
  */
 export function broadcastBatchIndices(outerA: readonly number[], outerB: readonly number[], outer: readonly number[]): { a: number[]; b: number[] } {
-  const n = size(outer);
+  const n = elementCount(outer);
   const a: number[] = new Array(n);
   const b: number[] = new Array(n);
   const index = (dims: readonly number[], coord: number[]): number => {
@@ -114,7 +103,7 @@ interface MatmulCall {
   chain: (batchA: number, batchB: number) => boolean;
 }
 
-function nativeMatmul(addon: NativeSgemm, backend: WasmBackendLike, call: MatmulCall, kernelName: string): tf.TensorInfo {
+function nativeMatmul(addon: NativeSgemm, backend: WasmHeapBackend, call: MatmulCall, kernelName: string): tf.TensorInfo {
   const { a, b, transposeA, transposeB } = call;
   if (a.dtype !== 'float32' || b.dtype !== 'float32') {
     throw new Error(`${kernelName} for non non-float32 tensors not yet supported.`);
@@ -138,10 +127,10 @@ function nativeMatmul(addon: NativeSgemm, backend: WasmBackendLike, call: Matmul
     const outerA = a.shape.slice(0, -2);
     const outerB = b.shape.slice(0, -2);
     outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
-    batchA = size(outerA);
-    batchB = size(outerB);
+    batchA = elementCount(outerA);
+    batchB = elementCount(outerB);
   }
-  const batch = size(outer);
+  const batch = elementCount(outer);
   outer.push(M, N);
   const out = backend.makeOutput(outer, 'float32');
   if (M * N === 0 || batch === 0) return out;
@@ -156,12 +145,11 @@ function nativeMatmul(addon: NativeSgemm, backend: WasmBackendLike, call: Matmul
     bIndex = idx.b;
     aStep = bStep = 0;
   }
-  const map = backend.dataIdMap;
-  const offA = map.get(a.dataId).memoryOffset / 4;
-  const offB = map.get(b.dataId).memoryOffset / 4;
-  const cOff = map.get(out.dataId).memoryOffset / 4;
-  const biasOff = call.bias ? map.get(call.bias.dataId).memoryOffset / 4 : -1;
-  const biasLen = call.bias ? size(call.bias.shape) : 0;
+  const offA = heapOffset(backend, a) / 4;
+  const offB = heapOffset(backend, b) / 4;
+  const cOff = heapOffset(backend, out) / 4;
+  const biasOff = call.bias ? heapOffset(backend, call.bias) / 4 : -1;
+  const biasLen = call.bias ? elementCount(call.bias.shape) : 0;
   const order = call.chain(batchA, batchB) ? ORDER_CHAIN : ORDER_BLOCKED;
   // Read HEAPF32 after makeOutput: an allocation may have grown (and so replaced) the heap.
   addon.matmul(backend.wasm.HEAPF32, offA, offB, cOff, batch, aStep, bStep, aIndex, bIndex, M, N, K, transposeA, transposeB, order, biasOff, biasLen, call.activation);
@@ -170,14 +158,8 @@ function nativeMatmul(addon: NativeSgemm, backend: WasmBackendLike, call: Matmul
 
 interface KernelArgs {
   inputs: Record<string, tf.TensorInfo | null | undefined>;
-  backend: WasmBackendLike;
+  backend: WasmHeapBackend;
   attrs: Record<string, unknown>;
-}
-
-function runWasmKernel(name: string, backend: WasmBackendLike, inputs: Record<string, tf.TensorInfo>, attrs: Record<string, unknown> = {}): tf.TensorInfo {
-  const k = tf.getKernel(name, 'wasm');
-  if (!k) throw new Error(`the wasm backend has no ${name} kernel`);
-  return k.kernelFunc({ inputs, backend, attrs } as never) as tf.TensorInfo;
 }
 
 /**

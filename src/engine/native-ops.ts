@@ -15,6 +15,7 @@ import path from 'node:path';
 import { LoraStudyError } from '../util/errors.js';
 import { NATIVE_ADDON_HINT, NATIVE_ADDON_PATH_ENV } from './native-addon.js';
 import { disableNativeFused, enableNativeFused } from './native-fused.js';
+import { elementCount, heapOffset, type WasmHeapBackend, type WasmKernelArgs } from './wasm-heap.js';
 import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 import { applySplitUnary, disableSplitUnary } from './wasm-split-unary.js';
 
@@ -72,20 +73,7 @@ export function resetNativeOpsCache(): void {
   cachedLoad = null;
 }
 
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object): void;
-}
-
-interface KernelArgs {
-  inputs: Record<string, tf.TensorInfo>;
-  backend: WasmBackendLike;
-  attrs: Record<string, unknown>;
-}
-
-type Impl = (addon: NativeOpsAddon, args: KernelArgs, stock: tf.KernelFunc) => tf.TensorInfo | tf.TensorInfo[];
+type Impl = (addon: NativeOpsAddon, args: WasmKernelArgs, stock: tf.KernelFunc) => tf.TensorInfo | tf.TensorInfo[];
 
 const DTYPE_CODE: Partial<Record<tf.DataType, number>> = { float32: 0, int32: 1, bool: 2 };
 const ELEM_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
@@ -97,11 +85,6 @@ function paramsOf(n: number): Float64Array {
   return params;
 }
 
-const size = (shape: readonly number[]): number => {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-};
 const stridesOf = (shape: readonly number[]): number[] => {
   const s = new Array<number>(shape.length);
   for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
@@ -110,7 +93,6 @@ const stridesOf = (shape: readonly number[]): number[] => {
   }
   return s;
 };
-const offsetOf = (backend: WasmBackendLike, t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
 
 const BINARY_OPS: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 };
 
@@ -124,14 +106,14 @@ function binary(kernel: string): Impl {
     if (code === undefined || a.dtype !== b.dtype || (kernel === 'RealDiv' && a.dtype !== 'float32')) return stock(args as never);
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const rank = outShape.length;
-    if (rank > MAX_RANK || size(outShape) === 0) return stock(args as never);
+    if (rank > MAX_RANK || elementCount(outShape) === 0) return stock(args as never);
     const out = backend.makeOutput(outShape, a.dtype);
     const p = paramsOf(6 + 3 * rank);
     p[0] = op;
     p[1] = code;
-    p[2] = offsetOf(backend, out);
-    p[3] = offsetOf(backend, a);
-    p[4] = offsetOf(backend, b);
+    p[2] = heapOffset(backend, out);
+    p[3] = heapOffset(backend, a);
+    p[4] = heapOffset(backend, b);
     p[5] = rank;
     const as = stridesOf(a.shape);
     const bs = stridesOf(b.shape);
@@ -154,14 +136,14 @@ function unary(kernel: 'Neg' | 'Square'): Impl {
     const { x } = args.inputs;
     const { backend } = args;
     const ok = x.dtype === 'float32' || (kernel === 'Square' && x.dtype === 'int32');
-    const n = size(x.shape);
+    const n = elementCount(x.shape);
     if (!ok || n === 0) return stock(args as never);
     const out = backend.makeOutput(x.shape.slice(), x.dtype);
     const p = paramsOf(5);
     p[0] = kernel === 'Neg' ? 0 : 1;
     p[1] = DTYPE_CODE[x.dtype]!;
-    p[2] = offsetOf(backend, out);
-    p[3] = offsetOf(backend, x);
+    p[2] = heapOffset(backend, out);
+    p[3] = heapOffset(backend, x);
     p[4] = n;
     addon.unary(backend.wasm.HEAPU8, p);
     return out;
@@ -176,7 +158,7 @@ const keptDims = (rank: number, axes: readonly number[]): number[] => {
 };
 
 /** reduce(heap, [op, dtype, outOff, xOff, nk, keptShape, keptStrides, nr, redShape, redStrides]): reduces x over `axes`, in that order, into out. */
-function runReduce(addon: NativeOpsAddon, backend: WasmBackendLike, op: number, x: tf.TensorInfo, out: tf.TensorInfo, axes: readonly number[]): void {
+function runReduce(addon: NativeOpsAddon, backend: WasmHeapBackend, op: number, x: tf.TensorInfo, out: tf.TensorInfo, axes: readonly number[]): void {
   const xs = stridesOf(x.shape);
   const kept = keptDims(x.shape.length, axes);
   const nk = kept.length;
@@ -184,8 +166,8 @@ function runReduce(addon: NativeOpsAddon, backend: WasmBackendLike, op: number, 
   const p = paramsOf(6 + 2 * nk + 2 * nr);
   p[0] = op;
   p[1] = DTYPE_CODE[x.dtype]!;
-  p[2] = offsetOf(backend, out);
-  p[3] = offsetOf(backend, x);
+  p[2] = heapOffset(backend, out);
+  p[3] = heapOffset(backend, x);
   p[4] = nk;
   for (let i = 0; i < nk; i++) {
     p[5 + i] = x.shape[kept[i]];
@@ -211,7 +193,7 @@ function reduce(kernel: 'Sum' | 'Mean' | 'Max'): Impl {
     const { backend, attrs } = args;
     const ok = x.dtype === 'float32' || (x.dtype === 'int32' && kernel !== 'Mean');
     const rank = x.shape.length;
-    if (!ok || rank > MAX_RANK || size(x.shape) === 0) return stock(args as never);
+    if (!ok || rank > MAX_RANK || elementCount(x.shape) === 0) return stock(args as never);
     const axes = tf.util.parseAxisParam((kernel === 'Max' ? attrs.reductionIndices : attrs.axis) as number | number[], x.shape);
     if (new Set(axes).size !== axes.length) return stock(args as never);
     const out = backend.makeOutput(keptDims(rank, axes).map((i) => x.shape[i]), kernel === 'Mean' ? 'float32' : x.dtype);
@@ -228,7 +210,7 @@ function argReduce(kernel: 'ArgMax' | 'ArgMin'): Impl {
     const { backend, attrs } = args;
     const rank = x.shape.length;
     const code = DTYPE_CODE[x.dtype];
-    if (code === undefined || rank === 0 || rank > MAX_RANK || size(x.shape) === 0) return stock(args as never);
+    if (code === undefined || rank === 0 || rank > MAX_RANK || elementCount(x.shape) === 0) return stock(args as never);
     const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
     if (axes.length !== 1) return stock(args as never);
     const out = backend.makeOutput(keptDims(rank, axes).map((i) => x.shape[i]), 'int32');
@@ -246,7 +228,7 @@ interface CopySpec {
   dstStrides: readonly number[];
 }
 
-function runCopies(addon: NativeOpsAddon, backend: WasmBackendLike, elemBytes: number, copies: CopySpec[]): void {
+function runCopies(addon: NativeOpsAddon, backend: WasmHeapBackend, elemBytes: number, copies: CopySpec[]): void {
   let n = 1;
   for (const c of copies) n += 4 + 3 * c.shape.length;
   const p = paramsOf(n);
@@ -277,12 +259,12 @@ const transpose: Impl = (addon, args, stock) => {
   // A permutation that only moves size-1 dims is the stock kernel's zero-copy identity.
   const moved = perm.filter((d) => x.shape[d] !== 1);
   const noop = moved.every((d, i) => i === 0 || d > moved[i - 1]);
-  if (es === undefined || rank > MAX_RANK || noop || size(x.shape) === 0) return stock(args as never);
+  if (es === undefined || rank > MAX_RANK || noop || elementCount(x.shape) === 0) return stock(args as never);
   const outShape = perm.map((d) => x.shape[d]);
   const out = backend.makeOutput(outShape, x.dtype);
   const xs = stridesOf(x.shape);
-  const xOff = offsetOf(backend, x);
-  runCopies(addon, backend, es, [{ shape: outShape, src: xOff, srcStrides: perm.map((d) => xs[d]), dst: offsetOf(backend, out), dstStrides: stridesOf(outShape) }]);
+  const xOff = heapOffset(backend, x);
+  runCopies(addon, backend, es, [{ shape: outShape, src: xOff, srcStrides: perm.map((d) => xs[d]), dst: heapOffset(backend, out), dstStrides: stridesOf(outShape) }]);
   return out;
 };
 
@@ -292,12 +274,12 @@ const slice: Impl = (addon, args, stock) => {
   const es = ELEM_BYTES[x.dtype];
   if (es === undefined || x.shape.length > MAX_RANK) return stock(args as never);
   const [begin, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
-  if (size(sz) === 0) return stock(args as never);
+  if (elementCount(sz) === 0) return stock(args as never);
   const out = backend.makeOutput(sz, x.dtype);
   const xs = stridesOf(x.shape);
   let flat = 0;
   for (let i = 0; i < begin.length; i++) flat += begin[i] * xs[i];
-  runCopies(addon, backend, es, [{ shape: sz, src: offsetOf(backend, x) + flat * es, srcStrides: xs, dst: offsetOf(backend, out), dstStrides: stridesOf(sz) }]);
+  runCopies(addon, backend, es, [{ shape: sz, src: heapOffset(backend, x) + flat * es, srcStrides: xs, dst: heapOffset(backend, out), dstStrides: stridesOf(sz) }]);
   return out;
 };
 
@@ -305,11 +287,11 @@ const splitV: Impl = (addon, args, stock) => {
   const { x } = args.inputs;
   const { backend, attrs } = args;
   const es = ELEM_BYTES[x.dtype];
-  if (es === undefined || x.shape.length > MAX_RANK || size(x.shape) === 0) return stock(args as never);
+  if (es === undefined || x.shape.length > MAX_RANK || elementCount(x.shape) === 0) return stock(args as never);
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
   const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits as number[] | number, axis);
   const xs = stridesOf(x.shape);
-  const xOff = offsetOf(backend, x);
+  const xOff = heapOffset(backend, x);
   const outs: tf.TensorInfo[] = [];
   const copies: CopySpec[] = [];
   let begin = 0;
@@ -318,7 +300,7 @@ const splitV: Impl = (addon, args, stock) => {
     shape[axis] = s;
     const out = backend.makeOutput(shape, x.dtype);
     outs.push(out);
-    if (size(shape) > 0) copies.push({ shape, src: xOff + begin * xs[axis] * es, srcStrides: xs, dst: offsetOf(backend, out), dstStrides: stridesOf(shape) });
+    if (elementCount(shape) > 0) copies.push({ shape, src: xOff + begin * xs[axis] * es, srcStrides: xs, dst: heapOffset(backend, out), dstStrides: stridesOf(shape) });
     begin += s;
   }
   if (copies.length) runCopies(addon, backend, es, copies);
@@ -334,17 +316,17 @@ const concat: Impl = (addon, args, stock) => {
   const axis = tf.util.parseAxisParam(args.attrs.axis as number, inputs[0].shape)[0];
   tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
   const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
-  const nonEmpty = inputs.filter((t) => size(t.shape) > 0);
+  const nonEmpty = inputs.filter((t) => elementCount(t.shape) > 0);
   // One non-empty input: the stock kernel's zero-copy identity.
-  if (nonEmpty.length <= 1 || size(outShape) === 0) return stock(args as never);
+  if (nonEmpty.length <= 1 || elementCount(outShape) === 0) return stock(args as never);
   const out = backend.makeOutput(outShape, dtype);
-  const batch = size(nonEmpty[0].shape.slice(0, axis));
-  const inner = nonEmpty.map((t) => size(t.shape.slice(axis)));
+  const batch = elementCount(nonEmpty[0].shape.slice(0, axis));
+  const inner = nonEmpty.map((t) => elementCount(t.shape.slice(axis)));
   const total = inner.reduce((s, v) => s + v, 0);
-  const outOff = offsetOf(backend, out);
+  const outOff = heapOffset(backend, out);
   let col = 0;
   const copies = nonEmpty.map((t, i) => {
-    const c: CopySpec = { shape: [batch, inner[i]], src: offsetOf(backend, t), srcStrides: [inner[i], 1], dst: outOff + col * es, dstStrides: [total, 1] };
+    const c: CopySpec = { shape: [batch, inner[i]], src: heapOffset(backend, t), srcStrides: [inner[i], 1], dst: outOff + col * es, dstStrides: [total, 1] };
     col += inner[i];
     return c;
   });
@@ -363,7 +345,7 @@ const padV2: Impl = (addon, args, stock) => {
   const paddings = attrs.paddings as Array<[number, number]>;
   const c = Math.fround(Number(attrs.constantValue ?? 0));
   const rank = x.shape.length;
-  if (es === undefined || rank > MAX_RANK || size(x.shape) === 0) return stock(args as never);
+  if (es === undefined || rank > MAX_RANK || elementCount(x.shape) === 0) return stock(args as never);
   let bitsOf: number;
   if (x.dtype === 'float32') {
     // The stock kernel caches XNNPACK pad operators in a std::map keyed by the float constant, where
@@ -378,17 +360,17 @@ const padV2: Impl = (addon, args, stock) => {
   } else bitsOf = c !== 0 ? 1 : 0; // NaN counts as true, as static_cast<bool>
   const outShape = paddings.map((p, i) => p[0] + x.shape[i] + p[1]);
   const out = backend.makeOutput(outShape, x.dtype);
-  const outOff = offsetOf(backend, out);
+  const outOff = heapOffset(backend, out);
   const os = stridesOf(outShape);
   const p = paramsOf(4);
   p[0] = es;
   p[1] = outOff;
-  p[2] = size(outShape);
+  p[2] = elementCount(outShape);
   p[3] = bitsOf;
   addon.fill(backend.wasm.HEAPU8, p);
   let inner = 0;
   for (let i = 0; i < rank; i++) inner += paddings[i][0] * os[i];
-  runCopies(addon, backend, es, [{ shape: x.shape, src: offsetOf(backend, x), srcStrides: stridesOf(x.shape), dst: outOff + inner * es, dstStrides: os }]);
+  runCopies(addon, backend, es, [{ shape: x.shape, src: heapOffset(backend, x), srcStrides: stridesOf(x.shape), dst: outOff + inner * es, dstStrides: os }]);
   return out;
 };
 
@@ -400,7 +382,7 @@ const tile: Impl = (addon, args, stock) => {
   const es = ELEM_BYTES[x.dtype];
   const rank = x.shape.length;
   const outShape = x.shape.map((d, i) => d * reps[i]);
-  if (es === undefined || 2 * rank > MAX_RANK || size(outShape) === 0) return stock(args as never);
+  if (es === undefined || 2 * rank > MAX_RANK || elementCount(outShape) === 0) return stock(args as never);
   const out = backend.makeOutput(outShape, x.dtype);
   const xs = stridesOf(x.shape);
   const view: number[] = [];
@@ -409,7 +391,7 @@ const tile: Impl = (addon, args, stock) => {
     view.push(reps[i], x.shape[i]);
     src.push(0, xs[i]);
   }
-  runCopies(addon, backend, es, [{ shape: view, src: offsetOf(backend, x), srcStrides: src, dst: offsetOf(backend, out), dstStrides: stridesOf(view) }]);
+  runCopies(addon, backend, es, [{ shape: view, src: heapOffset(backend, x), srcStrides: src, dst: heapOffset(backend, out), dstStrides: stridesOf(view) }]);
   return out;
 };
 
@@ -417,24 +399,24 @@ const gatherV2: Impl = (addon, args, stock) => {
   const { x, indices } = args.inputs;
   const { backend, attrs } = args;
   const es = ELEM_BYTES[x.dtype];
-  if (es === undefined || indices.dtype !== 'int32' || Number(attrs.batchDims ?? 0) !== 0 || size(x.shape) === 0) return stock(args as never);
+  if (es === undefined || indices.dtype !== 'int32' || Number(attrs.batchDims ?? 0) !== 0 || elementCount(x.shape) === 0) return stock(args as never);
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
   const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
   const out = backend.makeOutput(outShape, x.dtype);
-  const nIdx = size(indices.shape);
+  const nIdx = elementCount(indices.shape);
   const p = paramsOf(8);
   p[0] = es;
-  p[1] = offsetOf(backend, x);
-  p[2] = offsetOf(backend, indices);
-  p[3] = offsetOf(backend, out);
-  p[4] = size(x.shape.slice(0, axis));
+  p[1] = heapOffset(backend, x);
+  p[2] = heapOffset(backend, indices);
+  p[3] = heapOffset(backend, out);
+  p[4] = elementCount(x.shape.slice(0, axis));
   p[5] = x.shape[axis];
-  p[6] = size(x.shape.slice(axis + 1));
+  p[6] = elementCount(x.shape.slice(axis + 1));
   p[7] = nIdx;
   const bad = addon.gather(backend.wasm.HEAPU8, p);
   if (bad >= 0) {
     const heap = backend.wasm.HEAPU8;
-    const value = new Int32Array(heap.buffer, heap.byteOffset + offsetOf(backend, indices) + 4 * bad, 1)[0];
+    const value = new Int32Array(heap.buffer, heap.byteOffset + heapOffset(backend, indices) + 4 * bad, 1)[0];
     backend.disposeData(out.dataId);
     // The stock kernel's message (tfjs-backend-wasm GatherV2.ts).
     throw new Error(`GatherV2: the index value ${value} is not in [0, ${x.shape[axis] - 1}]`);
@@ -479,7 +461,7 @@ export function enableNativeOps(addon: NativeOpsAddon, threads: number, only?: r
   restore = new Map();
   for (const [name, impl] of Object.entries(NATIVE_OP_KERNELS)) {
     if (only && !only.includes(name)) continue;
-    const undo = overrideWasmKernel(name, (args, stock) => impl(addon, args as unknown as KernelArgs, stock));
+    const undo = overrideWasmKernel(name, (args, stock) => impl(addon, args as unknown as WasmKernelArgs, stock));
     if (undo) restore.set(name, undo);
   }
 }

@@ -263,7 +263,7 @@ async function runPeer(request: string, shapes: readonly BenchShape[], threads: 
   if ('reason' in resolved) return resolved;
   const runs: Extract<BenchPeer, { runs: unknown }>['runs'] = [];
   for (const shape of shapes) {
-    let best: PeerOutcome | null = null;
+    let best: Extract<PeerOutcome, { ok: true }> | null = null;
     let firstFailure: PeerOutcome | null = null;
     let loadAverage = 0;
     let others: number | null = null;
@@ -279,7 +279,7 @@ async function runPeer(request: string, shapes: readonly BenchShape[], threads: 
         continue;
       }
       repeatMsPerStep.push(outcome.msPerStep);
-      if (!best || !best.ok || outcome.trainTokensPerS > best.trainTokensPerS) best = outcome;
+      if (!best || outcome.trainTokensPerS > best.trainTokensPerS) best = outcome;
     }
     runs.push({ ...(best ?? firstFailure!), loadAverage, othersBusyCores: others, repeatMsPerStep });
   }
