@@ -5,10 +5,10 @@
 //   npx tsx scripts/bench-tape-shortcuts.ts [--shape tiny-llama|gpt2-124m] [--rounds 8] [--steps 12] [--native-matmul on|off]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
 import type { NativeMatmulMode } from '../src/engine/native-matmul.js';
 import { installTapeShortcuts, uninstallTapeShortcuts } from '../src/engine/tape-shortcuts.js';
+import { kernelCallsPerStep } from './lib/kernel-calls.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -27,25 +27,11 @@ const modes = { stock: () => uninstallTapeShortcuts(), shortcuts: () => installT
 const steps = Number(values.steps);
 const { run } = trainingStepTimer(values.shape, steps);
 
-// Kernel functions run per step (the first two steps of a run are tf.profile'd, which keeps the stock path: left out).
-let calls = 0;
-const counting = tf.getKernelsForBackend('wasm').map((k) => {
-  const f = k.kernelFunc;
-  (k as { kernelFunc: tf.KernelFunc }).kernelFunc = (args) => (calls++, f(args));
-  return () => ((k as { kernelFunc: tf.KernelFunc }).kernelFunc = f);
-});
 const perStep: Record<string, number> = {};
 for (const [name, on] of Object.entries(modes)) {
   on();
-  const count = async (n: number) => {
-    const { run: r } = trainingStepTimer(values.shape, n);
-    calls = 0;
-    await r();
-    return calls;
-  };
-  perStep[name] = ((await count(steps)) - (await count(2))) / (steps - 2);
+  perStep[name] = await kernelCallsPerStep(values.shape, steps);
 }
-counting.forEach((restore) => restore());
 console.log(`kernel calls per step: stock ${perStep.stock.toFixed(0)} | shortcuts ${perStep.shortcuts.toFixed(0)}`);
 
 const wall: Record<string, number[]> = { stock: [], shortcuts: [] };
