@@ -28,7 +28,12 @@ export class LoadSampler {
   record(): LoadRecord {
     const cpu_count = os.availableParallelism();
     if (this.samples.length === 0) return { cpu_count };
-    const mean = this.samples.reduce((a, b) => a + b, 0) / this.samples.length;
-    return { load_avg_1m: mean, load_avg_1m_max: Math.max(...this.samples), cpu_count };
+    const sum = this.samples.reduce((a, b) => a + b, 0);
+    const max = Math.max(...this.samples);
+    const min = Math.min(...this.samples);
+    // A float sum rounds: five samples of 3.68 average to 3.6800000000000006, above their max.
+    // Clamp the mean into the samples' range so that mean <= max always holds.
+    const mean = Math.min(max, Math.max(min, sum / this.samples.length));
+    return { load_avg_1m: mean, load_avg_1m_max: max, cpu_count };
   }
 }
