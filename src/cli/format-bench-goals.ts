@@ -61,6 +61,23 @@ function peerLines(r: BenchReport): string[] {
   return lines;
 }
 
+/**
+ * Per shape with a peer-ratio goal: what share of the BLAS peak that goal needs (counting only the
+ * step's model FLOPs, so a lower bound) beside what the peer and we reach. A goal that needs the
+ * whole peak or more cannot be met by any kernel on this machine against this peer.
+ */
+function reachLines(r: BenchReport): string[] {
+  const lines: string[] = [];
+  for (const g of r.goals) {
+    if (g.peerGoalNeedsOfBlasPeak === null || g.peerOfBlasPeak === null || g.ofBlasPeak === null || g.goals.peerRatio === undefined) continue;
+    const verdict = g.peerGoalNeedsOfBlasPeak >= 1 ? 'more than the BLAS peak: out of reach on this machine against this peer' : g.peerGoalNeedsOfBlasPeak >= 0.9 ? 'within 10% of the BLAS peak with no time left for the rest of the step' : 'within the BLAS peak';
+    lines.push(
+      `${g.shape}: ${g.goals.peerRatio.toFixed(1)}× the peer needs ${formatPercent(g.peerGoalNeedsOfBlasPeak)} of this run's BLAS peak on the step's model FLOPs alone (${verdict}); the peer reaches ${formatPercent(g.peerOfBlasPeak)}, we reach ${formatPercent(g.ofBlasPeak)}`,
+    );
+  }
+  return lines.length ? ['', ...lines] : [];
+}
+
 /** Issue 12's goals from this run: ratio to the PyTorch peer and share of the BLAS peak, with both sides' peak RSS. */
 export function formatBenchGoals(r: BenchReport): string {
   const busy = loaded(r);
@@ -81,5 +98,5 @@ export function formatBenchGoals(r: BenchReport): string {
     ['shape', 'matmul', 'train tok/s', 'PyTorch tok/s', 'ratio', 'GFLOP/s', 'of BLAS peak', 'PyTorch GFLOP/s', 'peak RSS', 'PyTorch peak RSS'],
     rows,
   );
-  return [...peerLines(r), '', table].join('\n');
+  return [...peerLines(r), '', table, ...reachLines(r)].join('\n');
 }

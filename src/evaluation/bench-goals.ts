@@ -22,6 +22,15 @@ export interface BenchGoalRow {
   peerRatio: number | null;
   /** Our achieved GFLOP/s / the BLAS peak (numpy) of this run. */
   ofBlasPeak: number | null;
+  /** The peer's achieved GFLOP/s / the same BLAS peak. */
+  peerOfBlasPeak: number | null;
+  /**
+   * The share of this run's BLAS peak that the peer-ratio goal needs: goal × the peer's GFLOP/s /
+   * the peak. A lower bound on the matmul efficiency any implementation would need, since it
+   * counts only the step's model FLOPs and gives the rest of the step (element-wise work, the
+   * engine) no time at all; at or above 1 the goal is out of reach on this machine against this peer.
+   */
+  peerGoalNeedsOfBlasPeak: number | null;
   goals: NonNullable<BenchShape['goals']>;
   /** Whether each goal the shape has is met; absent where the figure is missing. */
   met: { peerRatio?: boolean; ofBlasPeak?: boolean };
@@ -34,6 +43,9 @@ export function benchGoalRows(rows: readonly BenchShapeResult[], shapes: readonl
     const p = run?.ok ? run : null;
     const peerRatio = p ? s.trainTokensPerS / p.trainTokensPerS : null;
     const ofBlasPeak = blasPeak.ok ? s.achievedGflops / blasPeak.gflops : null;
+    const peerAchievedGflops = p ? (s.trainFlopsPerToken * p.trainTokensPerS) / 1e9 : null;
+    const peerOfBlasPeak = blasPeak.ok && peerAchievedGflops !== null ? peerAchievedGflops / blasPeak.gflops : null;
+    const peerGoalNeedsOfBlasPeak = goals.peerRatio !== undefined && peerOfBlasPeak !== null ? goals.peerRatio * peerOfBlasPeak : null;
     const met: BenchGoalRow['met'] = {};
     if (goals.peerRatio !== undefined && peerRatio !== null) met.peerRatio = peerRatio >= goals.peerRatio;
     if (goals.ofBlasPeak !== undefined && ofBlasPeak !== null) met.ofBlasPeak = ofBlasPeak >= goals.ofBlasPeak;
@@ -44,10 +56,12 @@ export function benchGoalRows(rows: readonly BenchShapeResult[], shapes: readonl
       achievedGflops: s.achievedGflops,
       peakRssBytes: s.peakRssBytes,
       peerTrainTokensPerS: p?.trainTokensPerS ?? null,
-      peerAchievedGflops: p ? (s.trainFlopsPerToken * p.trainTokensPerS) / 1e9 : null,
+      peerAchievedGflops,
       peerPeakRssBytes: p?.peakRssBytes ?? null,
       peerRatio,
       ofBlasPeak,
+      peerOfBlasPeak,
+      peerGoalNeedsOfBlasPeak,
       goals,
       met,
     };

@@ -31,12 +31,16 @@ test('goal rows: ratio to the peer, share of the BLAS peak and met / not met aga
   ]);
   // The peer does the same model FLOPs per token: its GFLOP/s scale with its tokens/s.
   expect(rows[1].peerAchievedGflops).toBeCloseTo(40, 9);
+  // 1.5× a peer at 40 of 200 GFLOP/s needs 60 GFLOP/s = 30% of the peak; tiny has no peak goal but a ratio goal.
+  expect(rows[1].peerOfBlasPeak).toBeCloseTo(0.2, 12);
+  expect(rows[1].peerGoalNeedsOfBlasPeak).toBeCloseTo(0.3, 12);
+  expect(rows[0].peerGoalNeedsOfBlasPeak).toBeCloseTo(0.01, 12);
   expect(rows[1]).toMatchObject({ peerTrainTokensPerS: 100, peerPeakRssBytes: 250 * MiB, peakRssBytes: 400 * MiB, goals: { peerRatio: 1.5, ofBlasPeak: 0.25 } });
 });
 
 test('without a peer or a BLAS peak the figures are null and no goal is judged', () => {
   const [row] = benchGoalRows([ours('gpt2-124m', 150, 60)], BENCH_SHAPES, { ok: false, reason: 'no numpy' }, { reason: 'no python with torch' });
-  expect(row).toMatchObject({ peerTrainTokensPerS: null, peerRatio: null, ofBlasPeak: null, peerPeakRssBytes: null, met: {} });
+  expect(row).toMatchObject({ peerTrainTokensPerS: null, peerRatio: null, ofBlasPeak: null, peerPeakRssBytes: null, peerOfBlasPeak: null, peerGoalNeedsOfBlasPeak: null, met: {} });
 });
 
 function report(peer: BenchReport['peer'], loadAverage = 0.3, othersBusyCores: number | null = null): BenchReport {
@@ -52,6 +56,10 @@ test('the goals table names the peer, its BLAS and both sides\' peak RSS; a refe
   expect(text).toMatch(/^PyTorch peer gpt2-124m: torch 1\.13\.1 \(\/usr\/bin\/python3\), 2 threads, OMP_WAIT_POLICY=PASSIVE, own process after ours \(before it: load average 0\.40\);.*BLAS_INFO=generic → \/usr\/lib\/x86_64-linux-gnu\/openblas-pthread\/libopenblasp-r0\.3\.21\.so$/m);
   expect(text).toMatch(/^gpt2-124m\s+native\s+150\.0\s+100\.0\s+1\.50× \(goal ≥ 1\.5×: met\)\s+60\.0\s+30\.0% \(goal ≥ 25%: met\)\s+40\.0\s+400 MiB\s+250 MiB$/m);
   expect(text).not.toMatch(/WARNING/);
+  expect(text).toMatch(/^gpt2-124m: 1\.5× the peer needs 30\.0% of this run's BLAS peak on the step's model FLOPs alone \(within the BLAS peak\); the peer reaches 20\.0%, we reach 30\.0%$/m);
+  // A peer at 140 of 200 GFLOP/s: 1.5× would need 105% of the peak.
+  const fast = formatBenchGoals(report({ python: '/usr/bin/python3', runs: [peerRun('gpt2-124m', 350)] }));
+  expect(fast).toMatch(/1\.5× the peer needs 105\.0% of this run's BLAS peak .*\(more than the BLAS peak: out of reach on this machine against this peer\); the peer reaches 70\.0%/);
 
   const flagged = formatBenchGoals(report({ python: 'python3', runs: [peerRun('gpt2-124m', 300, ['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0'])] }, 1.7));
   expect(flagged).toMatch(/WARNING: load average above 1 during this run/);
