@@ -29,6 +29,10 @@ import { blockLinearModules, resolveTargetModules } from './param-count-modules.
  *   2/3 of full fine-tuning, which is where the LoRA paper's training speed-up comes from.
  *   (Activation gradients below the lowest adapted layer are not needed either; counting them
  *   anyway keeps the figure a slight over-estimate only when the first blocks carry no adapter.)
+ * - DoRA (Liu et al. 2024) adds, per adapted module and per forward pass, the merged weight
+ *   W + s·B·A (a `[out, r]·[r, in]` product, 2·r·in·out) whose row norms scale the output. The norm
+ *   is detached (PEFT, paper §4.3), so it has no backward; it is shared by every token of the pass,
+ *   so per token it is Σ 2·r·in·out / tokens per forward. It is model FLOPs: DoRA's output needs it.
  *
  * These are *model* FLOPs (PaLM, Chowdhery et al. 2022, app. B): recomputation under activation
  * checkpointing and dequantising quantized base weights are work the hardware does but the model
@@ -76,6 +80,21 @@ export function loraForwardFlopsPerToken(config: ModelConfig, lora: LoraShape): 
   );
 }
 
+/**
+ * DoRA's weight-norm FLOPs per token: Σ 2·r·in·out over the targeted modules (the `B·A` product of
+ * each forward pass), divided by the tokens of one pass; 0 without DoRA.
+ */
+export function doraNormFlopsPerToken(config: ModelConfig, lora: LoraShape): number {
+  if (!lora.dora) return 0;
+  const tokens = lora.dora.tokensPerForward;
+  if (!(tokens > 0) || !Number.isFinite(tokens)) throw new RangeError(`DoRA tokens per forward pass must be finite and > 0, got ${tokens}`);
+  const perPass = resolveTargetModules(config, lora.targetModules).reduce(
+    (sum, m) => sum + 2 * (lora.ranks?.get(m.name) ?? lora.r) * m.inFeatures * m.outFeatures,
+    0,
+  );
+  return perPass / tokens;
+}
+
 export type TrainingMethod = { kind: 'full' } | ({ kind: 'lora' } & LoraShape);
 
 export interface TrainingFlops {
@@ -83,6 +102,8 @@ export interface TrainingFlops {
   baseForward: number;
   /** Forward FLOPs of the adapters (0 for full fine-tuning). */
   loraForward: number;
+  /** DoRA's detached weight norm, per token (forward only; 0 without DoRA). */
+  doraNorm: number;
   /** Forward pass as trained: base + adapters. */
   forward: number;
   backward: number;
@@ -94,12 +115,13 @@ export interface TrainingFlops {
 export function trainingFlopsPerToken(config: ModelConfig, opts: FlopsOptions & { method: TrainingMethod }): TrainingFlops {
   const baseForward = forwardFlopsPerToken(config, opts).total;
   if (opts.method.kind === 'full') {
-    return { baseForward, loraForward: 0, forward: baseForward, backward: 2 * baseForward, total: 3 * baseForward };
+    return { baseForward, loraForward: 0, doraNorm: 0, forward: baseForward, backward: 2 * baseForward, total: 3 * baseForward };
   }
   const loraForward = loraForwardFlopsPerToken(config, opts.method);
-  const forward = baseForward + loraForward;
+  const doraNorm = doraNormFlopsPerToken(config, opts.method);
+  const forward = baseForward + loraForward + doraNorm;
   const backward = baseForward + 2 * loraForward;
-  return { baseForward, loraForward, forward, backward, total: forward + backward };
+  return { baseForward, loraForward, doraNorm, forward, backward, total: forward + backward };
 }
 
 /** FLOP/s achieved by a run: model FLOPs per token × tokens per second. */

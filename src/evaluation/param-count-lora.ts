@@ -9,6 +9,11 @@ export interface LoraShape {
   targetModules: string | readonly string[];
   /** Rank of modules whose rank differs from r (rank_pattern), by full module name. */
   ranks?: ReadonlyMap<string, number>;
+  /**
+   * DoRA (`use_dora`): the tokens each forward pass runs on (micro-batch sequences × tokens per
+   * sequence), over which the per-pass weight norm ‖W + s·B·A‖ is shared. Absent for plain LoRA.
+   */
+  dora?: { tokensPerForward: number };
 }
 
 export interface LoraModuleParams extends TargetedModule {

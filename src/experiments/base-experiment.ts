@@ -198,7 +198,14 @@ export class BaseExperiment {
     const gpu = this.ctx.engine.backend === 'tensorflow' || this.ctx.engine.backend === 'webgpu' ? queryGpuMemory() : null;
     const gpuBytes = backendGpuBytes();
     const seqLen = tr.trainSamples > 0 ? tr.trainTokens / tr.trainSamples : this.config.training.max_seq_len;
-    const mfu = measureMfu ? await computeMfu(m.config, { r: this.config.lora.r, targetModules: this.lora!.modules, ranks: new Map(this.lora!.modules.map((n) => [n, m.linears.get(n)!.lora!.r])) }, seqLen, tr.tokensPerS, this.ctx.engine.backend) : {};
+    const lora = {
+      r: this.config.lora.r,
+      targetModules: this.lora!.modules,
+      ranks: new Map(this.lora!.modules.map((n) => [n, m.linears.get(n)!.lora!.r])),
+      // DoRA's weight norm runs once per forward pass, shared by the micro-batch's tokens.
+      ...(this.config.lora.use_dora ? { dora: { tokensPerForward: this.config.training.batch_size * seqLen } } : {}),
+    };
+    const mfu = measureMfu ? await computeMfu(m.config, lora, seqLen, tr.tokensPerS, this.ctx.engine.backend) : {};
     return {
       trainable_params: trainable,
       total_params: params.total + trainable,

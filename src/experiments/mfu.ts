@@ -1,5 +1,6 @@
 import { measureMatmulGflops } from '../engine/matmul-peak.js';
 import { achievedFlopsPerSecond, mfu, trainingFlopsPerToken } from '../evaluation/flops.js';
+import type { LoraShape } from '../evaluation/param-count-lora.js';
 import type { ModelConfig } from '../model/types.js';
 
 let peakCache: { backend: string; gflops: number } | null = null;
@@ -14,9 +15,9 @@ export async function matmulPeakGflops(backend: string): Promise<number> {
 }
 
 /** Model FLOPs utilisation of LoRA training against the measured matmul peak. */
-export async function computeMfu(config: ModelConfig, lora: { r: number; targetModules: string[]; ranks?: ReadonlyMap<string, number> }, seqLen: number, tokensPerS: number, backend: string): Promise<{ mfu?: number; matmul_peak_gflops?: number }> {
+export async function computeMfu(config: ModelConfig, lora: LoraShape, seqLen: number, tokensPerS: number, backend: string): Promise<{ mfu?: number; matmul_peak_gflops?: number }> {
   if (!(tokensPerS > 0)) return {};
-  const perToken = trainingFlopsPerToken(config, { seqLen: Math.max(1, Math.round(seqLen)), method: { kind: 'lora', r: lora.r, targetModules: lora.targetModules, ranks: lora.ranks } }).total;
+  const perToken = trainingFlopsPerToken(config, { seqLen: Math.max(1, Math.round(seqLen)), method: { kind: 'lora', ...lora } }).total;
   const peak = await matmulPeakGflops(backend);
   return { mfu: mfu(achievedFlopsPerSecond(perToken, tokensPerS), peak * 1e9), matmul_peak_gflops: peak };
 }

@@ -129,7 +129,7 @@ export function planRun(run: PlannedRun, opts: { prepare?: PrepareSpec; matmulGf
     const seqLen = meanTokens(c.dataset, t.max_seq_len);
     const tokensPerStep = t.batch_size * seqLen; // one micro-batch is live at a time
     const trainTokens = t.max_steps * t.batch_size * t.gradient_accumulation_steps * seqLen;
-    const flops = trainingFlopsPerToken(mc, { seqLen: Math.round(seqLen), method: { kind: 'lora', r: c.lora.r, targetModules: lora.modules, ranks: new Map(lora.modules.map((n, i) => [n, lora.ranks[i]])) } }).total;
+    const flops = trainingFlopsPerToken(mc, { seqLen: Math.round(seqLen), method: { kind: 'lora', r: c.lora.r, targetModules: lora.modules, ranks: new Map(lora.modules.map((n, i) => [n, lora.ranks[i]])), ...(c.lora.use_dora ? { dora: { tokensPerForward: tokensPerStep } } : {}) } }).total;
     Object.assign(row, {
       modules: lora.modules.length,
       trainable_params: trainable,

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import {
   achievedFlopsPerSecond,
   forwardFlopsPerToken,
+  doraNormFlopsPerToken,
   loraForwardFlopsPerToken,
   mfu,
   trainingFlopsPerToken,
@@ -35,7 +36,7 @@ describe('forward FLOPs per token', () => {
 describe('training FLOPs per token', () => {
   test('full fine-tuning is 3 × forward', () => {
     const t = trainingFlopsPerToken(TINY_LLAMA, { seqLen: 3, method: { kind: 'full' } });
-    expect(t).toEqual({ baseForward: 2592, loraForward: 0, forward: 2592, backward: 5184, total: 7776 });
+    expect(t).toEqual({ baseForward: 2592, loraForward: 0, doraNorm: 0, forward: 2592, backward: 5184, total: 7776 });
   });
 
   test('LoRA is 2 × base forward + 3 × adapter forward (hand example)', () => {
@@ -43,7 +44,17 @@ describe('training FLOPs per token', () => {
     const lora = { r: 2, targetModules: ['q_proj', 'k_proj'] };
     expect(loraForwardFlopsPerToken(TINY_LLAMA, lora)).toBe(224);
     const t = trainingFlopsPerToken(TINY_LLAMA, { seqLen: 3, method: { kind: 'lora', ...lora } });
-    expect(t).toEqual({ baseForward: 2592, loraForward: 224, forward: 2816, backward: 2592 + 448, total: 5184 + 672 });
+    expect(t).toEqual({ baseForward: 2592, loraForward: 224, doraNorm: 0, forward: 2816, backward: 2592 + 448, total: 5184 + 672 });
+  });
+
+  test('DoRA adds the per-pass weight norm, shared by the pass\'s tokens, forward only (hand example)', () => {
+    // B·A for q (8×8) and k (4×8) at r=2: 2·2·(64 + 32) = 384 per layer, 768 per pass; over 6 tokens 128 per token
+    const lora = { r: 2, targetModules: ['q_proj', 'k_proj'], dora: { tokensPerForward: 6 } };
+    expect(doraNormFlopsPerToken(TINY_LLAMA, lora)).toBe(128);
+    const t = trainingFlopsPerToken(TINY_LLAMA, { seqLen: 3, method: { kind: 'lora', ...lora } });
+    expect(t).toEqual({ baseForward: 2592, loraForward: 224, doraNorm: 128, forward: 2944, backward: 2592 + 448, total: 2944 + 3040 });
+    expect(doraNormFlopsPerToken(TINY_LLAMA, { r: 2, targetModules: ['q_proj'] })).toBe(0);
+    expect(() => doraNormFlopsPerToken(TINY_LLAMA, { r: 2, targetModules: ['q_proj'], dora: { tokensPerForward: 0 } })).toThrow(/tokens per forward/);
   });
 
   test('LoRA on a real model costs about 2/3 of full fine-tuning', () => {

@@ -85,6 +85,18 @@ describe('dry-run plan', () => {
     expect(row.ok).toBe(false);
     expect(row.error).toMatch(/nope/);
   });
+
+  test('DoRA runs are estimated with the per-pass weight norm on top of the adapters', () => {
+    const plain = planRun(expandSuite({ name: 'd', type: 'rank', base: base(), sweep: { rank: [8] } }, 'd.yaml').runs[0], { prepare, matmulGflops: 10 });
+    const dora = planRun(
+      expandSuite({ name: 'd', type: 'rank', base: base({ lora: { lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], use_dora: true } }), sweep: { rank: [8] } }, 'd.yaml').runs[0],
+      { prepare, matmulGflops: 10 },
+    );
+    expect(dora.ok && plain.ok).toBe(true);
+    expect(dora.est_train_tokens).toBe(plain.est_train_tokens);
+    // Same tokens, more FLOPs per token: B·A for q (32×32) and v (16×32) at r=8 per pass, 2 layers.
+    expect(dora.est_time_s!).toBeGreaterThan(plain.est_time_s!);
+  });
 });
 
 describe('running suites', () => {
