@@ -4,13 +4,15 @@
 // bench shape, stock and native matmul alternating round by round. The native non-matmul kernels
 // stay as LORA_STUDY_NATIVE_OPS sets them (on by default) in both arms.
 // --shapes tiny-step: instead, every product of one `bench --quick` tiny-llama training step
-// (hidden 64, batch 4×64, LoRA r=8), with its calls per step, and their sum per step.
+// (hidden 64, batch 4×64, LoRA r=8), with its calls per step, and their sum per step;
+// --shapes gpt2-step: the same for a GPT-2 small step (1×128, r=8 on c_attn; with --no-stock and
+// --base-addon, since the stock kernels take seconds on its tied head).
 // --base-addon PATH: a third arm, another build of the addon (e.g. a copy of main's
 // native/sgemm/build/Release/sgemm.node), run through the same JS kernels: an A/B of native code.
 // --kernel-times: also the time inside the BatchMatMul kernel per step and per call, each arm.
 // --threads-ab: per-call only, this addon on one thread against two with no size threshold
 // (what sets the addon's minimum for splitting a product: setMinParallelFlops).
-//   npx tsx scripts/bench-native-matmul.ts [--filter text] [--shapes default|tiny-step] [--base-addon path]
+//   npx tsx scripts/bench-native-matmul.ts [--filter text] [--shapes default|tiny-step|gpt2-step] [--base-addon path]
 //     [--threads 2] [--threads-ab] [--no-stock] [--kernel-times] [--shape tiny-llama|gpt2-124m] [--rounds 5] [--steps 4] [--no-micro] [--no-steps]
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -64,6 +66,25 @@ const TINY_STEP: Case[] = (
     [3, [4, 2, 128, 64], [4, 2, 128, 16], true, false],
   ] as Array<[number, number[], number[], boolean, boolean]>
 ).map(([calls, a, b, ta, tb]) => [`${calls}× ${a.join('x')}${ta ? 'ᵀ' : ''}·${b.join('x')}${tb ? 'ᵀ' : ''}`, a, b, ta, tb, 200]);
+// One GPT-2 small LoRA step's products (batch 1×128, r=8 on c_attn; the _shapes profile of
+// BatchMatMul calls in a training step), calls per step in the label; repetitions by size.
+const GPT2_STEP: Case[] = (
+  [
+    [1, [128, 768], [50257, 768], false, true], [1, [128, 50257], [50257, 768], false, false],
+    [12, [128, 768], [2304, 768], false, true], [11, [128, 2304], [2304, 768], false, false],
+    [12, [128, 768], [768, 768], false, true], [12, [128, 768], [768, 768], false, false],
+    [12, [128, 768], [3072, 768], false, true], [12, [128, 3072], [3072, 768], false, false],
+    [12, [128, 3072], [768, 3072], false, true], [12, [128, 768], [768, 3072], false, false],
+    [24, [1, 12, 128, 64], [1, 12, 128, 64], false, true], [24, [1, 12, 128, 128], [1, 12, 128, 64], false, false],
+    [24, [1, 12, 128, 128], [1, 12, 128, 64], true, false],
+    [12, [128, 768], [8, 768], false, true], [12, [128, 8], [2304, 8], false, true],
+    [12, [128, 2304], [128, 8], true, false], [12, [128, 8], [128, 768], true, false],
+    [12, [128, 2304], [2304, 8], false, false], [11, [128, 8], [8, 768], false, false],
+  ] as Array<[number, number[], number[], boolean, boolean]>
+).map(([calls, a, b, ta, tb]) => {
+  const flops = 2 * a.reduce((x, y) => x * y, 1) * (tb ? b[b.length - 2] : b[b.length - 1]);
+  return [`${calls}× ${a.join('x')}${ta ? 'ᵀ' : ''}·${b.join('x')}${tb ? 'ᵀ' : ''}`, a, b, ta, tb, Math.max(1, Math.min(200, Math.round(2e8 / flops)))];
+});
 const DEFAULT_CASES: Case[] = [
   ['call overhead 1x1·1x1', [1, 1], [1, 1], false, false, 2000],
   ['call overhead 4,4,8,8·ᵀ', [4, 4, 8, 8], [4, 4, 8, 8], false, true, 1000],
@@ -84,8 +105,9 @@ const DEFAULT_CASES: Case[] = [
   ['gpt2 attn 1,12,128,64·ᵀ', [1, 12, 128, 64], [1, 12, 128, 64], false, true, 20],
   ['square 512', [512, 512], [512, 512], false, false, 5],
 ];
-if (values.shapes !== 'default' && values.shapes !== 'tiny-step') throw new Error(`--shapes default|tiny-step, not ${values.shapes}`);
-const CASES = values.shapes === 'tiny-step' ? TINY_STEP : DEFAULT_CASES;
+if (!['default', 'tiny-step', 'gpt2-step'].includes(values.shapes)) throw new Error(`--shapes default|tiny-step|gpt2-step, not ${values.shapes}`);
+const CASES = values.shapes === 'tiny-step' ? TINY_STEP : values.shapes === 'gpt2-step' ? GPT2_STEP : DEFAULT_CASES;
+const perStepShapes = values.shapes !== 'default';
 
 // The arms: stock wasm, this checkout's addon, and optionally another build of it; or (--threads-ab)
 // this addon on one thread and on two, every product split.
@@ -137,7 +159,7 @@ if (!values['no-micro']) {
     const batch = as.slice(0, -2).reduce((x, y) => x * y, 1);
     const flops = 2 * batch * (ta ? as[r - 1] : as[r - 2]) * (ta ? as[r - 2] : as[r - 1]) * (tb ? bs[bs.length - 2] : bs[bs.length - 1]);
     const us = Object.fromEntries(arms.map((arm) => [arm, median(t[arm]!)])) as Record<Arm, number>;
-    const calls = values.shapes === 'tiny-step' ? Number(label.split('×')[0]) : 0;
+    const calls = perStepShapes ? Number(label.split('×')[0]) : 0;
     for (const arm of arms) perStep[arm] = (perStep[arm] ?? 0) + calls * us[arm];
     const cols = arms.map((arm) => `${arm} ${us[arm].toFixed(1).padStart(7)} µs`).join('  ');
     const [first, last] = [arms[0], arms[arms.length - 1]];
@@ -145,7 +167,7 @@ if (!values['no-micro']) {
     console.log(`${label.padEnd(34)} ${cols}  ×${(us[first] / us[last]).toFixed(2)}${vsBase}  ${last} ${(flops / us[last] / 1e3).toFixed(1)} GFLOP/s`);
     tf.dispose([a, b]);
   }
-  if (values.shapes === 'tiny-step') {
+  if (perStepShapes) {
     console.log(`per step (calls × median µs): ${arms.map((arm) => `${arm} ${(perStep[arm]! / 1000).toFixed(2)} ms`).join(', ')}; load average ${loadavg()}`);
   }
 }

@@ -115,8 +115,11 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     [[3, 97, 11], [97, 9], true, false],
     // Over 3 MFLOP, so two threads share one packed B (K 257: two panels), and the row tiles split.
     [[301, 257], [257, 37], false, false],
-    // N a multiple of the tile width and B row-major: B read in place, not packed.
+    // N a multiple of the tile width and B row-major: B read in place, not packed (M ≤ 256 also
+    // with A packed; K 1024 makes A's rows crowd L1, so 'auto' packs A and reads B in place).
     [[301, 257], [257, 48], false, false],
+    [[131, 257], [257, 48], false, false],
+    [[37, 1024], [1024, 160], false, false],
     [[257, 301], [37, 257], true, true],
   ];
 

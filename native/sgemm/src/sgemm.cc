@@ -260,6 +260,7 @@ Buffers& thread_buffers() {
 struct Plan {
   Tile tile;
   bool direct_a;
+  bool direct_b;  // a row-major B is read in place wherever a panel splits into full tiles (else packed)
 };
 
 // One k panel of B for the micro-kernels: column tile t (NR wide) at base + t*tile_stride, its row
@@ -324,15 +325,16 @@ __attribute__((noinline)) void gemm_serial(const Problem& p, const Plan& plan, B
         rows_in_place(p, t, 0, p.M, pc, kc, jc, nc, panel_of(p, pc, kc, jc, nc, NR, buf.b), buf.a);
         continue;
       }
-      pack_b(p, pc, kc, jc, nc, NR, buf.b);
+      const BPanel b = plan.direct_b ? panel_of(p, pc, kc, jc, nc, NR, buf.b) : BPanel{buf.b, (long)kc * NR, NR};
+      if (!plan.direct_b) pack_b(p, pc, kc, jc, nc, NR, buf.b);
       for (int ic = 0; ic < p.M; ic += MC) {
         const int mc = std::min(MC, p.M - ic);
         pack_a(p, ic, mc, pc, kc, MR, buf.a);
         for (int jr = 0; jr < nc; jr += NR) {
-          const float* bp = buf.b + (long)(jr / NR) * kc * NR;
+          const float* bp = b.base + (long)(jr / NR) * b.tile_stride;
           const float* init = p.init ? p.init + jc + jr : nullptr;
           for (int ir = 0; ir < mc; ir += MR) {
-            t.uk(kc, buf.a + (long)(ir / MR) * kc * MR, 1, MR, bp, NR, p.C + (long)(ic + ir) * p.ldc + jc + jr, p.ldc,
+            t.uk(kc, buf.a + (long)(ir / MR) * kc * MR, 1, MR, bp, b.ks, p.C + (long)(ic + ir) * p.ldc + jc + jr, p.ldc,
                  std::min(MR, mc - ir), std::min(NR, nc - jr), p.order, pc == 0, init);
           }
         }
@@ -442,13 +444,29 @@ void record_split(const ThreadChoice& c, SplitStats* stats, double flops, double
 int g_force_tile = -1;
 int g_force_direct = -1;
 
+// Whether MR rows of a row-major A, `row_floats` apart, read in place by the micro-kernel (MR
+// streams, one line each at a time) crowd into few sets of Zen 4's 32 KiB 8-way L1 (64 sets of
+// 64-byte lines) and evict each other: a stride of a multiple of 4 KiB (K = 1024, 3072) puts all
+// 12 rows in one set (GPT-2's MLP dX 128×3072·3072×768 ran 61 GFLOP/s per CPU second in place
+// against 81 packed).
+bool rows_crowd_l1(long row_floats, int mr) {
+  int per_set[64] = {0};
+  for (int i = 0; i < mr; ++i)
+    if (++per_set[(int)(((long)i * row_floats * 4 / 64) % 64)] > 4) return true;
+  return false;
+}
+
 // The tile that wastes least on padding, by each tile's relative speed; A read in place unless
 // the product is wide: packing pays for itself only when each packed row panel serves many column
 // tiles (Zen 4, one thread: in place ran 256×64·64×64 23 µs against 27 packed, b8 128×16·16×64
-// 25 against 43; packed ran 256×512·512×64ᵀ 184 µs against 194, GPT-2's 128×768·768×3072 76
-// GFLOP/s against 55).
-Plan choose_plan(const Kernel& k, int M, int N) {
-  Plan plan{k.tiles[0], false};
+// 25 against 43; packed ran 256×512·512×64ᵀ 184 µs against 194). A row-major B is read in place
+// (not packed) when M is at most 256: then each panel serves few row tiles and packing it cost
+// GPT-2's M = 128 products 15–25% (the backward dX products, 128×768·768×768 to the tied head's
+// 128×50257·50257×768, ran 68–77 GFLOP/s per CPU second with B packed, 81–86 in place); such
+// products also read A in place, unless its rows crowd L1 (rows_crowd_l1): 82–99 against 81–86.
+// `a_row_floats`: A's row stride when it is read by rows (0: a transposed A, read by columns).
+Plan choose_plan(const Kernel& k, int M, int N, bool b_row_major, long a_row_floats) {
+  Plan plan{k.tiles[0], false, false};
   if (g_force_tile >= 0 && g_force_tile < k.ntiles) {
     plan.tile = k.tiles[g_force_tile];
   } else {
@@ -463,7 +481,9 @@ Plan choose_plan(const Kernel& k, int M, int N) {
       }
     }
   }
-  plan.direct_a = g_force_direct >= 0 ? g_force_direct == 1 : N <= 8 * plan.tile.nr;
+  plan.direct_b = b_row_major && M <= 256;
+  const bool wide_in_place = plan.direct_b && (a_row_floats == 0 || !rows_crowd_l1(a_row_floats, plan.tile.mr));
+  plan.direct_a = g_force_direct >= 0 ? g_force_direct == 1 : N <= 8 * plan.tile.nr || wide_in_place;
   return plan;
 }
 
@@ -574,7 +594,7 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   // Two tasks a thread (when the batch does not give enough), so a late or slow thread holds up less.
   const int parts = batch >= threads ? 1 : 2 * threads;
   const bool split_n = N >= M;
-  const Plan plan = choose_plan(*g_kernel, M, N);
+  const Plan plan = choose_plan(*g_kernel, M, N, !tb, ta ? 0 : K);
   const auto make_problem = [&](long b) {
     Problem p;
     p.A = heap + (long)a_off + (long)a_index(b) * (long)M * K;
