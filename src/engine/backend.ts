@@ -8,6 +8,7 @@ import { loadWasm } from './load-wasm.js';
 import { loadWebgpu } from './load-webgpu.js';
 import { loadNativeAddon, NATIVE_ADDON_HINT } from './native-addon.js';
 import { resolveNativeMatmulMode, type NativeMatmulMode } from './native-matmul.js';
+import { resolveNativeLibmMode } from './native-libm.js';
 import { resolveNativeOpsOverride } from './native-ops.js';
 import { resolveSplitUnaryMode } from './wasm-split-unary.js';
 import {
@@ -68,6 +69,7 @@ export async function initEngine(opts: InitEngineOptions): Promise<EngineInfo> {
   const nativeMatmul = resolveNativeMatmulMode(opts.nativeMatmul);
   resolveNativeOpsOverride();
   resolveSplitUnaryMode();
+  resolveNativeLibmMode();
   if (nativeMatmul === 'on') {
     const addon = loadNativeAddon();
     if (!addon.ok) throw new LoraStudyError(`--native-matmul on: ${addon.reason}`, { hint: NATIVE_ADDON_HINT });

@@ -27,6 +27,7 @@ export function formatDoctorReport(r: DoctorReport): string {
   out.push(`  auto picks: ${r.auto ? `${r.auto.backend} (${r.auto.device})` : 'nothing works'}`);
   out.push(`  native matmul for wasm: ${r.nativeMatmul.ok ? 'ok  ' : 'no  '}${r.nativeMatmul.detail}`);
   out.push(`  native ops for wasm: ${r.nativeOps.ok ? 'ok  ' : 'no  '}${r.nativeOps.detail}`);
+  out.push(`  native Exp for wasm: ${r.nativeExp.ok ? 'ok  ' : 'no  '}${r.nativeExp.detail}`);
   out.push('', ...formatWebgpu(r));
   out.push('', 'CUDA libraries for tfjs-node-gpu (CUDA 11.x, cuDNN 8.x)');
   for (const lib of r.cuda.libs) {

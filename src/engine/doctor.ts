@@ -8,6 +8,7 @@ import { probePackage, TENSORFLOW_PACKAGES, type PackageProbe } from './load-ten
 import { activeWebgpuAdapter } from './load-webgpu.js';
 import { measureMatmulGflops } from './matmul-peak.js';
 import { loadNativeAddon, NATIVE_ADDON_HINT } from './native-addon.js';
+import { loadNativeLibm, NATIVE_LIBM_ENV, nativeLibmStatus } from './native-libm.js';
 import { loadNativeOps, NATIVE_OP_KERNELS } from './native-ops.js';
 import { SPLIT_UNARY_ENV } from './wasm-split-unary.js';
 import { queryGpus, runProgram, type GpuInfo, type RunProgram } from './nvidia-smi.js';
@@ -46,6 +47,8 @@ export interface DoctorReport {
   nativeMatmul: { ok: boolean; detail: string };
   /** The addon's bit-identical non-matmul kernels for wasm (native/sgemm/src/ops.cc): which, or why absent. */
   nativeOps: { ok: boolean; detail: string };
+  /** The native Exp (glibc's non-FMA expf, probe-checked against the stock kernel): in use, or why not. */
+  nativeExp: { ok: boolean; detail: string };
   /** What `--backend auto` picks here. */
   auto: { backend: BackendName; device: string } | null;
   /** Things to do, most important first. */
@@ -101,9 +104,10 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const nativeOps = ops.ok
     ? {
         ok: true,
-        detail: `${Object.keys(NATIVE_OP_KERNELS).join(', ')}, bit-identical to stock wasm (on with the native matmul; LORA_STUDY_NATIVE_OPS=off keeps the stock ones); fused kernels (the addon API this code needs has them): self-attention, rotary, RMSNorm with the residual add, SiLU gate, attention softmax, causal-LM loss, AdamW; Exp: the stock wasm kernel split over wasm instances in worker threads when measured faster (${SPLIT_UNARY_ENV}=off keeps one)`,
+        detail: `${Object.keys(NATIVE_OP_KERNELS).join(', ')}, bit-identical to stock wasm (on with the native matmul; LORA_STUDY_NATIVE_OPS=off keeps the stock ones); fused kernels (the addon API this code needs has them): self-attention, rotary, RMSNorm with the residual add, SiLU gate, attention softmax, causal-LM loss, AdamW; Exp: natively (next line) or else the stock wasm kernel split over wasm instances in worker threads when measured faster (${SPLIT_UNARY_ENV}=off keeps one)`,
       }
     : { ok: false, detail: ops.reason };
+  const nativeExp = describeNativeExp();
   const report: DoctorReport = {
     node: { version: process.version, platform: process.platform, arch: process.arch },
     cpu: { model: cpuModel(), logicalCores: os.cpus().length, availableParallelism: os.availableParallelism() },
@@ -116,11 +120,25 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
     webgpu,
     nativeMatmul,
     nativeOps,
+    nativeExp,
     auto: first ? { backend: first.backend, device: first.device! } : null,
     advice: [],
   };
   report.advice = adviseFor(report);
   return report;
+}
+
+/** The native Exp's state after the wasm backend started (its probe ran there), or whether it could run at all. */
+function describeNativeExp(): { ok: boolean; detail: string } {
+  const s = nativeLibmStatus();
+  const fallback = 'Exp runs as the stock wasm kernel (split over wasm instances when faster)';
+  if (s.state === 'on') return { ok: true, detail: `${s.reason} (${NATIVE_LIBM_ENV}=off turns it off)` };
+  if (s.state !== 'off') return { ok: false, detail: `${s.reason}; ${fallback}` };
+  if (s.reason) return { ok: false, detail: `${s.reason}; ${fallback}` };
+  const load = loadNativeLibm();
+  return load.ok
+    ? { ok: false, detail: `glibc's non-FMA expf is built in but not in use (it follows the native ops and runs after a start-up probe); ${fallback}` }
+    : { ok: false, detail: `unavailable: ${load.reason}; ${fallback}` };
 }
 
 function adviseFor(r: DoctorReport): string[] {

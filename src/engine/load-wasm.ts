@@ -16,6 +16,7 @@ import { applyNativeMatmul, type NativeMatmulMode } from './native-matmul.js';
 import { loadNativeAddon } from './native-addon.js';
 import { nativeOpsEnabled } from './native-ops.js';
 import { describeSplitUnary } from './wasm-split-unary.js';
+import { describeNativeLibm } from './native-libm.js';
 
 type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
 
@@ -108,7 +109,7 @@ export async function loadWasm(opts: { threads?: number; logger: Logger; nativeM
   const ops = nativeOpsEnabled().length;
   // The run's compute threads: the native kernels' when they are in use (wasm's pool is then 1, see wasmPoolThreads).
   const threads = nativeMatmul.used ? computeThreads : wasmThreads;
-  const device = `${describe(simd, wasmThreads)}${nativeMatmul.used ? `, native matmul (${nativeMatmul.detail})` : ops ? `, ${ops} bit-exact native ops` : ''}${describeSplitUnary()}`;
+  const device = `${describe(simd, wasmThreads)}${nativeMatmul.used ? `, native matmul (${nativeMatmul.detail})` : ops ? `, ${ops} bit-exact native ops` : ''}${describeNativeLibm()}${describeSplitUnary()}`;
   return { ok: true, reason: `@tensorflow/tfjs-backend-wasm ${wasm.version_wasm}`, device, threads, simd, nativeMatmul };
 }
 

@@ -6,8 +6,10 @@
  * Max: per output one sequential chain from 0, over the reduced axes in the order given; ArgMax,
  * ArgMin: the stock scan), and data
  * movement (Transpose, Slice, SplitV, Concat, GatherV2, PadV2, Tile). Any dtype, shape or attribute these do not
- * reproduce exactly goes to the stock kernel. Transcendental kernels (Exp, Log, Tanh, ...) stay
- * wasm: their libm results cannot be matched.
+ * reproduce exactly goes to the stock kernel. Exp runs natively, with the stock kernel's bits,
+ * where glibc's non-FMA expf is linked in and passes the start-up probe (native-libm.ts), else as
+ * the stock kernel split over wasm instances (wasm-split-unary.ts); the other transcendental
+ * kernels (Log, Tanh, ...) stay wasm.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
@@ -15,6 +17,7 @@ import path from 'node:path';
 import { LoraStudyError } from '../util/errors.js';
 import { NATIVE_ADDON_HINT, NATIVE_ADDON_PATH_ENV } from './native-addon.js';
 import { disableNativeFused, enableNativeFused } from './native-fused.js';
+import { applyNativeLibm, disableNativeLibm } from './native-libm.js';
 import { elementCount, heapOffset, type WasmHeapBackend, type WasmKernelArgs } from './wasm-heap.js';
 import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 import { applySplitUnary, disableSplitUnary } from './wasm-split-unary.js';
@@ -455,8 +458,12 @@ let restore: Map<string, RestoreKernel> | null = null;
 export function enableNativeOps(addon: NativeOpsAddon, threads: number, only?: readonly string[]): void {
   addon.setThreads(threads);
   if (!only) enableNativeFused(addon, threads);
-  // The stock Exp, which cannot be run natively bit for bit, split over wasm instances instead.
-  if (!only) applySplitUnary(threads);
+  if (!only) {
+    // Exp: natively where the probe passes (run against the stock kernel: the split taken off
+    // first), else the stock kernel split over wasm instances.
+    disableSplitUnary();
+    if (!applyNativeLibm(threads)) applySplitUnary(threads);
+  }
   if (restore) return;
   restore = new Map();
   for (const [name, impl] of Object.entries(NATIVE_OP_KERNELS)) {
@@ -469,6 +476,7 @@ export function enableNativeOps(addon: NativeOpsAddon, threads: number, only?: r
 /** Puts back the stock kernels. */
 export function disableNativeOps(): void {
   disableNativeFused();
+  disableNativeLibm();
   disableSplitUnary();
   if (!restore) return;
   for (const undo of restore.values()) undo();

@@ -28,6 +28,10 @@ describe.skipIf(nativeInstalled)('runDoctor on a machine without tfjs-node', () 
     expect(r.backends[0].reason).toContain('npm install-scripts approve');
     expect(r.backends[2].device).toMatch(/^CPU: wasm SIMD/);
     expect(r.auto?.backend).toBe('wasm');
+    // The native Exp: in use (the wasm start ran its probe) or why not, and what runs instead.
+    if (r.nativeExp.ok) expect(r.nativeExp.detail).toMatch(/non-FMA expf .*bit-identical to the stock wasm Exp on the start-up probe's 65536 inputs/);
+    else expect(r.nativeExp.detail).toMatch(/Exp runs as the stock wasm kernel/);
+    expect(formatDoctorReport(r)).toMatch(/native Exp for wasm: (ok|no) {2}\S/);
     expect(r.tensorflowPackages.every((p) => !p.installed)).toBe(true);
     expect(r.gpus).toBeNull();
     expect(r.cuda.allLoadable).toBe(false);
