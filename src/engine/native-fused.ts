@@ -20,7 +20,7 @@ export interface NativeFusedAddon {
   fused(heap: Uint8Array, params: Float64Array): void;
 }
 
-const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9, ADD_RMS_NORM: 10, LSM_SHIFT: 11, ROW_SUM: 12, LOSS_PICK: 13, LOSS_GRAD_ROWS: 14, GATHER_ROWS: 15, LOSS_GRAD: 16, ADAMW_NORM: 17, ADAMW_UPDATE: 18, LOSS_FWD_ROWS: 19 };
+const K = { ROPE: 0, ROPE_GRAD: 1, RMS_NORM: 2, RMS_VAR: 3, RMS_NORM_GRAD: 4, RMS_NORM_GRAD_W: 5, SILU_MUL: 6, SILU_MUL_GRAD: 7, SCALE_MASK: 8, SOFTMAX_GRAD: 9, ADD_RMS_NORM: 10, LSM_SHIFT: 11, ROW_SUM: 12, LOSS_PICK: 13, LOSS_GRAD_ROWS: 14, GATHER_ROWS: 15, LOSS_GRAD: 16, ADAMW_NORM: 17, ADAMW_UPDATE: 18, LOSS_FWD_ROWS: 19, LAYER_NORM: 20, LAYER_NORM_GRAD: 21, LAYER_NORM_GRAD_PARAM: 22, GELU_ARG: 23, GELU_OUT: 24, GELU_GRAD: 25 };
 
 let params = new Float64Array(32);
 
@@ -44,14 +44,18 @@ type Impl = (addon: NativeFusedAddon, threads: number, args: WasmKernelArgs) => 
 
 /** Where row (b, h, t) of a `[B, H, T, d]` view starts: contiguous, or inside a `[B, T, H·d]` tensor (split heads). */
 type Strides = [number, number, number];
+/** A tensor, or a byte offset into the heap (a column range of a packed tensor). */
+type Operand = tf.TensorInfo | number;
 const headsMajor = (H: number, T: number, d: number): Strides => [H * T * d, T * d, d];
 const timeMajor = (H: number, T: number, d: number): Strides => [T * H * d, d, H * d];
+/** Heads of d inside rows of W floats of a `[B, T, W]` tensor (a column range of packed q|k|v). */
+const packedMajor = (W: number, T: number, d: number): Strides => [T * W, d, W];
 
 /**
  * Rotary embedding (or its gradient) of the rows (b, h, t) of d read from `x` at strides `xs` and
  * written to `out` at `os`; without tables the rows are only copied (a transpose).
  */
-function ropeRows(addon: NativeFusedAddon, threads: number, backend: WasmHeapBackend, grad: boolean, out: tf.TensorInfo, os: Strides, x: tf.TensorInfo, xs: Strides, [B, H, T, d]: number[], tables: { cos: tf.TensorInfo; sin: tf.TensorInfo } | null): void {
+function ropeRows(addon: NativeFusedAddon, threads: number, backend: WasmHeapBackend, grad: boolean, out: Operand, os: Strides, x: Operand, xs: Strides, [B, H, T, d]: number[], tables: { cos: tf.TensorInfo; sin: tf.TensorInfo } | null): void {
   const cos = tables?.cos ?? x;
   const sin = tables?.sin ?? x;
   const r = tables ? tables.cos.shape[3] : 0;
@@ -130,6 +134,62 @@ const rmsNormGradW: Impl = (addon, threads, args) => {
   return dw;
 };
 
+/**
+ * LayerNorm of x (`plain`), also returning x itself (`pass`, for the residual add to read), or of the
+ * residual add's sum a + b, returned with it (`add`).
+ */
+function layerNorm(mode: 'plain' | 'pass' | 'add'): Impl {
+  return (addon, threads, args) => {
+    const { weight, bias } = args.inputs;
+    const a = mode === 'add' ? args.inputs.a : args.inputs.x;
+    const [rows, C] = rowsOf(a);
+    const y = args.backend.makeOutput(a.shape.slice(), 'float32');
+    const sum = mode === 'add' ? args.backend.makeOutput(a.shape.slice(), 'float32') : null;
+    call(addon, args.backend, threads, K.LAYER_NORM, [y, sum, a, mode === 'add' ? args.inputs.b : null, weight, bias, rows, C, Math.fround(args.attrs.eps as number)]);
+    if (mode === 'plain') return y;
+    if (sum) return [y, sum];
+    args.backend.incRef(a.dataId);
+    return [y, { dataId: a.dataId, shape: a.shape.slice(), dtype: a.dtype }];
+  };
+}
+
+const layerNormGrad: Impl = (addon, threads, args) => {
+  const { dy, dres, x, weight } = args.inputs;
+  const [rows, C] = rowsOf(x);
+  const dx = args.backend.makeOutput(x.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.LAYER_NORM_GRAD, [dx, dy, dres ?? null, x, weight, rows, C, Math.fround(args.attrs.eps as number)]);
+  return dx;
+};
+
+/** The gain's (attrs.param 'weight') or the bias's gradient of a LayerNorm. */
+const layerNormGradParam: Impl = (addon, threads, args) => {
+  const { dy, x } = args.inputs;
+  const [rows, C] = rowsOf(x);
+  const out = args.backend.makeOutput([C], 'float32');
+  call(addon, args.backend, threads, K.LAYER_NORM_GRAD_PARAM, [out, dy, x, rows, C, Math.fround(args.attrs.eps as number), args.attrs.param === 'weight' ? 0 : 1]);
+  return out;
+};
+
+/** [gelu_new(x), σ(t)]: the sigmoid's argument t natively, wasm's Sigmoid, then x·σ natively; σ kept for the gradient. */
+const geluNew: Impl = (addon, threads, args) => {
+  const { x } = args.inputs;
+  const n = elementCount(x.shape);
+  const t = args.backend.makeOutput(x.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.GELU_ARG, [t, x, n, args.attrs.k3 as number, args.attrs.k as number]);
+  const s = runWasmKernel('Sigmoid', args.backend, { x: t });
+  args.backend.disposeData(t.dataId);
+  const out = args.backend.makeOutput(x.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.GELU_OUT, [out, x, s, n]);
+  return [out, s];
+};
+
+const geluNewGrad: Impl = (addon, threads, args) => {
+  const { dy, x, s } = args.inputs;
+  const dx = args.backend.makeOutput(x.shape.slice(), 'float32');
+  call(addon, args.backend, threads, K.GELU_GRAD, [dx, dy, x, s, elementCount(x.shape), args.attrs.k3x3 as number, args.attrs.k as number]);
+  return dx;
+};
+
 /** [silu(gate)·up, σ(gate)]: σ from wasm's Sigmoid, kept for the gradient. */
 const siluMul: Impl = (addon, threads, args) => {
   const { gate, up } = args.inputs;
@@ -182,31 +242,49 @@ interface AttentionDims {
   d: number;
   nRep: number;
 }
-function attentionDims(q: tf.TensorInfo, args: WasmKernelArgs): AttentionDims {
+function attentionDims(x: tf.TensorInfo, args: WasmKernelArgs): AttentionDims {
   const H = args.attrs.heads as number;
   const Hkv = args.attrs.kvHeads as number;
-  const [B, T, HD] = q.shape;
-  return { B, T, H, Hkv, d: HD / H, nRep: H / Hkv };
+  const [B, T, W] = x.shape;
+  const d = args.attrs.packed ? W / (H + 2 * Hkv) : W / H;
+  return { B, T, H, Hkv, d, nRep: H / Hkv };
 }
 const tablesOf = (args: WasmKernelArgs) => (args.inputs.cos ? { cos: args.inputs.cos, sin: args.inputs.sin } : null);
 
 /**
- * Self-attention from the projections q `[B, T, H·d]`, k and v `[B, T, Hkv·d]` to the merged heads
- * `[B, T, H·d]` (rope-decoder's chain: split heads, rotary on q and k, q·kᵀ through the BatchMatMul
- * kernel, scale + mask + Softmax, ·v, merge heads). Returns [merged, q', k', v', probs]: the rest is
- * what the gradient reads.
+ * Where q, k and v (or their gradients) are: three `[B, T, heads·d]` tensors, or (packed) the column
+ * ranges q | k | v of one `[B, T, (H + 2·Hkv)·d]` tensor (as tf.split takes them apart; reading or
+ * writing them in place is the split's or its gradient's concat's copy).
+ */
+function qkvPlaces(backend: WasmHeapBackend, dims: AttentionDims, tensors: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] | tf.TensorInfo): Array<[Operand, Strides]> {
+  const { T, H, Hkv, d } = dims;
+  if (!Array.isArray(tensors)) {
+    const W = (H + 2 * Hkv) * d;
+    const at = heapOffset(backend, tensors);
+    return [0, H * d, (H + Hkv) * d].map((col) => [at + 4 * col, packedMajor(W, T, d)]);
+  }
+  return [[tensors[0], timeMajor(H, T, d)], [tensors[1], timeMajor(Hkv, T, d)], [tensors[2], timeMajor(Hkv, T, d)]];
+}
+
+/**
+ * Self-attention from the projections q `[B, T, H·d]`, k and v `[B, T, Hkv·d]` (or packed: one
+ * `[B, T, (H + 2·Hkv)·d]` tensor) to the merged heads `[B, T, H·d]` (rope-decoder's chain: split
+ * heads, rotary on q and k, q·kᵀ through the BatchMatMul kernel, scale + mask + Softmax, ·v, merge
+ * heads). Returns [merged, q', k', v', probs]: the rest is what the gradient reads.
  */
 const attention: Impl = (addon, threads, args) => {
-  const { q, k, v, mask } = args.inputs;
-  const { B, T, H, Hkv, d, nRep } = attentionDims(q, args);
+  const { q, k, v, qkv, mask } = args.inputs;
+  const dims = attentionDims(qkv ?? q, args);
+  const { B, T, H, Hkv, d, nRep } = dims;
   const tables = tablesOf(args);
   const mk = (shape: number[]) => args.backend.makeOutput(shape, 'float32');
+  const [qs, ks, vs] = qkvPlaces(args.backend, dims, qkv ?? [q, k, v]);
   const qh = mk([B, H, T, d]);
-  ropeRows(addon, threads, args.backend, false, qh, headsMajor(H, T, d), q, timeMajor(H, T, d), [B, H, T, d], tables);
+  ropeRows(addon, threads, args.backend, false, qh, headsMajor(H, T, d), qs[0], qs[1], [B, H, T, d], tables);
   const kh = mk([B, Hkv, T, d]);
-  ropeRows(addon, threads, args.backend, false, kh, headsMajor(Hkv, T, d), k, timeMajor(Hkv, T, d), [B, Hkv, T, d], tables);
+  ropeRows(addon, threads, args.backend, false, kh, headsMajor(Hkv, T, d), ks[0], ks[1], [B, Hkv, T, d], tables);
   const vh = mk([B, Hkv, T, d]);
-  ropeRows(addon, threads, args.backend, false, vh, headsMajor(Hkv, T, d), v, timeMajor(Hkv, T, d), [B, Hkv, T, d], null);
+  ropeRows(addon, threads, args.backend, false, vh, headsMajor(Hkv, T, d), vs[0], vs[1], [B, Hkv, T, d], null);
   const raw = matMul(args, view(qh, [B, Hkv, nRep * T, d]), kh, false, true);
   const probs = maskedSoftmax(addon, threads, args, raw, mask, args.attrs.scale as number, nRep);
   args.backend.disposeData(raw.dataId);
@@ -217,10 +295,18 @@ const attention: Impl = (addon, threads, args) => {
   return [merged, qh, kh, vh, probs];
 };
 
-/** [dq, dk, dv] of {@link attention}: tfjs's gradient chain (BatchMatMul_grad's products, Softmax_grad, rotary's, the transposes'). */
+/**
+ * [dq, dk, dv] (packed: [d(q|k|v)]) of {@link attention}: tfjs's gradient chain (BatchMatMul_grad's
+ * products, Softmax_grad, rotary's, the transposes', and the split's concat when packed).
+ */
 const attentionGrad: Impl = (addon, threads, args) => {
   const { dy, qh, kh, vh, probs } = args.inputs;
-  const { B, T, H, Hkv, d, nRep } = attentionDims(dy, args);
+  const H = args.attrs.heads as number;
+  const Hkv = args.attrs.kvHeads as number;
+  const [B, T] = dy.shape;
+  const d = qh.shape[3];
+  const dims: AttentionDims = { B, T, H, Hkv, d, nRep: H / Hkv };
+  const nRep = dims.nRep;
   const tables = tablesOf(args);
   const mk = (shape: number[]) => args.backend.makeOutput(shape, 'float32');
   const dctx = mk([B, Hkv, nRep * T, d]);
@@ -233,14 +319,13 @@ const attentionGrad: Impl = (addon, threads, args) => {
   const dqg = matMul(args, draw, kh, false, false);
   const dkh = matMul(args, draw, view(qh, [B, Hkv, nRep * T, d]), true, false);
   args.backend.disposeData(draw.dataId);
-  const dq = mk([B, T, H * d]);
-  ropeRows(addon, threads, args.backend, true, dq, timeMajor(H, T, d), dqg, headsMajor(H, T, d), [B, H, T, d], tables);
-  const dk = mk([B, T, Hkv * d]);
-  ropeRows(addon, threads, args.backend, true, dk, timeMajor(Hkv, T, d), dkh, headsMajor(Hkv, T, d), [B, Hkv, T, d], tables);
-  const dv = mk([B, T, Hkv * d]);
-  ropeRows(addon, threads, args.backend, false, dv, timeMajor(Hkv, T, d), dvh, headsMajor(Hkv, T, d), [B, Hkv, T, d], null);
+  const outs = args.attrs.packed ? [mk([B, T, (H + 2 * Hkv) * d])] : [mk([B, T, H * d]), mk([B, T, Hkv * d]), mk([B, T, Hkv * d])];
+  const [dqs, dks, dvs] = qkvPlaces(args.backend, dims, outs.length === 1 ? outs[0] : (outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo]));
+  ropeRows(addon, threads, args.backend, true, dqs[0], dqs[1], dqg, headsMajor(H, T, d), [B, H, T, d], tables);
+  ropeRows(addon, threads, args.backend, true, dks[0], dks[1], dkh, headsMajor(Hkv, T, d), [B, Hkv, T, d], tables);
+  ropeRows(addon, threads, args.backend, false, dvs[0], dvs[1], dvh, headsMajor(Hkv, T, d), [B, Hkv, T, d], null);
   for (const t of [dqg, dkh, dvh]) args.backend.disposeData(t.dataId);
-  return [dq, dk, dv];
+  return outs;
 };
 
 /** An int32 `[n]` tensor's values, as a view of the heap (valid until the next allocation). */
@@ -420,6 +505,13 @@ const IMPLS: Record<string, Impl> = {
   [FUSED_KERNELS.addRmsNorm]: addRmsNorm,
   [FUSED_KERNELS.rmsNormGrad]: rmsNormGrad,
   [FUSED_KERNELS.rmsNormGradW]: rmsNormGradW,
+  [FUSED_KERNELS.layerNorm]: layerNorm('plain'),
+  [FUSED_KERNELS.layerNormPass]: layerNorm('pass'),
+  [FUSED_KERNELS.addLayerNorm]: layerNorm('add'),
+  [FUSED_KERNELS.layerNormGrad]: layerNormGrad,
+  [FUSED_KERNELS.layerNormGradParam]: layerNormGradParam,
+  [FUSED_KERNELS.geluNew]: geluNew,
+  [FUSED_KERNELS.geluNewGrad]: geluNewGrad,
   [FUSED_KERNELS.siluMul]: siluMul,
   [FUSED_KERNELS.siluMulGrad]: siluMulGrad,
   [FUSED_KERNELS.attentionSoftmax]: attentionSoftmax,

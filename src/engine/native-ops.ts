@@ -39,8 +39,8 @@ export interface NativeOpsAddon {
   api?: number;
 }
 
-/** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(); 3 = with fused() and fused.cc's layer ops; 4 = with its loss and AdamW ops too; 5 = with the loss's forward row skip. */
-export const NATIVE_OPS_API = 5;
+/** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(); 3 = with fused() and fused.cc's layer ops; 4 = with its loss and AdamW ops too; 5 = with the loss's forward row skip; 6 = with the LayerNorm and gelu_new ops. */
+export const NATIVE_OPS_API = 6;
 
 export type NativeOpsLoad = { ok: true; addon: NativeOpsAddon } | { ok: false; reason: string };
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
-import { applyNativeOps, disableNativeOps, enableNativeOps, loadNativeOps, nativeOpsEnabled, type NativeOpsAddon } from '../../src/engine/native-ops.js';
+import { applyNativeOps, disableNativeOps, enableNativeOps, loadNativeOps, NATIVE_OPS_API, nativeOpsEnabled, type NativeOpsAddon } from '../../src/engine/native-ops.js';
 import { NATIVE_ADDON_PATH_ENV } from '../../src/engine/native-addon.js';
 import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
 
@@ -300,7 +300,7 @@ describe('ops addon loading', () => {
       vi.stubEnv(NATIVE_ADDON_PATH_ENV, join(dir, 'index.cjs'));
       const stale = loadNativeOps();
       expect(stale.ok).toBe(false);
-      expect(!stale.ok && stale.reason).toMatch(/stale build \(API 1, this code needs 5\); run `npm rebuild lora-study-native`/);
+      expect(!stale.ok && stale.reason).toContain(`stale build (API 1, this code needs ${NATIVE_OPS_API}); run \`npm rebuild lora-study-native\``);
       vi.stubEnv(NATIVE_ADDON_PATH_ENV, '/nonexistent/lora-study-native');
       const missing = loadNativeOps();
       expect(!missing.ok && missing.reason).toMatch(/did not load.*nonexistent/);

@@ -5,11 +5,11 @@ import { disableNativeFused, enableNativeFused, nativeFusedEnabled } from '../..
 import { disableNativeMatmul, enableNativeMatmul } from '../../src/engine/native-matmul.js';
 import { loadNativeAddon } from '../../src/engine/native-addon.js';
 import { disableNativeOps, enableNativeOps } from '../../src/engine/native-ops.js';
-import { gatedProduct, silu } from '../../src/model/layers/activations.js';
+import { gatedProduct, geluNew, silu } from '../../src/model/layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../src/model/layers/attention.js';
 import { ConstantCache } from '../../src/model/layers/constant-cache.js';
-import { fusedOpsAvailable, fusedSelfAttention } from '../../src/model/layers/fused-ops.js';
-import { addRmsNormResidual, rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
+import { fusedOpsAvailable, fusedPackedSelfAttention, fusedSelfAttention } from '../../src/model/layers/fused-ops.js';
+import { addLayerNormResidual, addRmsNormResidual, layerNorm, layerNormResidual, rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
 import { applyRope, ropeCosSin } from '../../src/model/layers/rope.js';
 import { tinyLm } from '../helpers/tiny-lm.js';
 import { lcg, nativeFusedAddon, skipNativeFused, skipNativeFusedWhy } from '../helpers/native-fused-load.js';
@@ -146,6 +146,55 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     tf.dispose([x, w, delta, dy, dy2]);
   });
 
+  test.each([
+    [[2, 5, 8]],
+    [[3, 7]],
+    [[1, 1, 1]],
+    [[2, 3, 33]],
+    [[2, 1, 3, 5]],
+  ])('LayerNorm %j: alone, with the residual read through its pass-through, and fused with the residual add; x, gain and bias gradients', (shape) => {
+    const C = shape[shape.length - 1];
+    const x = floats(shape, 6);
+    const delta = floats(shape);
+    const dy = floats(shape);
+    const dy2 = floats(shape);
+    // Trained gain and bias (full fine-tuning: their gradients too) and frozen ones (LoRA: x's only).
+    const wv = tf.variable(floats([C]), true);
+    const bv = tf.variable(floats([C]), true);
+    const w = floats([C]);
+    const b = floats([C]);
+    for (const eps of [1e-5, 1e-12]) {
+      expectSame(() => valueAndGrads((a, g, c) => layerNorm(a, g as tf.Tensor1D, c as tf.Tensor1D, eps), [x, wv, bv], dy), `layerNorm ${shape} eps ${eps}, trained`);
+      expectSame(() => valueAndGrads((a) => layerNorm(a, w as tf.Tensor1D, b as tf.Tensor1D, eps), [x], dy), `layerNorm ${shape} eps ${eps}, frozen`);
+      // A pre-norm block: h = norm(x), out = x + f(h); the residual add reads x (or the pass-through).
+      const block = (a: tf.Tensor, g: tf.Tensor, c: tf.Tensor) => {
+        const [h, xr] = layerNormResidual(a, g as tf.Tensor1D, c as tf.Tensor1D, eps);
+        return tf.add(tf.add(xr, tf.mul(h, delta)), tf.mul(h, dy2));
+      };
+      expectSame(() => valueAndGrads(block, [x, wv, bv], dy), `LayerNorm residual block ${shape}`);
+      expectSame(() => valueAndGrads((a) => block(a, w, b), [x], dy), `LayerNorm residual block ${shape}, frozen`);
+      // The residual add fused into the norm that reads its sum, then the next residual add reading the sum.
+      const addBlock = (a: tf.Tensor, d: tf.Tensor, g: tf.Tensor, c: tf.Tensor) => {
+        const [h, sum] = addLayerNormResidual(a, d, g as tf.Tensor1D, c as tf.Tensor1D, eps);
+        return tf.add(tf.add(sum, tf.mul(h, delta)), tf.mul(h, dy2));
+      };
+      expectSame(() => valueAndGrads(addBlock, [x, delta, wv, bv], dy), `add + LayerNorm block ${shape}`);
+      expectSame(() => valueAndGrads((a, d) => addBlock(a, d, w, b), [x, delta], dy), `add + LayerNorm block ${shape}, frozen`);
+    }
+    tf.dispose([x, delta, dy, dy2, wv, bv, w, b]);
+  });
+
+  test.each([[[2, 5, 8]], [[3, 7, 13]], [[1]], [[4, 64, 128]]])('gelu_new %j', (shape) => {
+    const x = floats(shape, 5);
+    const dy = floats(shape);
+    expectSame(() => valueAndGrads((a) => geluNew(a), [x], dy), `gelu_new ${shape}`);
+    // Inputs where σ saturates or the cube overflows, and ±inf / NaN.
+    const edge = tf.tensor([0, -0, 1e-30, -1e-30, 3, -3, 9, -9, 30, -30, 200, -200, 1e13, -1e13, 3e38, -3e38, Infinity, -Infinity, NaN]);
+    const dyEdge = tf.onesLike(edge);
+    expectSame(() => valueAndGrads((a) => geluNew(a), [edge], dyEdge), 'gelu_new edge values');
+    tf.dispose([x, dy, edge, dyEdge]);
+  });
+
   test.each([[[2, 5, 8]], [[3, 7, 13]], [[1]], [[4, 64, 128]]])('SiLU-gated product %j', (shape) => {
     const gate = floats(shape, 5);
     const up = floats(shape);
@@ -185,6 +234,30 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     c.dispose();
   });
 
+  test.each([
+    { B: 2, T: 6, H: 4, Hkv: 4, d: 8, r: 0, padded: false },
+    { B: 3, T: 5, H: 3, Hkv: 3, d: 10, r: 0, padded: true },
+    { B: 1, T: 7, H: 4, Hkv: 2, d: 6, r: 0, padded: true },
+    { B: 2, T: 9, H: 2, Hkv: 1, d: 4, r: 4, padded: false },
+    { B: 1, T: 1, H: 1, Hkv: 1, d: 2, r: 0, padded: false },
+  ])('self-attention from packed projections q | k | v (GPT-2 c_attn: tf.split, heads, scale, mask, softmax, ·v, merge) %o', ({ B, T, H, Hkv, d, r, padded }) => {
+    const c = attentionCase({ B, T, H, Hkv, d, r, padded });
+    const qkv = tf.concat(c.inputs, -1);
+    // The composed path splits the packed tensor first (c.block falls back to it without the fused kernels).
+    const tables = r > 0 ? ropeCosSin(tf.tensor2d(Array.from({ length: T }, (_, i) => i), [1, T], 'int32'), r, 10000) : null;
+    const mask = padded ? tf.tensor(Array.from({ length: B * T * T }, (_, i) => (i % T <= Math.floor(i / T) % T && i % T !== Math.floor(i / (T * T)) % T ? 0 : -1e9)), [B, 1, T, T]) : tf.tensor(new Float32Array(T * T).map((_, i) => (i % T <= Math.floor(i / T) ? 0 : -1e9)), [1, 1, T, T]);
+    const rot = (t: tf.Tensor) => (tables ? applyRope(t, tables) : t);
+    const block = (p: tf.Tensor) => {
+      const fused = fusedPackedSelfAttention(p, tables, mask, H, Hkv, d);
+      if (fused) return fused;
+      const [q, k, v] = tf.split(p, [H * d, Hkv * d, Hkv * d], -1);
+      return mergeHeads(scaledDotProductAttention(rot(splitHeads(q, H, d)), rot(splitHeads(k, Hkv, d)), splitHeads(v, Hkv, d), mask));
+    };
+    expectSame(() => valueAndGrads(block, [qkv], c.dy), `packed self-attention ${JSON.stringify({ B, T, H, Hkv, d, r, padded })}`);
+    c.dispose();
+    tf.dispose([qkv, mask, ...(tables ? [tables.cos, tables.sin] : [])]);
+  });
+
   test('with the stock wasm matmul (LORA_STUDY_NATIVE_OPS=on, --native-matmul off) the attention block still matches', () => {
     const c = attentionCase({ B: 2, T: 9, H: 4, Hkv: 2, d: 8, r: 8 });
     disableNativeMatmul();
@@ -221,6 +294,12 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     const up = floats([8, 128, 512]);
     const dy2 = floats([8, 128, 512]);
     expectSame(() => valueAndGrads((g, u) => gatedProduct(silu, g, u), [gate, up], dy2), 'silu threaded', 2);
+    const lw = tf.variable(floats([256]), true);
+    const lb = tf.variable(floats([256]), true);
+    const delta = floats([8, 128, 256]);
+    expectSame(() => valueAndGrads((a, d, g, c) => tf.add(...addLayerNormResidual(a, d, g as tf.Tensor1D, c as tf.Tensor1D, 1e-5)), [x, delta, lw, lb], dy), 'add + LayerNorm threaded', 2);
+    expectSame(() => valueAndGrads((a) => geluNew(a), [gate], dy2), 'gelu_new threaded', 2);
+    tf.dispose([lw, lb, delta]);
     const c = attentionCase({ B: 2, T: 256, H: 4, Hkv: 2, d: 16, r: 16 });
     expectSame(() => valueAndGrads(c.block, c.inputs, c.dy), 'self-attention threaded', 2);
     c.dispose();
@@ -241,7 +320,7 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     expect(fused.grew).toBe(composed.grew);
   });
 
-  test.each(['llama', 'mistral', 'qwen2', 'gemma', 'phi3', 'phi'] as const)('full fine-tuning of a tiny %s (norm gains, embeddings and every weight trained) has bit-identical losses and weights with and without the fused ops', async (modelType) => {
+  test.each(['llama', 'mistral', 'qwen2', 'gemma', 'phi3', 'phi', 'gpt2'] as const)('full fine-tuning of a tiny %s (norm gains, embeddings and every weight trained) has bit-identical losses and weights with and without the fused ops', async (modelType) => {
     const examples = [[10, 11, 12, 40, 41, 42, 43, 200], [20, 21, 22, 50, 51, 200], [30, 31, 32, 33, 60, 61, 62, 63, 64, 200]].map(promptMasked);
     const run = async (fused: boolean) => {
       if (fused) enableNativeFused(addon(), 2);

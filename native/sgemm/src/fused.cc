@@ -50,6 +50,12 @@ enum Kernel {
   ADAMW_NORM = 17,
   ADAMW_UPDATE = 18,
   LOSS_FWD_ROWS = 19,
+  LAYER_NORM = 20,
+  LAYER_NORM_GRAD = 21,
+  LAYER_NORM_GRAD_PARAM = 22,
+  GELU_ARG = 23,
+  GELU_OUT = 24,
+  GELU_GRAD = 25,
 };
 
 // Below this many elements one thread does the call (tiny layers: handing work to the pool costs more).
@@ -805,6 +811,238 @@ void adamw_update(Call& c) {
   if (at != n) c.ok = false;
 }
 
+// ---- LayerNorm (src/model/layers/norms.ts layerNorm) ----
+
+// Per row of C (NR rows at x, x + C, …): mean = Σx / C and r = rsqrt(Σ(x − mean)² / C + eps), the
+// forward's chain: Mean (from 0 in order, then / C), Sub, Square, Mean, Add, Rsqrt (1 / sqrtf).
+template <int NR>
+inline void ln_stats_chains(const float* x, long C, float eps, float* mean, float* r) {
+  const float n = (float)(uint32_t)C;
+  float acc[NR], m[NR];
+  for (int q = 0; q < NR; ++q) acc[q] = 0.f;
+  for (long c = 0; c < C; ++c)
+    for (int q = 0; q < NR; ++q) acc[q] += x[q * C + c];
+  for (int q = 0; q < NR; ++q) {
+    m[q] = acc[q] / n;
+    acc[q] = 0.f;
+  }
+  for (long c = 0; c < C; ++c)
+    for (int q = 0; q < NR; ++q) {
+      const float d = x[q * C + c] - m[q];
+      const float t = d * d;
+      acc[q] += t;
+    }
+  for (int q = 0; q < NR; ++q) {
+    const float var = acc[q] / n;
+    const float v = var + eps;
+    mean[q] = m[q];
+    r[q] = 1.0f / std::sqrt(v);
+  }
+}
+FUSED_CLONES void ln_stats(const float* x, long C, float eps, int nr, float* mean, float* r) {
+  if (nr == Q) return ln_stats_chains<Q>(x, C, eps, mean, r);
+  for (int q = 0; q < nr; ++q) ln_stats_chains<1>(x + q * C, C, eps, mean + q, r + q);
+}
+
+// y = ((x − mean)·r)·w + b.
+FUSED_CLONES void ln_row(const float* x, float mean, float r, const float* w, const float* b, float* y, long C) {
+  for (long k = 0; k < C; ++k) {
+    const float d = x[k] - mean;
+    const float xh = d * r;
+    const float t = xh * w[k];
+    y[k] = t + b[k];
+  }
+}
+
+// LayerNorm forward of x (or, with a second operand, of s = a + d, written out: the residual add
+// whose sum the norm reads): y = x̂·w + b, x̂ = (x − mean(x))·rsqrt(mean((x − mean)²) + eps).
+void layer_norm(Call& c) {
+  // [op, threads, yOff, sOff|-1, aOff, dOff|-1, wOff, bOff, rows, C, eps]
+  const long rows = c.n(8), C = c.n(9);
+  const float eps = (float)c.p[10];
+  const double total = (double)rows * C;
+  float* y = c.f32(2, total);
+  float* sum = c.f32(3, total, true);
+  const float* a = c.f32(4, total);
+  const float* d = c.f32(5, total, true);
+  const float* w = c.f32(6, (double)C);
+  const float* b = c.f32(7, (double)C);
+  if (c.ok && (sum == nullptr) != (d == nullptr)) c.ok = false;
+  if (!c.ok) return;
+  for_rows(rows, rows * C, c.threads(), [&](long s, long e) {
+    float mean[Q], r[Q];
+    for (long row = s; row < e; row += Q) {
+      const int nr = (int)std::min<long>(Q, e - row);
+      const float* x = a + row * C;
+      if (d) {
+        add_rows(a + row * C, d + row * C, sum + row * C, nr * C);
+        x = sum + row * C;
+      }
+      ln_stats(x, C, eps, nr, mean, r);
+      for (int q = 0; q < nr; ++q) ln_row(x + q * C, mean[q], r[q], w, b, y + (row + q) * C, C);
+    }
+  });
+}
+
+// Σ dy·w and Σ (dy·w)·x̂ per row, from 0 in order (the two Means of the backward before their / C).
+template <int NR>
+inline void ln_grad_sums_chains(const float* dy, const float* w, const float* xh, long C, float* s1, float* s2) {
+  float a1[NR], a2[NR];
+  for (int q = 0; q < NR; ++q) a1[q] = a2[q] = 0.f;
+  for (long c = 0; c < C; ++c)
+    for (int q = 0; q < NR; ++q) {
+      const float g = dy[q * C + c] * w[c];
+      const float t = g * xh[q * C + c];
+      a1[q] += g;
+      a2[q] += t;
+    }
+  for (int q = 0; q < NR; ++q) {
+    s1[q] = a1[q];
+    s2[q] = a2[q];
+  }
+}
+FUSED_CLONES void ln_grad_sums(const float* dy, const float* w, const float* xh, long C, int nr, float* s1, float* s2) {
+  if (nr == Q) return ln_grad_sums_chains<Q>(dy, w, xh, C, s1, s2);
+  for (int q = 0; q < nr; ++q) ln_grad_sums_chains<1>(dy + q * C, w, xh + q * C, C, s1 + q, s2 + q);
+}
+
+FUSED_CLONES void ln_xhat_row(const float* x, float mean, float r, float* o, long C) {
+  for (long k = 0; k < C; ++k) {
+    const float d = x[k] - mean;
+    o[k] = d * r;
+  }
+}
+
+// dx = ((g − m1) − x̂·m2)·r with g = dy·w, m1 = mean(g), m2 = mean(g·x̂); o holds x̂ on entry. With
+// dres (the residual add's gradient, accumulated before this op's by tfjs's reverse tape order): dres + dx.
+FUSED_CLONES void ln_dx_row(const float* dy, const float* dres, const float* w, float m1, float m2, float r, float* o, long C) {
+  for (long k = 0; k < C; ++k) {
+    const float g = dy[k] * w[k];
+    const float a = g - m1;
+    const float b = o[k] * m2;
+    const float inner = a - b;
+    const float dx = inner * r;
+    o[k] = dres ? dres[k] + dx : dx;
+  }
+}
+
+// LayerNorm's x gradient, layerNorm's hand-written backward: g = dy·w; dx = (g − mean(g) − x̂·mean(g·x̂))·r,
+// x̂ and r recomputed from x as the forward computes them.
+void layer_norm_grad(Call& c) {
+  // [op, threads, dxOff, dyOff, dresOff|-1, xOff, wOff, rows, C, eps]
+  const long rows = c.n(7), C = c.n(8);
+  const float eps = (float)c.p[9];
+  const double total = (double)rows * C;
+  float* dx = c.f32(2, total);
+  const float* dy = c.f32(3, total);
+  const float* dres = c.f32(4, total, true);
+  const float* x = c.f32(5, total);
+  const float* w = c.f32(6, (double)C);
+  if (!c.ok) return;
+  const float n = (float)(uint32_t)C;
+  for_rows(rows, rows * C, c.threads(), [&](long s, long e) {
+    float mean[Q], r[Q], s1[Q], s2[Q];
+    for (long row = s; row < e; row += Q) {
+      const int nr = (int)std::min<long>(Q, e - row);
+      const long at = row * C;
+      ln_stats(x + at, C, eps, nr, mean, r);
+      for (int q = 0; q < nr; ++q) ln_xhat_row(x + at + q * C, mean[q], r[q], dx + at + q * C, C);
+      ln_grad_sums(dy + at, w, dx + at, C, nr, s1, s2);
+      for (int q = 0; q < nr; ++q) {
+        const float m1 = s1[q] / n, m2 = s2[q] / n;
+        ln_dx_row(dy + at + q * C, dres ? dres + at + q * C : nullptr, w, m1, m2, r[q], dx + at + q * C, C);
+      }
+    }
+  });
+}
+
+// LayerNorm's gain gradient Σ_rows dy·x̂ (which = 0) or bias gradient Σ_rows dy (which = 1): sums over
+// the leading axes, each column one chain over the rows in order from 0.
+void layer_norm_grad_param(Call& c) {
+  // [op, threads, outOff, dyOff, xOff, rows, C, eps, which]
+  const long rows = c.n(5), C = c.n(6);
+  const float eps = (float)c.p[7];
+  const bool gain = c.p[8] == 0;
+  const double total = (double)rows * C;
+  float* out = c.f32(2, (double)C);
+  const float* dy = c.f32(3, total);
+  const float* x = c.f32(4, total);
+  if (!c.ok) return;
+  std::vector<float> mean(gain ? rows : 0), r(gain ? rows : 0);
+  if (gain)
+    for (long row = 0; row < rows; row += Q) ln_stats(x + row * C, C, eps, (int)std::min<long>(Q, rows - row), mean.data() + row, r.data() + row);
+  for_rows(C, rows * C, c.threads(), [&](long s, long e) {
+    for (long k = s; k < e; ++k) out[k] = 0.f;
+    for (long row = 0; row < rows; ++row) {
+      const float* xr = x + row * C;
+      const float* dyr = dy + row * C;
+      if (gain) {
+        for (long k = s; k < e; ++k) {
+          const float d = xr[k] - mean[row];
+          const float xh = d * r[row];
+          const float t = dyr[k] * xh;
+          out[k] += t;
+        }
+      } else {
+        for (long k = s; k < e; ++k) out[k] += dyr[k];
+      }
+    }
+  });
+}
+
+// ---- gelu_new, sigmoid form (src/model/layers/activations.ts geluNew) ----
+// t = x·((x·x)·k3 + k) (before the stock Sigmoid), value = x·σ(t); gradient
+// dy·(σ·(x·((x·x)·k3x3 + k)·(1 − σ) + 1)) with x·x recomputed as the forward computed it.
+
+FUSED_CLONES void gelu_arg(const float* x, float k3, float k, float* t, long n) {
+  for (long i = 0; i < n; ++i) {
+    const float x2 = x[i] * x[i];
+    const float a = x2 * k3;
+    const float b = a + k;
+    t[i] = x[i] * b;
+  }
+}
+FUSED_CLONES void gelu_out(const float* x, const float* s, float* o, long n) {
+  for (long i = 0; i < n; ++i) o[i] = x[i] * s[i];
+}
+FUSED_CLONES void gelu_bwd(const float* dy, const float* x, const float* s, float k3x3, float k, float* dx, long n) {
+  for (long i = 0; i < n; ++i) {
+    const float x2 = x[i] * x[i];
+    const float a = x2 * k3x3;
+    const float b = a + k;
+    const float cc = x[i] * b;
+    const float om = 1.0f - s[i];
+    const float slope = cc * om;
+    const float e = slope + 1.0f;
+    const float f = s[i] * e;
+    dx[i] = dy[i] * f;
+  }
+}
+
+void gelu(Call& c, int op) {
+  // GELU_ARG: [op, threads, tOff, xOff, n, k3, k]; GELU_OUT: [op, threads, outOff, xOff, sOff, n];
+  // GELU_GRAD: [op, threads, dxOff, dyOff, xOff, sOff, n, k3x3, k]
+  const long n = c.n(op == GELU_ARG ? 4 : op == GELU_OUT ? 5 : 6);
+  if (!c.ok) return;
+  float* out = c.f32(2, (double)n);
+  const float* a = c.f32(3, (double)n);
+  if (op == GELU_ARG) {
+    const float k3 = (float)c.p[5], k = (float)c.p[6];
+    if (!c.ok) return;
+    for_rows(n, n, c.threads(), [&](long s, long e) { gelu_arg(a + s, k3, k, out + s, e - s); });
+  } else if (op == GELU_OUT) {
+    const float* sg = c.f32(4, (double)n);
+    if (!c.ok) return;
+    for_rows(n, n, c.threads(), [&](long s, long e) { gelu_out(a + s, sg + s, out + s, e - s); });
+  } else {
+    const float* x = c.f32(4, (double)n);
+    const float* sg = c.f32(5, (double)n);
+    const float k3x3 = (float)c.p[7], k = (float)c.p[8];
+    if (!c.ok) return;
+    for_rows(n, n, c.threads(), [&](long s, long e) { gelu_bwd(a + s, x + s, sg + s, k3x3, k, out + s, e - s); });
+  }
+}
+
 }  // namespace
 
 napi_value Fused(napi_env env, napi_callback_info info) {
@@ -817,9 +1055,9 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, NAPI_ERROR_PREFIX "fused expects (heap: Uint8Array, params: Float64Array)");
     return nullptr;
   }
-  static const size_t kParams[] = {18, 18, 8, 7, 11, 8, 7, 9, 12, 8, 10, 6, 6, 13, 12, 8, 11, 4, 22, 8};
+  static const size_t kParams[] = {18, 18, 8, 7, 11, 8, 7, 9, 12, 8, 10, 6, 6, 13, 12, 8, 11, 4, 22, 8, 11, 10, 9, 7, 6, 9};
   const int op = c.np >= 2 ? (int)c.p[0] : -1;
-  if (op < ROPE || op > LOSS_FWD_ROWS || c.np < kParams[op]) {
+  if (op < ROPE || op > GELU_GRAD || c.np < kParams[op]) {
     napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad kernel or params too short");
     return nullptr;
   }
@@ -844,6 +1082,12 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     case ADAMW_NORM: adamw_norm(c); break;
     case ADAMW_UPDATE: adamw_update(c); break;
     case LOSS_FWD_ROWS: loss_fwd_rows(c); break;
+    case LAYER_NORM: layer_norm(c); break;
+    case LAYER_NORM_GRAD: layer_norm_grad(c); break;
+    case LAYER_NORM_GRAD_PARAM: layer_norm_grad_param(c); break;
+    case GELU_ARG:
+    case GELU_OUT:
+    case GELU_GRAD: gelu(c, op); break;
   }
   if (!c.ok) napi_throw_range_error(env, nullptr, NAPI_ERROR_PREFIX "fused: bad shape params or operands outside the heap");
   return nullptr;

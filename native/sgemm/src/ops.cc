@@ -737,9 +737,10 @@ napi_value Init(napi_env env, napi_value exports) {
   // The calling convention of these functions (src/engine/native-ops.ts checks it): 2 = with
   // fill() and reduce() ops 3/4 (ArgMax/ArgMin); 3 = with fused() and its op set of fused.cc (a
   // build from before it lacks ops the layers call: it is refused, not half used); 4 = with fused.cc's
-  // loss and AdamW ops; 5 = with the loss's forward row skip (loss_fwd_rows, loss_pick's row map).
+  // loss and AdamW ops; 5 = with the loss's forward row skip (loss_fwd_rows, loss_pick's row map); 6 = with
+  // fused.cc's LayerNorm and gelu_new ops.
   napi_value api;
-  NAPI_CALL(env, napi_create_int32(env, 5, &api));
+  NAPI_CALL(env, napi_create_int32(env, 6, &api));
   NAPI_CALL(env, napi_set_named_property(env, exports, "api", api));
   return lora_napi::export_functions(env, exports, {{"binary", Binary}, {"unary", Unary}, {"reduce", Reduce}, {"copy", Copy},
                                                     {"gather", Gather}, {"fill", Fill}, {"setThreads", SetThreads},

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedSiluMul } from './fused-ops.js';
+import { fusedGeluNew, fusedSiluMul } from './fused-ops.js';
 
 /** SiLU (swish): `x · σ(x)`. */
 export function silu(x: tf.Tensor): tf.Tensor {
@@ -21,9 +21,14 @@ const GELU_K3 = GELU_K * 0.044715;
  * and σ instead of tanh, because wasm's Pow and Tanh kernels are scalar library calls about 30×
  * slower than its vectorised Sigmoid. The backward pass reuses the forward's x², σ
  * (d/dx = σ·(1 + x·(1 − σ)·(K + 3K₃x²))) instead of differentiating each op, which also keeps
- * the gradient from running Pow again. Differs from the tanh form by float32 rounding only.
+ * the gradient from running Pow again. Differs from the tanh form by float32 rounding only. Where the
+ * backend has the fused kernels (fused-ops.ts) the same chain runs as one kernel forward and one backward.
  */
-export const geluNew: (x: tf.Tensor) => tf.Tensor = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+export function geluNew(x: tf.Tensor): tf.Tensor {
+  return fusedGeluNew(x, { k: GELU_K, k3: GELU_K3, k3x3: 3 * GELU_K3 }) ?? composedGeluNew(x);
+}
+
+const composedGeluNew: (x: tf.Tensor) => tf.Tensor = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   const x2 = tf.mul(x, x);
   const s = tf.sigmoid(tf.mul(x, tf.add(tf.mul(x2, GELU_K3), GELU_K)));

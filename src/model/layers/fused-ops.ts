@@ -1,5 +1,5 @@
 /**
- * Fused layer ops: rotary embedding, RMSNorm, the SiLU-gated MLP product and attention's
+ * Fused layer ops: rotary embedding, RMSNorm, LayerNorm, gelu_new, the SiLU-gated MLP product and attention's
  * scale + mask + softmax, each one kernel forward and one backward instead of the 5–15 kernels
  * (and as many tape nodes) tfjs runs for the composed ops. A backend opts in by registering the
  * kernels named in {@link FUSED_KERNELS} (src/engine/native-fused.ts does for wasm with the native
@@ -19,6 +19,13 @@ export const FUSED_KERNELS = {
   addRmsNorm: 'LoraStudyFusedAddRmsNorm',
   rmsNormGrad: 'LoraStudyFusedRmsNormGrad',
   rmsNormGradW: 'LoraStudyFusedRmsNormGradW',
+  layerNorm: 'LoraStudyFusedLayerNorm',
+  layerNormPass: 'LoraStudyFusedLayerNormPass',
+  addLayerNorm: 'LoraStudyFusedAddLayerNorm',
+  layerNormGrad: 'LoraStudyFusedLayerNormGrad',
+  layerNormGradParam: 'LoraStudyFusedLayerNormGradParam',
+  geluNew: 'LoraStudyFusedGeluNew',
+  geluNewGrad: 'LoraStudyFusedGeluNewGrad',
   siluMul: 'LoraStudyFusedSiluMul',
   siluMulGrad: 'LoraStudyFusedSiluMulGrad',
   attentionSoftmax: 'LoraStudyFusedAttentionSoftmax',
@@ -31,6 +38,9 @@ export const FUSED_KERNELS = {
 export function fusedOpsAvailable(): boolean {
   return tf.getKernel(FUSED_KERNELS.rope, tf.getBackend()) !== undefined;
 }
+
+/** Whether the current backend runs this fused kernel (each layer's own check: a backend may register a subset). */
+const has = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
 
 const run = (name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor | tf.Tensor[] =>
   tf.engine().runKernel(name, inputs, attrs as never) as tf.Tensor | tf.Tensor[];
@@ -121,6 +131,89 @@ tf.registerGradient({
   },
 });
 
+const layerNormFits = (x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): boolean =>
+  has(FUSED_KERNELS.layerNorm) && x.rank >= 1 && x.size > 0 && weight.rank === 1 && weight.shape[0] === x.shape[x.rank - 1] && tf.util.arraysEqual(bias.shape, weight.shape) && isF32(x, weight, bias);
+
+/**
+ * LayerNorm `(x − μ)·rsqrt(σ² + ε)·w + b` over the last axis (norms.ts layerNorm's chain, forward and
+ * its hand-written backward), or null. With `pass`, also returns x itself for the caller's residual
+ * add to read (as fusedRmsNorm): x's gradient then adds the residual's and the norm's in tfjs's order.
+ */
+export function fusedLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number, pass: true): [tf.Tensor, tf.Tensor] | null;
+export function fusedLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number, pass: false): tf.Tensor | null;
+export function fusedLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number, pass: boolean): tf.Tensor | [tf.Tensor, tf.Tensor] | null {
+  if (!layerNormFits(x, weight, bias)) return null;
+  const out = run(pass ? FUSED_KERNELS.layerNormPass : FUSED_KERNELS.layerNorm, { x, weight, bias }, { eps });
+  return pass ? (out as [tf.Tensor, tf.Tensor]) : (out as tf.Tensor);
+}
+
+/** The gradients of a LayerNorm of x (gain and bias ones only when tfjs asks: when they are trained). */
+function layerNormGrads(dy: tf.Tensor, dres: tf.Tensor | undefined, x: tf.Tensor, weight: tf.Tensor, attrs: tf.NamedAttrMap) {
+  return {
+    dx: () => run(FUSED_KERNELS.layerNormGrad, dres ? { dy, dres, x, weight } : { dy, x, weight }, attrs) as tf.Tensor,
+    weight: () => run(FUSED_KERNELS.layerNormGradParam, { dy, x }, { ...attrs, param: 'weight' }) as tf.Tensor,
+    bias: () => run(FUSED_KERNELS.layerNormGradParam, { dy, x }, { ...attrs, param: 'bias' }) as tf.Tensor,
+  };
+}
+for (const kernelName of [FUSED_KERNELS.layerNorm, FUSED_KERNELS.layerNormPass]) {
+  tf.registerGradient({
+    kernelName,
+    inputsToSave: ['x', 'weight'],
+    gradFunc: (dys, saved, attrs) => {
+      const [dy, dres] = Array.isArray(dys) ? dys : [dys, undefined];
+      const [x, weight] = saved;
+      const { dx, ...params } = layerNormGrads(dy, dres, x, weight, attrs);
+      return { x: dx, ...params };
+    },
+  });
+}
+
+/**
+ * A pre-norm block's residual add and the LayerNorm that reads its sum: [LayerNorm(a + b), a + b], or
+ * null (as fusedAddRmsNorm: the sum is the residual stream the next residual add reads; a and b each
+ * get its gradient, as Add's gradient gives them).
+ */
+export function fusedAddLayerNorm(a: tf.Tensor, b: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): [tf.Tensor, tf.Tensor] | null {
+  if (!layerNormFits(a, weight, bias) || !tf.util.arraysEqual(a.shape, b.shape) || !isF32(b)) return null;
+  return run(FUSED_KERNELS.addLayerNorm, { a, b, weight, bias }, { eps }) as [tf.Tensor, tf.Tensor];
+}
+
+tf.registerGradient({
+  kernelName: FUSED_KERNELS.addLayerNorm,
+  inputsToSave: ['weight'],
+  outputsToSave: [false, true],
+  gradFunc: (dys, saved, attrs) => {
+    const [dy, dres] = dys as tf.Tensor[];
+    const [weight, sum] = saved;
+    const { dx, ...params } = layerNormGrads(dy, dres, sum, weight, attrs);
+    const dsum = dx();
+    return { a: () => dsum, b: () => tf.clone(dsum), ...params };
+  },
+});
+
+/** gelu_new's float32 constants for its sigmoid form (activations.ts): k, k3 and 3·k3. */
+export interface GeluConstants {
+  k: number;
+  k3: number;
+  k3x3: number;
+}
+
+/** gelu_new in its sigmoid form x·σ(x·(x²·k3 + k)) (activations.ts geluNew's chain; σ from the backend's own Sigmoid kernel), or null. */
+export function fusedGeluNew(x: tf.Tensor, c: GeluConstants): tf.Tensor | null {
+  if (!has(FUSED_KERNELS.geluNew) || !isF32(x) || x.size === 0) return null;
+  const attrs = { k: Math.fround(c.k), k3: Math.fround(c.k3), k3x3: Math.fround(c.k3x3) };
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const [value, s] = run(FUSED_KERNELS.geluNew, { x: xi }, attrs) as tf.Tensor[];
+    save([xi, s]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(FUSED_KERNELS.geluNewGrad, { dy, x: saved[0], s: saved[1] }, attrs) as tf.Tensor,
+    };
+  }) as (x: tf.Tensor) => tf.Tensor;
+  return op(x);
+}
+
 /** The SiLU-gated MLP's product silu(gate)·up (σ from the backend's own Sigmoid kernel), or null. */
 export function fusedSiluMul(gate: tf.Tensor, up: tf.Tensor): tf.Tensor | null {
   if (!fusedOpsAvailable() || !tf.util.arraysEqual(gate.shape, up.shape) || !isF32(gate, up) || gate.size === 0) return null;
@@ -172,28 +265,49 @@ tf.registerGradient({
  * one kernel forward (the products through the backend's BatchMatMul kernel) and one backward; or null.
  */
 export function fusedSelfAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, rope: { cos: tf.Tensor; sin: tf.Tensor } | null, mask: tf.Tensor, heads: number, kvHeads: number, headDim: number): tf.Tensor | null {
-  if (!fusedOpsAvailable() || q.rank !== 3 || !isF32(q, k, v, mask) || q.size === 0 || heads % kvHeads !== 0) return null;
+  if (q.rank !== 3 || !isF32(q, k, v)) return null;
   const [B, T, HD] = q.shape;
   if (HD !== heads * headDim || !tf.util.arraysEqual(k.shape, [B, T, kvHeads * headDim]) || !tf.util.arraysEqual(v.shape, k.shape)) return null;
+  return selfAttention([q, k, v], rope, mask, heads, kvHeads, headDim);
+}
+
+/**
+ * {@link fusedSelfAttention} from the projections packed in one tensor `[B, T, (H + 2·Hkv)·d]`
+ * (q | k | v along the last axis, as GPT-2's c_attn gives them): the same as tf.split into q, k and
+ * v first (the kernels read and write the column ranges in place), or null.
+ */
+export function fusedPackedSelfAttention(qkv: tf.Tensor, rope: { cos: tf.Tensor; sin: tf.Tensor } | null, mask: tf.Tensor, heads: number, kvHeads: number, headDim: number): tf.Tensor | null {
+  if (qkv.rank !== 3 || !isF32(qkv) || qkv.shape[2] !== (heads + 2 * kvHeads) * headDim) return null;
+  return selfAttention([qkv], rope, mask, heads, kvHeads, headDim);
+}
+
+function selfAttention(inputs: tf.Tensor[], rope: { cos: tf.Tensor; sin: tf.Tensor } | null, mask: tf.Tensor, heads: number, kvHeads: number, headDim: number): tf.Tensor | null {
+  const first = inputs[0];
+  if (!has(FUSED_KERNELS.attention) || !isF32(mask) || first.size === 0 || heads % kvHeads !== 0) return null;
+  const [B, T] = first.shape;
   if (mask.rank !== 4 || mask.shape[1] !== 1 || mask.shape[2] !== T || mask.shape[3] !== T || !(mask.shape[0] === 1 || mask.shape[0] === B)) return null;
   if (rope) {
     const r = rope.cos.shape[3] as number;
     const ok = rope.cos.rank === 4 && rope.cos.shape[1] === 1 && rope.cos.shape[2] === T && r <= headDim && r % 2 === 0 && (rope.cos.shape[0] === 1 || rope.cos.shape[0] === B);
     if (!ok || !tf.util.arraysEqual(rope.cos.shape, rope.sin.shape) || !isF32(rope.cos, rope.sin)) return null;
   }
-  const attrs = { heads, kvHeads, scale: Math.fround(1 / Math.sqrt(headDim)) };
+  const packed = inputs.length === 1;
+  const attrs = { heads, kvHeads, scale: Math.fround(1 / Math.sqrt(headDim)), packed };
   const tables: tf.NamedTensorMap = rope ? { cos: rope.cos, sin: rope.sin } : {};
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [qi, ki, vi, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const [merged, qh, kh, vh, probs] = run(FUSED_KERNELS.attention, { q: qi, k: ki, v: vi, mask, ...tables }, attrs) as tf.Tensor[];
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const xs = args.slice(0, -1) as tf.Tensor[];
+    const projections: tf.NamedTensorMap = packed ? { qkv: xs[0] } : { q: xs[0], k: xs[1], v: xs[2] };
+    const [merged, qh, kh, vh, probs] = run(FUSED_KERNELS.attention, { ...projections, mask, ...tables }, attrs) as tf.Tensor[];
     save([qh, kh, vh, probs, ...(rope ? [rope.cos, rope.sin] : [])]);
     return {
       value: merged,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sq, sk, sv, sp, cos, sin] = saved;
-        return run(FUSED_KERNELS.attentionGrad, { dy, qh: sq, kh: sk, vh: sv, probs: sp, ...(rope ? { cos, sin } : {}) }, attrs) as tf.Tensor[];
+        const grads = run(FUSED_KERNELS.attentionGrad, { dy, qh: sq, kh: sk, vh: sv, probs: sp, ...(rope ? { cos, sin } : {}) }, attrs) as tf.Tensor[];
+        return packed ? grads[0] : grads;
       },
     };
-  }) as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
-  return op(q, k, v);
+  }) as (...xs: tf.Tensor[]) => tf.Tensor;
+  return op(...inputs);
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../../util/tfjs-setup.js';
-import { fusedAddRmsNorm, fusedOpsAvailable, fusedRmsNorm } from './fused-ops.js';
+import { fusedAddLayerNorm, fusedAddRmsNorm, fusedLayerNorm, fusedOpsAvailable, fusedRmsNorm } from './fused-ops.js';
 
 /** RMSNorm as in HF LlamaRMSNorm: `w · x / √(mean(x²) + ε)`, computed in float32. */
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
@@ -52,9 +52,30 @@ const trained = (t: tf.Tensor): boolean => t instanceof tf.Variable && t.trainab
  * about 25 and builds two input-sized `ones` arrays on the host. The gain's and bias's gradients
  * (Σ dy·x̂, Σ dy) are computed only when they are trained. The forward pass is unchanged; the
  * gradient differs from the differentiated one by float32 rounding (GPT-2 and phi only: the Llama
- * family uses RMSNorm).
+ * family uses RMSNorm). Where the backend has the fused kernels (fused-ops.ts) the same chain runs
+ * as one kernel forward and one backward.
  */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor {
+  return fusedLayerNorm(x, weight, bias, eps, false) ?? composedLayerNorm(x, weight, bias, eps);
+}
+
+/**
+ * A pre-norm block's LayerNorm of the residual stream x, and the tensor its residual add must read
+ * in place of x (as {@link rmsNormResidual}).
+ */
+export function layerNormResidual(x: tf.Tensor, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): [tf.Tensor, tf.Tensor] {
+  return fusedLayerNorm(x, weight, bias, eps, true) ?? [composedLayerNorm(x, weight, bias, eps), x];
+}
+
+/**
+ * {@link layerNormResidual} of the residual stream `a + b` (the block's residual add, in that operand
+ * order), fused with the add where the backend has the fused kernels: [norm of the sum, the sum].
+ */
+export function addLayerNormResidual(a: tf.Tensor, b: tf.Tensor, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): [tf.Tensor, tf.Tensor] {
+  return fusedAddLayerNorm(a, b, weight, bias, eps) ?? layerNormResidual(tf.add(a, b), weight, bias, eps);
+}
+
+function composedLayerNorm(x: tf.Tensor, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor {
   const withParams = trained(weight) || trained(bias);
   const norm = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;

@@ -5,7 +5,8 @@ import type { ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
 import { activation } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
-import { layerNorm } from '../../layers/norms.js';
+import { addLayerNormResidual, layerNorm, layerNormResidual } from '../../layers/norms.js';
+import { fusedPackedSelfAttention } from '../../layers/fused-ops.js';
 import type { WeightReader } from '../../layers/weights.js';
 import type { ModelConfig } from '../../types.js';
 import { defaultPositions } from '../../layers/positions.js';
@@ -63,24 +64,38 @@ export class Gpt2Model extends ParameterizedModel {
       embed(this.wte, input.inputIds, this.trainable),
       embed(this.wpe, positions, this.trainable),
     ); // [B, T, C]
+    // The residual stream is x + delta (delta: the last sublayer's output, not yet added): each
+    // residual add is done by the LayerNorm that reads its sum (norms.ts addLayerNormResidual: one
+    // fused op where the backend has it), which returns the sum for the next residual add to read.
+    let delta: tf.Tensor | null = null;
+    const norm = (n: Norm): [tf.Tensor, tf.Tensor] => (delta ? addLayerNormResidual(x, delta, n.w, n.b, c.normEps) : layerNormResidual(x, n.w, n.b, c.normEps));
     this.blocks.forEach((blk, i) => {
       const l = blk.linears;
-      const h = layerNorm(x, blk.ln1.w, blk.ln1.b, c.normEps);
-      const [q, k0, v0] = tf.split(l['attn.c_attn'].apply(h, ctx), [C, C, C], -1); // each [B, T, C]
-      let k = splitHeads(k0, c.numHeads, c.headDim); // [B, H, T, d]
-      let v = splitHeads(v0, c.numHeads, c.headDim);
-      const cached = input.cache?.layers[i];
-      if (cached) {
-        k = tf.concat([cached.k, k], 2); // [B, H, S, d]
-        v = tf.concat([cached.v, v], 2);
-      }
-      if (newCache) newCache.layers.push({ k, v });
-      const attn = scaledDotProductAttention(splitHeads(q, c.numHeads, c.headDim), k, v, mask);
-      x = tf.add(x, l['attn.c_proj'].apply(mergeHeads(attn), ctx));
-      const h2 = layerNorm(x, blk.ln2.w, blk.ln2.b, c.normEps);
-      x = tf.add(x, l['mlp.c_proj'].apply(this.act(l['mlp.c_fc'].apply(h2, ctx)), ctx));
+      const [h, xa] = norm(blk.ln1);
+      const qkv = l['attn.c_attn'].apply(h, ctx); // [B, T, 3C]: q | k | v
+      // Without a KV cache, one fused op where the backend has it (fused-ops.ts); else op by op.
+      const fused = input.cache || newCache ? null : fusedPackedSelfAttention(qkv, null, mask, c.numHeads, c.numHeads, c.headDim);
+      [x, delta] = [xa, l['attn.c_proj'].apply(fused ?? this.attention(qkv, mask, input.cache?.layers[i], newCache), ctx)];
+      const [h2, xm] = norm(blk.ln2);
+      [x, delta] = [xm, l['mlp.c_proj'].apply(this.act(l['mlp.c_fc'].apply(h2, ctx)), ctx)];
     });
+    if (delta) x = tf.add(x, delta);
     const logits = this.lmHead.apply(layerNorm(x, this.lnF.w, this.lnF.b, c.normEps), ctx) as tf.Tensor3D;
     return { logits, cache: newCache };
+  }
+
+  /** Multi-head attention from c_attn's output q | k | v to the merged heads `[B, T, C]`, reading and extending the KV cache. */
+  private attention(qkv: tf.Tensor, mask: tf.Tensor, cached: { k: tf.Tensor; v: tf.Tensor } | undefined, newCache: KvCache | undefined): tf.Tensor {
+    const c = this.config;
+    const C = c.hiddenSize;
+    const [q, k0, v0] = tf.split(qkv, [C, C, C], -1); // each [B, T, C]
+    let k = splitHeads(k0, c.numHeads, c.headDim); // [B, H, T, d]
+    let v = splitHeads(v0, c.numHeads, c.headDim);
+    if (cached) {
+      k = tf.concat([cached.k, k], 2); // [B, H, S, d]
+      v = tf.concat([cached.v, v], 2);
+    }
+    if (newCache) newCache.layers.push({ k, v });
+    return mergeHeads(scaledDotProductAttention(splitHeads(q, c.numHeads, c.headDim), k, v, mask));
   }
 }

@@ -5,7 +5,7 @@ import type { ForwardInput, ForwardOutput, KvCache } from '../../causal-lm.js';
 import { activation } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
-import { layerNorm } from '../../layers/norms.js';
+import { addLayerNormResidual, layerNorm, layerNormResidual } from '../../layers/norms.js';
 import { applyRope, ropeTables } from '../../layers/rope.js';
 import type { WeightReader } from '../../layers/weights.js';
 import type { ModelConfig } from '../../types.js';
@@ -65,9 +65,12 @@ export class PhiModel extends ParameterizedModel {
     const newCache: KvCache | undefined = input.useCache ? { layers: [], length: past + T } : undefined;
 
     let x: tf.Tensor = embed(this.embedTokens, input.inputIds, this.trainable); // [B, T, C]
+    // The residual stream is delta + x (delta: the last block's attn + mlp, not yet added): the add is
+    // done by the next LayerNorm (norms.ts addLayerNormResidual: one fused op where the backend has it).
+    let delta: tf.Tensor | null = null;
     this.blocks.forEach((blk, i) => {
       const l = blk.linears;
-      const h = layerNorm(x, blk.inputNorm.w, blk.inputNorm.b, eps);
+      const [h, xr] = delta ? addLayerNormResidual(delta, x, blk.inputNorm.w, blk.inputNorm.b, eps) : layerNormResidual(x, blk.inputNorm.w, blk.inputNorm.b, eps);
       let q = splitHeads(l['self_attn.q_proj'].apply(h, ctx), c.numHeads, c.headDim); // [B, H, T, d]
       let k = splitHeads(l['self_attn.k_proj'].apply(h, ctx), c.numKvHeads, c.headDim); // [B, Hkv, T, d]
       let v = splitHeads(l['self_attn.v_proj'].apply(h, ctx), c.numKvHeads, c.headDim);
@@ -85,8 +88,9 @@ export class PhiModel extends ParameterizedModel {
       if (newCache) newCache.layers.push({ k, v });
       const attn = l['self_attn.dense'].apply(mergeHeads(scaledDotProductAttention(q, k, v, mask)), ctx);
       const mlp = l['mlp.fc2'].apply(this.act(l['mlp.fc1'].apply(h, ctx)), ctx);
-      x = tf.add(tf.add(attn, mlp), x); // attn_outputs + feed_forward_hidden_states + residual
+      [x, delta] = [xr, tf.add(attn, mlp)]; // attn_outputs + feed_forward_hidden_states + residual
     });
+    if (delta) x = tf.add(delta, x);
     const logits = this.lmHead.apply(layerNorm(x, this.finalNorm.w, this.finalNorm.b, eps), ctx) as tf.Tensor3D;
     return { logits, cache: newCache };
   }
