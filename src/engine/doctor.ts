@@ -104,7 +104,7 @@ export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport>
   const nativeOps = ops.ok
     ? {
         ok: true,
-        detail: `${Object.keys(NATIVE_OP_KERNELS).join(', ')}, bit-identical to stock wasm (on with the native matmul; LORA_STUDY_NATIVE_OPS=off keeps the stock ones); fused kernels (the addon API this code needs has them): self-attention, rotary, RMSNorm with the residual add, SiLU gate, attention softmax, causal-LM loss, AdamW; Exp: natively (next line) or else the stock wasm kernel split over wasm instances in worker threads when measured faster (${SPLIT_UNARY_ENV}=off keeps one)`,
+        detail: `${Object.keys(NATIVE_OP_KERNELS).join(', ')}, bit-identical to stock wasm (on with the native matmul; LORA_STUDY_NATIVE_OPS=off keeps the stock ones); fused kernels (the addon API this code needs has them): self-attention (GPT-2's from packed q|k|v too), rotary, RMSNorm and LayerNorm with the residual add, SiLU gate, gelu_new, attention softmax, causal-LM loss, AdamW; Exp: natively (next line) or else the stock wasm kernel split over wasm instances in worker threads when measured faster (${SPLIT_UNARY_ENV}=off keeps one)`,
       }
     : { ok: false, detail: ops.reason };
   const nativeExp = describeNativeExp();
