@@ -120,6 +120,13 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     [[301, 257], [257, 48], false, false],
     [[131, 257], [257, 48], false, false],
     [[37, 1024], [1024, 160], false, false],
+    // At most 256 rows against a transposed B wider than 8 tiles, K at least 256: computed as Cᵀ
+    // (W's rows read in place, or packed per panel where K 1024 makes them crowd L1; partial tiles
+    // both ways).
+    [[37, 257], [301, 257], false, true],
+    [[257, 37], [301, 257], true, true],
+    [[1, 256], [700, 256], false, true],
+    [[37, 1024], [160, 1024], false, true],
     [[257, 301], [37, 257], true, true],
   ];
 
@@ -203,6 +210,8 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     ['linear', [2, 1, 48], [2, 48, 17], [17], false],
     ['relu', [2, 5, 47], [2, 47, 17], [1], false],
     ['relu6', [1, 5, 48], [1, 17, 48], null, true],
+    ['linear', [1, 37, 257], [1, 301, 257], null, true],
+    ['relu6', [1, 37, 48], [1, 301, 48], null, true],
     ['linear', [3, 5, 97], [3, 97, 17], null, false],
     ['sigmoid', [2, 5, 97], [2, 97, 17], null, false],
   ];

@@ -343,6 +343,69 @@ __attribute__((noinline)) void gemm_serial(const Problem& p, const Plan& plan, B
   }
 }
 
+// ---- Cᵀ = op(B)ᵀ · op(A)ᵀ: products of few rows against a transposed B (x·Wᵀ) ----
+// Packing a transposed B (W's rows scattered into k-major panels) cost GPT-2's forward products
+// (M = 128 tokens, W 768×768 up to the tied head's 50257×768) a quarter of their time, and each
+// packed element then served only M / MR row tiles. Computed transposed instead, W's rows are the
+// micro-kernel's A, read in place by rows (broadcasts; packed per MR×KC panel only where its rows
+// crowd L1), and the few rows of A, transposed, are its packed B, packed once per product and
+// shared by the threads. The micro-kernel's lanes then run along C's columns of Cᵀ, so each
+// task accumulates Cᵀ for MR of W's rows and all M tokens in a scratch tile and writes it into C
+// transposed at the end. Every element's sequence is unchanged: the scratch starts at the chain's
+// start (the bias, or +0: a BLOCKED first block stored as is equals +0 + its sum), each
+// multiply is the same product (multiplication commutes exactly), k in order.
+
+// A product in the transposed form: A' = op(B)ᵀ (N×K), B' = op(A)ᵀ (K×M), C' = Cᵀ.
+struct Transposed {
+  const float* W; long wrs;   // A'(j, k) = W[j*wrs + k] (op(B) = Bᵀ: W's rows are contiguous in k)
+  const float* xt;            // B' packed: panel q (k from q*KC) at xt + q*KC*m_pad, token tile s at + s*kc*NR
+  long m_pad;                 // M rounded up to the tile's NR
+  float* C; long ldc;
+  int M, N, K, order;
+  const float* init;          // CHAIN: per column of C (row of Cᵀ), or null
+  bool pack_w;                // W's rows crowd L1: pack each MR×KC panel first
+};
+
+// B' = op(A)ᵀ packed into xt (m_pad × K, zero past M): the panels the micro-kernel reads as B.
+void pack_transposed_a(const Problem& p, int NR, long m_pad, float* xt) {
+  Problem q;
+  q.B = p.A;
+  q.brs = p.acs;  // B'(k, i) = A(i, k)
+  q.bcs = p.ars;
+  for (int pc = 0; pc < p.K; pc += KC) pack_b(q, pc, std::min(KC, p.K - pc), 0, p.M, NR, xt + (long)pc * m_pad);
+}
+
+// Columns [j0, j1) of C (j0 a multiple of the tile's MR), all rows, through the scratch `ct`
+// (MR × m_pad floats).
+void transposed_columns(const Transposed& t, const Tile& tile, int j0, int j1, float* ct, float* ap) {
+  const int MR = tile.mr, NR = tile.nr;
+  Problem w;  // A' for pack_a
+  w.A = t.W; w.ars = t.wrs; w.acs = 1;
+  for (int jt = j0; jt < j1; jt += MR) {
+    const int mr = std::min(MR, j1 - jt);
+    for (int r = 0; r < mr; ++r) {
+      const float v = t.init ? t.init[jt + r] : 0.f;
+      std::fill(ct + (long)r * t.m_pad, ct + (long)r * t.m_pad + t.M, v);
+    }
+    for (int pc = 0; pc < t.K; pc += KC) {
+      const int kc = std::min(KC, t.K - pc);
+      const float* a = t.W + (long)jt * t.wrs + pc;
+      long ars = t.wrs, acs = 1;
+      if (t.pack_w) {
+        pack_a(w, jt, mr, pc, kc, MR, ap);
+        a = ap; ars = 1; acs = MR;
+      }
+      const float* xt = t.xt + (long)pc * t.m_pad;
+      for (int i0 = 0; i0 < t.M; i0 += NR)
+        tile.uk(kc, a, ars, acs, xt + (long)(i0 / NR) * kc * NR, NR, ct + i0, t.m_pad, mr, std::min(NR, t.M - i0), t.order, false, nullptr);
+    }
+    for (int i = 0; i < t.M; ++i) {
+      float* c = t.C + (long)i * t.ldc + jt;
+      for (int r = 0; r < mr; ++r) c[r] = ct[(long)r * t.m_pad + i];
+    }
+  }
+}
+
 enum Activation { LINEAR = 0, RELU = 1, RELU6 = 2 };
 
 // After the product, on rows [r0, r1) of C (N columns), exactly as the stock kernels finish:
@@ -608,6 +671,27 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     if (tb) { p.brs = 1; p.bcs = K; } else { p.brs = N; p.bcs = 1; }
     return p;
   };
+  // One product of at most 256 rows against a wide transposed B (GPT-2's x·Wᵀ): computed as Cᵀ
+  // (see Transposed); the caller packs op(A)ᵀ, tasks of a few of W's rows at a time share it.
+  const Tile& ttile = g_force_tile >= 0 && g_force_tile < g_kernel->ntiles ? g_kernel->tiles[g_force_tile] : g_kernel->tiles[0];
+  const long m_pad = (M + ttile.nr - 1) / ttile.nr * ttile.nr;
+  if (batch == 1 && tb && K >= 256 && M <= 256 && N > 8 * ttile.nr && m_pad * K <= (4L << 20) && g_force_direct != 0) {
+    const Problem p = make_problem(0);
+    static thread_local std::vector<float> xt_buf;
+    if ((long)xt_buf.size() < m_pad * K) xt_buf.resize(m_pad * K);
+    pack_transposed_a(p, ttile.nr, m_pad, xt_buf.data());
+    Transposed t{p.B, K, xt_buf.data(), m_pad, C, N, M, N, K, order, init, rows_crowd_l1(K, ttile.mr)};
+    const int per_task = std::max(ttile.mr, (N / (8 * threads) + ttile.mr - 1) / ttile.mr * ttile.mr);
+    const int ntasks = (N + per_task - 1) / per_task;
+    lora_ops::run_parallel(ntasks, threads, [&t, &ttile, per_task](int i) {
+      static thread_local std::vector<float> ct;
+      if ((long)ct.size() < MAX_MR * t.m_pad) ct.resize(MAX_MR * t.m_pad);
+      transposed_columns(t, ttile, i * per_task, std::min(t.N, (i + 1) * per_task), ct.data(), thread_buffers().a);
+    }, lora_ops::Wait::Spin);
+    finished();
+    if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, M, order, bias, bias_len, act);
+    return nullptr;
+  }
   // A single product whose packed B fits one buffer, A read in place: B is packed once, by the
   // caller, and the threads share it, taking a few row tiles at a time (so a worker that wakes
   // late costs nothing but its wake-up, and none packs B again).
