@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
 import { disableNativeLibm, enableNativeLibm, loadNativeLibm, nativeLibmStatus } from '../src/engine/native-libm.js';
 import { disableSplitUnary, enableSplitUnary, splitUnaryStatus } from '../src/engine/wasm-split-unary.js';
+import { interleavedCalls, median } from './lib/interleaved-calls.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -47,21 +48,10 @@ for (let i = 0; i < 500 && splitUnaryStatus().state !== 'ready'; i++) {
 }
 warm.dispose();
 console.log(`split: ${splitUnaryStatus().state}`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const MODES: Mode[] = ['stock', 'split', 'native1', 'native'];
 const timeShape = (shape: number[], n: number) => {
   const x = tf.randomNormal(shape, 0, 4);
-  const ts = Object.fromEntries(MODES.map((m) => [m, [] as number[]])) as Record<Mode, number[]>;
-  for (let r = 0; r < n; r++) {
-    const order = r % 2 ? [...MODES].reverse() : MODES;
-    for (const mode of order) {
-      setMode(mode);
-      const t0 = performance.now();
-      const y = tf.exp(x);
-      ts[mode].push((performance.now() - t0) * 1000);
-      y.dispose();
-    }
-  }
+  const ts = interleavedCalls(MODES, n, setMode, x, tf.exp);
   x.dispose();
   const s = median(ts.stock);
   const fmt = (m: Mode) => `${median(ts[m]).toFixed(median(ts[m]) < 10 ? 1 : 0)} µs (x${(s / median(ts[m])).toFixed(2)})`;

@@ -1,4 +1,5 @@
-// In-process A/B of the split wasm Exp (src/engine/wasm-split-unary.ts) against the stock kernel:
+// In-process A/B of the split wasm Exp (src/engine/wasm-split-unary.ts, the fallback of the native
+// Exp, which this script takes off) against the stock kernel:
 // µs per call on the tiny-llama log-softmax shape and GPT-2's vocabulary logits, stock and split
 // interleaved call by call (the machine is shared: load average printed), then a size sweep for
 // the threshold, then whole training steps of a bench shape with each way, interleaved round by round.
@@ -7,7 +8,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
+import { disableNativeLibm } from '../src/engine/native-libm.js';
 import { enableSplitUnary, splitUnaryStatus } from '../src/engine/wasm-split-unary.js';
+import { interleavedCalls, median } from './lib/interleaved-calls.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -21,6 +24,8 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const engine = await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: 'auto' });
+// The split against the stock kernel: the native Exp (where it runs) taken off first, so that the split stacks on the stock one.
+disableNativeLibm();
 type Mode = 'stock' | 'split' | 'measured';
 const setMode = (m: Mode) => enableSplitUnary({ threads: 2, minElements: m === 'stock' ? Infinity : 1, choose: m === 'measured' ? 'measured' : 'split' });
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -33,20 +38,9 @@ for (let i = 0; i < 500 && splitUnaryStatus().state !== 'ready'; i++) {
   await new Promise((r) => setTimeout(r, 10));
 }
 console.log(`split: ${JSON.stringify(splitUnaryStatus())}`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const timeShape = (shape: number[], n: number) => {
   const x = tf.randomNormal(shape, 0, 4);
-  const ts: Record<Mode, number[]> = { stock: [], split: [], measured: [] };
-  const orders: Mode[][] = [['stock', 'split', 'measured'], ['measured', 'split', 'stock'], ['split', 'measured', 'stock']];
-  for (let r = 0; r < n; r++) {
-    for (const mode of orders[r % 3]) {
-      setMode(mode);
-      const t0 = performance.now();
-      const y = tf.exp(x);
-      ts[mode].push((performance.now() - t0) * 1000);
-      y.dispose();
-    }
-  }
+  const ts = interleavedCalls(['stock', 'split', 'measured'] as const, n, setMode, x, tf.exp);
   x.dispose();
   const a = median(ts.stock);
   const b = median(ts.split);
