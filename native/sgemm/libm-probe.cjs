@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
 const EXPECTED = '3f800000 402df854 00000000 3f317218';
 
 const outDir = path.join(__dirname, 'build');
-const cc = process.env.CC || 'cc';
+// The C compiler: $CC, else cc, else gcc (a toolchain may lack the cc alias).
+const cc = process.env.CC || (spawnSync('cc', ['--version']).error ? 'gcc' : 'cc');
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 60_000, ...opts });

@@ -39,16 +39,16 @@ namespace {
 
 // Calls below this many elements run on the calling thread: one element costs ~2.5 ns, a hand-off
 // to a pooled thread some µs (far more when the cores are busy), so only calls of ~100 µs split.
-constexpr long PAR_MIN_ELEMENTS = 1L << 16;
+constexpr int64_t PAR_MIN_ELEMENTS = 1 << 16;
 int g_threads = 1;
 
 #ifdef LORA_LIBM_SSE2
 // One call per element, nothing else: the compiler cannot vectorise through the call.
-void exp_range(const float* x, float* o, long n) {
-  for (long i = 0; i < n; ++i) o[i] = __expf_sse2(x[i]);
+void exp_range(const float* x, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = __expf_sse2(x[i]);
 }
-void log_range(const float* x, float* o, long n) {
-  for (long i = 0; i < n; ++i) o[i] = __logf_sse2(x[i]);
+void log_range(const float* x, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = __logf_sse2(x[i]);
 }
 #endif
 
@@ -75,19 +75,21 @@ napi_value Unary(napi_env env, napi_callback_info info) {
   if (np < 4) return throw_range(env, NAPI_ERROR_PREFIX "unary params too short");
   const int op = (int)p[0];
   const double out_off = p[1], x_off = p[2], n = p[3];
-  if ((op != 0 && op != 1) || !(n >= 0) || n != (double)(long)n) return throw_range(env, NAPI_ERROR_PREFIX "bad unary params");
-  auto inside = [&](double off) { return off >= 0 && off == (double)(long)off && (long)off % 4 == 0 && off + 4 * n <= (double)heap_len; };
+  if ((op != 0 && op != 1) || !(n >= 0 && n <= 9e15) || n != (double)(int64_t)n) return throw_range(env, NAPI_ERROR_PREFIX "bad unary params");
+  auto inside = [&](double off) {
+    return off >= 0 && off <= 9e15 && off == (double)(int64_t)off && (int64_t)off % 4 == 0 && off + 4 * n <= (double)heap_len;
+  };
   if (!inside(out_off) || !inside(x_off)) return throw_range(env, NAPI_ERROR_PREFIX "unary operands fall outside the heap");
 #ifdef LORA_LIBM_SSE2
-  const float* x = reinterpret_cast<const float*>(heap + (long)x_off);
-  float* o = reinterpret_cast<float*>(heap + (long)out_off);
-  const long total = (long)n;
-  void (*fn)(const float*, float*, long) = op == 0 ? exp_range : log_range;
+  const float* x = reinterpret_cast<const float*>(heap + (int64_t)x_off);
+  float* o = reinterpret_cast<float*>(heap + (int64_t)out_off);
+  const int64_t total = (int64_t)n;
+  void (*fn)(const float*, float*, int64_t) = op == 0 ? exp_range : log_range;
   const int parts = total >= PAR_MIN_ELEMENTS ? g_threads : 1;
   lora_ops::run_parallel(parts, parts, [&](int t) {
     // Boundaries on multiples of 16 elements (64 bytes): threads never share a cache line of out.
-    const long per = ((total + parts - 1) / parts + 15) / 16 * 16;
-    const long s = std::min(total, per * t), e = std::min(total, per * (t + 1));
+    const int64_t per = ((total + parts - 1) / parts + 15) / 16 * 16;
+    const int64_t s = std::min(total, per * t), e = std::min(total, per * (t + 1));
     fn(x + s, o + s, e - s);
   }, lora_ops::Wait::Sleep);
   return nullptr;
