@@ -120,6 +120,7 @@ describe.skipIf(skip)(`native matmul is bit-identical to the stock wasm kernels$
     [[301, 257], [257, 48], false, false],
     [[131, 257], [257, 48], false, false],
     [[37, 1024], [1024, 160], false, false],
+    [[131, 1024], [1024, 208], false, false],
     // At most 256 rows against a transposed B wider than 8 tiles, K at least 256: computed as Cᵀ
     // (W's rows read in place, or packed per panel where K 1024 makes them crowd L1; partial tiles
     // both ways).

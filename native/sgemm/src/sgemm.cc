@@ -57,6 +57,10 @@ struct Problem {
   int M, N, K;
   int order;
   const float* init;  // CHAIN: the accumulators' start per column (the bias, length N), or null for +0
+  // A packed once for the whole product (pack_a of all rows, panel pc at a_packed + pc*a_pad), or
+  // null: gemm_serial packs each MC×KC block itself.
+  const float* a_packed = nullptr;
+  long a_pad = 0;
 };
 
 typedef void (*MicroKernel)(int kc, const float* A, long ars, long acs, const float* Bp, long bks, float* C, long ldc, int mr,
@@ -327,14 +331,17 @@ __attribute__((noinline)) void gemm_serial(const Problem& p, const Plan& plan, B
       }
       const BPanel b = plan.direct_b ? panel_of(p, pc, kc, jc, nc, NR, buf.b) : BPanel{buf.b, (long)kc * NR, NR};
       if (!plan.direct_b) pack_b(p, pc, kc, jc, nc, NR, buf.b);
-      for (int ic = 0; ic < p.M; ic += MC) {
-        const int mc = std::min(MC, p.M - ic);
-        pack_a(p, ic, mc, pc, kc, MR, buf.a);
+      // A packed for the whole product: all its row tiles in one pass over each column tile of B.
+      const int mc_step = p.a_packed ? p.M : MC;
+      for (int ic = 0; ic < p.M; ic += mc_step) {
+        const int mc = std::min(mc_step, p.M - ic);
+        const float* ap = p.a_packed ? p.a_packed + (long)pc * p.a_pad + (long)(ic / MR) * kc * MR : buf.a;
+        if (!p.a_packed) pack_a(p, ic, mc, pc, kc, MR, buf.a);
         for (int jr = 0; jr < nc; jr += NR) {
           const float* bp = b.base + (long)(jr / NR) * b.tile_stride;
           const float* init = p.init ? p.init + jc + jr : nullptr;
           for (int ir = 0; ir < mc; ir += MR) {
-            t.uk(kc, buf.a + (long)(ir / MR) * kc * MR, 1, MR, bp, b.ks, p.C + (long)(ic + ir) * p.ldc + jc + jr, p.ldc,
+            t.uk(kc, ap + (long)(ir / MR) * kc * MR, 1, MR, bp, b.ks, p.C + (long)(ic + ir) * p.ldc + jc + jr, p.ldc,
                  std::min(MR, mc - ir), std::min(NR, nc - jr), p.order, pc == 0, init);
           }
         }
@@ -724,8 +731,23 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   const int chunk = std::max(1, ((dim + parts - 1) / parts + unit - 1) / unit * unit);
   static thread_local std::vector<Problem> tasks;
   tasks.clear();
+  // One product of at most 256 rows whose A is packed (its rows crowd L1) while B is read in
+  // place, split by columns: A is packed once, here, not once per task and 512-column block (GPT-2's
+  // MLP dX 128×3072·3072×768 packed its A 4 times on two threads).
+  static thread_local std::vector<float> a_shared;
+  const long a_pad = (M + tile.mr - 1) / tile.mr * tile.mr;
+  const bool share_a = batch == 1 && split_n && plan.direct_b && !plan.direct_a && K > 0 && M <= 256 && a_pad * K <= (4L << 20);
+  if (share_a) {
+    if ((long)a_shared.size() < a_pad * K) a_shared.resize(a_pad * K);
+    const Problem p = make_problem(0);
+    for (int pc = 0; pc < K; pc += KC) pack_a(p, 0, M, pc, std::min(KC, K - pc), tile.mr, a_shared.data() + (long)pc * a_pad);
+  }
   for (long b = 0; b < batch; ++b) {
-    const Problem p = make_problem(b);
+    Problem p = make_problem(b);
+    if (share_a) {
+      p.a_packed = a_shared.data();
+      p.a_pad = a_pad;
+    }
     for (int s = 0; s < dim; s += chunk) {
       Problem q = p;
       const int len = std::min(chunk, dim - s);
