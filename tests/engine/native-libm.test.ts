@@ -1,4 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
 import { NATIVE_ADDON_PATH_ENV } from '../../src/engine/native-addon.js';
@@ -36,6 +40,32 @@ test('the env switch takes auto, on or off and refuses anything else', () => {
 
 test.runIf(expectKernels)('on x86-64 Linux with glibc the addon has the libm kernels', () => {
   expect(load.ok, load.ok ? '' : load.reason).toBe(true);
+});
+
+test('the build-time probe never fails the build: it prints the archive to link, or nothing and why', () => {
+  // A copy of the probe writes its build/libm-probe.json beside itself, not into the real build.
+  const dir = mkdtempSync(join(tmpdir(), 'libm-probe-test-'));
+  try {
+    copyFileSync(join(import.meta.dirname, '..', '..', 'native', 'sgemm', 'libm-probe.cjs'), join(dir, 'libm-probe.cjs'));
+    const run = (archive?: string) => {
+      const env = { ...process.env, LORA_STUDY_LIBM_ARCHIVE: archive };
+      if (archive === undefined) delete env.LORA_STUDY_LIBM_ARCHIVE;
+      const r = spawnSync(process.execPath, [join(dir, 'libm-probe.cjs')], { encoding: 'utf8', env });
+      return { status: r.status, out: r.stdout, json: JSON.parse(readFileSync(join(dir, 'build', 'libm-probe.json'), 'utf8')) as { ok: boolean; reason: string } };
+    };
+    const missing = run(join(dir, 'no-such-libm.a'));
+    expect(missing).toMatchObject({ status: 0, out: '', json: { ok: false } });
+    expect(missing.json.reason).toMatch(/no static libm archive defines glibc's __expf_sse2\/__logf_sse2 \(.*no-such-libm\.a: the test link failed/);
+    expect(run('none')).toMatchObject({ status: 0, out: '', json: { ok: false, reason: 'LORA_STUDY_LIBM_ARCHIVE=none at build time' } });
+    const found = run();
+    expect(found.status).toBe(0);
+    if (expectKernels || found.json.ok) {
+      expect(found.json.ok, found.json.reason).toBe(true);
+      expect(found.out).toMatch(/^\/.*\.a$/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 const bitsOf = (t: tf.Tensor): Uint32Array => new Uint32Array(Float32Array.from(t.dataSync() as Float32Array).buffer);
