@@ -320,12 +320,13 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     expect(fused.grew).toBe(composed.grew);
   });
 
-  test.each(['llama', 'mistral', 'qwen2', 'gemma', 'phi3', 'phi', 'gpt2'] as const)('full fine-tuning of a tiny %s (norm gains, embeddings and every weight trained) has bit-identical losses and weights with and without the fused ops', async (modelType) => {
+  test.each(['llama', 'mistral', 'qwen2', 'gemma', 'phi3', 'phi', 'phi-qk_layernorm', 'gpt2'] as const)('full fine-tuning of a tiny %s (norm gains, embeddings and every weight trained) has bit-identical losses and weights with and without the fused ops', async (name) => {
+    const modelType = name === 'phi-qk_layernorm' ? 'phi' : name;
     const examples = [[10, 11, 12, 40, 41, 42, 43, 200], [20, 21, 22, 50, 51, 200], [30, 31, 32, 33, 60, 61, 62, 63, 64, 200]].map(promptMasked);
     const run = async (fused: boolean) => {
       if (fused) enableNativeFused(addon(), 2);
       else disableNativeFused();
-      const { model } = await tinyLm({ modelType }, { trainableBase: true });
+      const { model } = await tinyLm({ modelType, qkLayernorm: name === 'phi-qk_layernorm' }, { trainableBase: true });
       const variables = model.baseVariables();
       const res = await train({
         model, variables, examples, padId: 0,

@@ -6,7 +6,8 @@ import { activation } from '../../layers/activations.js';
 import { buildAttentionMask, mergeHeads, scaledDotProductAttention, splitHeads } from '../../layers/attention.js';
 import type { ForwardContext, Linear } from '../../layers/linear.js';
 import { addLayerNormResidual, layerNorm, layerNormResidual } from '../../layers/norms.js';
-import { applyRope, ropeTables } from '../../layers/rope.js';
+import { applyRope, ropeTables, type RopeTables } from '../../layers/rope.js';
+import { fusedSelfAttention } from '../../layers/fused-ops.js';
 import type { WeightReader } from '../../layers/weights.js';
 import type { ModelConfig } from '../../types.js';
 import { embed } from '../shared/embedding.js';
@@ -71,27 +72,36 @@ export class PhiModel extends ParameterizedModel {
     this.blocks.forEach((blk, i) => {
       const l = blk.linears;
       const [h, xr] = delta ? addLayerNormResidual(delta, x, blk.inputNorm.w, blk.inputNorm.b, eps) : layerNormResidual(x, blk.inputNorm.w, blk.inputNorm.b, eps);
-      let q = splitHeads(l['self_attn.q_proj'].apply(h, ctx), c.numHeads, c.headDim); // [B, H, T, d]
-      let k = splitHeads(l['self_attn.k_proj'].apply(h, ctx), c.numKvHeads, c.headDim); // [B, Hkv, T, d]
-      let v = splitHeads(l['self_attn.v_proj'].apply(h, ctx), c.numKvHeads, c.headDim);
-      if (blk.qNorm && blk.kNorm) {
-        q = layerNorm(q, blk.qNorm.w, blk.qNorm.b, eps);
-        k = layerNorm(k, blk.kNorm.w, blk.kNorm.b, eps);
-      }
-      q = applyRope(q, rope);
-      k = applyRope(k, rope);
-      const cached = input.cache?.layers[i];
-      if (cached) {
-        k = tf.concat([cached.k, k], 2); // [B, Hkv, S, d]
-        v = tf.concat([cached.v, v], 2);
-      }
-      if (newCache) newCache.layers.push({ k, v });
-      const attn = l['self_attn.dense'].apply(mergeHeads(scaledDotProductAttention(q, k, v, mask)), ctx);
+      const [q0, k0, v0] = [l['self_attn.q_proj'].apply(h, ctx), l['self_attn.k_proj'].apply(h, ctx), l['self_attn.v_proj'].apply(h, ctx)];
+      // Without a KV cache or qk_layernorm, one fused op where the backend has it (fused-ops.ts); else op by op.
+      const fused = input.cache || newCache || blk.qNorm ? null : fusedSelfAttention(q0, k0, v0, rope, mask, c.numHeads, c.numKvHeads, c.headDim);
+      const attn = l['self_attn.dense'].apply(fused ?? this.attention(blk, q0, k0, v0, rope, mask, input.cache?.layers[i], newCache), ctx);
       const mlp = l['mlp.fc2'].apply(this.act(l['mlp.fc1'].apply(h, ctx)), ctx);
       [x, delta] = [xr, tf.add(attn, mlp)]; // attn_outputs + feed_forward_hidden_states + residual
     });
     if (delta) x = tf.add(delta, x);
     const logits = this.lmHead.apply(layerNorm(x, this.finalNorm.w, this.finalNorm.b, eps), ctx) as tf.Tensor3D;
     return { logits, cache: newCache };
+  }
+
+  /** Multi-head attention from the projections to the merged heads `[B, T, H·d]`, reading and extending the KV cache. */
+  private attention(blk: PhiBlock, q0: tf.Tensor, k0: tf.Tensor, v0: tf.Tensor, rope: RopeTables, mask: tf.Tensor, cached: { k: tf.Tensor; v: tf.Tensor } | undefined, newCache: KvCache | undefined): tf.Tensor {
+    const c = this.config;
+    const eps = c.normEps;
+    let q = splitHeads(q0, c.numHeads, c.headDim); // [B, H, T, d]
+    let k = splitHeads(k0, c.numKvHeads, c.headDim); // [B, Hkv, T, d]
+    let v = splitHeads(v0, c.numKvHeads, c.headDim);
+    if (blk.qNorm && blk.kNorm) {
+      q = layerNorm(q, blk.qNorm.w, blk.qNorm.b, eps);
+      k = layerNorm(k, blk.kNorm.w, blk.kNorm.b, eps);
+    }
+    q = applyRope(q, rope);
+    k = applyRope(k, rope);
+    if (cached) {
+      k = tf.concat([cached.k, k], 2); // [B, Hkv, S, d]
+      v = tf.concat([cached.v, v], 2);
+    }
+    if (newCache) newCache.layers.push({ k, v });
+    return mergeHeads(scaledDotProductAttention(q, k, v, mask));
   }
 }
