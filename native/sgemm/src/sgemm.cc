@@ -516,13 +516,14 @@ int g_force_direct = -1;
 
 // Whether MR rows of a row-major A, `row_floats` apart, read in place by the micro-kernel (MR
 // streams, one line each at a time) crowd into few sets of Zen 4's 32 KiB 8-way L1 (64 sets of
-// 64-byte lines) and evict each other: a stride of a multiple of 4 KiB (K = 1024, 3072) puts all
-// 12 rows in one set (GPT-2's MLP dX 128×3072·3072×768 ran 61 GFLOP/s per CPU second in place
-// against 81 packed).
-bool rows_crowd_l1(long row_floats, int mr) {
-  int per_set[64] = {0};
+// 64-byte lines) and evict each other: more than `per_set` rows in one set. A stride of a multiple
+// of 4 KiB (K = 1024, 3072) puts every row in one set: GPT-2's MLP dX 128×3072·3072×768 ran 61
+// GFLOP/s per CPU second with A in place against 81 packed (12 rows; 8 rows: 65), and its forward
+// 128×3072·768×3072ᵀ, computed transposed (W's rows in place), 63 on 12 rows against 89 on 8.
+bool rows_crowd_l1(long row_floats, int mr, int per_set) {
+  int count[64] = {0};
   for (int i = 0; i < mr; ++i)
-    if (++per_set[(int)(((long)i * row_floats * 4 / 64) % 64)] > 4) return true;
+    if (++count[(int)(((long)i * row_floats * 4 / 64) % 64)] > per_set) return true;
   return false;
 }
 
@@ -552,7 +553,7 @@ Plan choose_plan(const Kernel& k, int M, int N, bool b_row_major, long a_row_flo
     }
   }
   plan.direct_b = b_row_major && M <= 256;
-  const bool wide_in_place = plan.direct_b && (a_row_floats == 0 || !rows_crowd_l1(a_row_floats, plan.tile.mr));
+  const bool wide_in_place = plan.direct_b && (a_row_floats == 0 || !rows_crowd_l1(a_row_floats, plan.tile.mr, 4));
   plan.direct_a = g_force_direct >= 0 ? g_force_direct == 1 : N <= 8 * plan.tile.nr || wide_in_place;
   return plan;
 }
@@ -680,14 +681,27 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
   };
   // One product of at most 256 rows against a wide transposed B (GPT-2's x·Wᵀ): computed as Cᵀ
   // (see Transposed); the caller packs op(A)ᵀ, tasks of a few of W's rows at a time share it.
-  const Tile& ttile = g_force_tile >= 0 && g_force_tile < g_kernel->ntiles ? g_kernel->tiles[g_force_tile] : g_kernel->tiles[0];
+  // The kernel's fastest tile, or (where its rows of W would crowd L1) the first whose rows fit
+  // the 8 ways of one set, else W is packed per panel.
+  Tile ttile = g_kernel->tiles[0];
+  bool pack_w = rows_crowd_l1(K, ttile.mr, 8);
+  if (g_force_tile >= 0 && g_force_tile < g_kernel->ntiles) {
+    ttile = g_kernel->tiles[g_force_tile];
+    pack_w = rows_crowd_l1(K, ttile.mr, 8);
+  } else {
+    for (int i = 1; pack_w && i < g_kernel->ntiles; ++i)
+      if (g_kernel->tiles[i].nr == ttile.nr && !rows_crowd_l1(K, g_kernel->tiles[i].mr, 8)) {
+        ttile = g_kernel->tiles[i];
+        pack_w = false;
+      }
+  }
   const long m_pad = (M + ttile.nr - 1) / ttile.nr * ttile.nr;
   if (batch == 1 && tb && K >= 256 && M <= 256 && N > 8 * ttile.nr && m_pad * K <= (4L << 20) && g_force_direct != 0) {
     const Problem p = make_problem(0);
     static thread_local std::vector<float> xt_buf;
     if ((long)xt_buf.size() < m_pad * K) xt_buf.resize(m_pad * K);
     pack_transposed_a(p, ttile.nr, m_pad, xt_buf.data());
-    Transposed t{p.B, K, xt_buf.data(), m_pad, C, N, M, N, K, order, init, rows_crowd_l1(K, ttile.mr)};
+    Transposed t{p.B, K, xt_buf.data(), m_pad, C, N, M, N, K, order, init, pack_w};
     const int per_task = std::max(ttile.mr, (N / (8 * threads) + ttile.mr - 1) / ttile.mr * ttile.mr);
     const int ntasks = (N + per_task - 1) / per_task;
     lora_ops::run_parallel(ntasks, threads, [&t, &ttile, per_task](int i) {
