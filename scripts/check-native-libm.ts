@@ -40,17 +40,19 @@ console.log(`${kernel}: native (glibc non-FMA) vs stock wasm kernel, bit pattern
 const CHUNK = 1 << 24;
 const bits = new Uint32Array(CHUNK);
 let mismatches = 0;
+let nanBitsDiffer = 0;
 const t0 = performance.now();
 for (let start = from; start < to; start += CHUNK) {
   const n = Math.min(CHUNK, to - start);
   for (let i = 0; i < n; i++) bits[i] = start + i;
   const r = compareLibm(load.addon, backend, kernel, stock.kernelFunc, new Float32Array(bits.buffer, 0, n), 20);
   mismatches += r.mismatches;
+  nanBitsDiffer += r.nanBitsDiffer;
   for (const e of r.examples) console.log(`mismatch: x=${e.x} (${e.bits}) native ${e.native} stock ${e.stock}`);
   const done = start + n - from;
   if ((start / CHUNK) % 32 === 31 || start + n >= to) {
     console.error(`${((100 * done) / (to - from)).toFixed(1)}% (${done} inputs, ${((performance.now() - t0) / 1000).toFixed(0)} s): ${mismatches} mismatches`);
   }
 }
-console.log(`${kernel}: ${to - from} inputs [0x${from.toString(16)}, 0x${to.toString(16)}): ${mismatches} mismatches (${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+console.log(`${kernel}: ${to - from} inputs [0x${from.toString(16)}, 0x${to.toString(16)}): ${mismatches} mismatches, ${nanBitsDiffer} NaN results with other NaN bits (${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
 process.exitCode = mismatches === 0 ? 0 : 1;

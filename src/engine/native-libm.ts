@@ -117,6 +117,8 @@ export interface LibmMismatch {
 export interface LibmComparison {
   inputs: number;
   mismatches: number;
+  /** Inputs where both results are NaN with different bits (not counted as mismatches). */
+  nanBitsDiffer: number;
   /** The first few mismatching inputs. */
   examples: LibmMismatch[];
 }
@@ -145,13 +147,18 @@ export function compareLibm(addon: NativeLibmAddon, backend: WasmHeapBackend, ke
     const b = new Uint32Array(heap.buffer, heap.byteOffset + heapOffset(backend, stockOut), n);
     const xs = new Uint32Array(inputs.buffer, inputs.byteOffset, n);
     let mismatches = 0;
+    let nanBitsDiffer = 0;
     const examples: LibmMismatch[] = [];
     for (let i = 0; i < n; i++) {
-      if (a[i] === b[i] || (isNaN32(a[i]) && isNaN32(b[i]))) continue;
+      if (a[i] === b[i]) continue;
+      if (isNaN32(a[i]) && isNaN32(b[i])) {
+        nanBitsDiffer++;
+        continue;
+      }
       mismatches++;
       if (examples.length < keep) examples.push({ x: inputs[i], bits: hex(xs[i]), native: hex(a[i]), stock: hex(b[i]) });
     }
-    return { inputs: n, mismatches, examples };
+    return { inputs: n, mismatches, nanBitsDiffer, examples };
   } finally {
     backend.disposeData(x.dataId);
     backend.disposeData(nat.dataId);
