@@ -1,8 +1,11 @@
 /**
- * The tiny-llama training step (bench --quick's shape) with the fused layer kernels on and off in
- * one process, interleaved: kernel calls per step, tape nodes per step, wall and CPU ms per step.
+ * A training step (bench --quick's tiny-llama shape, or SHAPE=N: BENCH_SHAPES[N], e.g. 1 = GPT-2 small)
+ * with the fused kernels on and off in one process, interleaved: kernel calls per step, tape nodes
+ * per step, wall and CPU ms per step.
  * Usage: npx tsx scripts/measure-fused-step.ts  (env STEPS=N per round, ROUNDS=R, WRAP=1 per-kernel times,
- * ONLY=training: switch only the fused loss and AdamW kernels, the layer kernels on in both arms)
+ * ONLY=group[,group…]: switch only these kernels, the other fused kernels on in both arms; groups:
+ * training (the fused loss and AdamW), layerNorm, gelu, attention (the self-attention block), gpt2 (the
+ * last three))
  */
 import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';
@@ -12,6 +15,7 @@ import { loadNativeOps, type NativeOpsAddon } from '../src/engine/native-ops.js'
 import { BENCH_SHAPES, buildRandomModel } from '../src/evaluation/bench-shapes.js';
 import { injectLora } from '../src/lora/inject.js';
 import { loraConfigSchema } from '../src/lora/lora-config.js';
+import { FUSED_KERNELS } from '../src/model/layers/fused-ops.js';
 import { TRAINING_KERNELS } from '../src/training/fused-training-ops.js';
 import { train } from '../src/training/trainer.js';
 import { Rng } from '../src/util/random.js';
@@ -20,35 +24,46 @@ await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: 'on' });
 const load = loadNativeOps();
 if (!load.ok) throw new Error(load.reason);
 const addon = load.addon as NativeOpsAddon;
-const shape = BENCH_SHAPES[0];
+const shape = BENCH_SHAPES[Number(process.env.SHAPE ?? 0)];
 const model = buildRandomModel(shape);
-const lora = injectLora(model, loraConfigSchema.parse({ r: 8, lora_alpha: 16, target_modules: shape.lora.targetModules }), { seed: 0 });
+const lora = injectLora(model, loraConfigSchema.parse({ r: shape.lora.r, lora_alpha: shape.lora.alpha, target_modules: shape.lora.targetModules }), { seed: 0 });
 const rng = new Rng(1);
 const examples = (n: number) => Array.from({ length: n }, () => {
-  const ids = Array.from({ length: 64 }, () => rng.int(512));
+  const ids = Array.from({ length: shape.seqLen }, () => rng.int(model.config.vocabSize));
   return { input_ids: ids, labels: ids };
 });
 const run = (steps: number) => train({
-  model, variables: lora.variables, examples: examples(4 * steps), padId: 0,
-  config: { maxSteps: steps, learningRate: 1e-4, microBatchSize: 4, gradientAccumulationSteps: 1, maxSeqLen: 64, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 0 },
+  model, variables: lora.variables, examples: examples(shape.batchSize * steps), padId: 0,
+  config: { maxSteps: steps, learningRate: 1e-4, microBatchSize: shape.batchSize, gradientAccumulationSteps: 1, maxSeqLen: shape.seqLen, warmupSteps: 0, scheduler: 'constant', weightDecay: 0, maxGradNorm: 1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, seed: 0 },
 } as never);
+console.log(`shape ${shape.name}`);
 
-// ONLY=training: the composed arm unregisters just the training kernels (their configs kept to register again).
-const onlyTraining = process.env.ONLY === 'training';
-const trainingConfigs = () => Object.values(TRAINING_KERNELS).map((name) => tf.getKernel(name, 'wasm')).filter((k): k is tf.KernelConfig => k !== undefined);
-let savedTraining: tf.KernelConfig[] = [];
+// ONLY: the composed arm unregisters just these kernels (their configs kept to register again).
+const F = FUSED_KERNELS;
+const GROUPS: Record<string, string[]> = {
+  training: Object.values(TRAINING_KERNELS),
+  layerNorm: [F.layerNorm, F.layerNormPass, F.addLayerNorm, F.layerNormGrad, F.layerNormGradParam],
+  gelu: [F.geluNew, F.geluNewGrad],
+  attention: [F.attention, F.attentionGrad],
+};
+GROUPS.gpt2 = [...GROUPS.layerNorm, ...GROUPS.gelu, ...GROUPS.attention];
+const only = (process.env.ONLY ?? '').split(',').filter(Boolean).flatMap((g) => {
+  if (!GROUPS[g]) throw new Error(`ONLY: unknown group ${g} (groups: ${Object.keys(GROUPS).join(', ')})`);
+  return GROUPS[g];
+});
+let saved: tf.KernelConfig[] = [];
 function setFused(on: boolean): void {
-  if (!onlyTraining) {
+  if (only.length === 0) {
     if (on) enableNativeFused(addon, 2);
     else disableNativeFused();
     return;
   }
   enableNativeFused(addon, 2);
   if (on) {
-    for (const k of savedTraining) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
+    for (const k of saved) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
   } else {
-    const current = trainingConfigs();
-    if (current.length > 0) savedTraining = current;
+    const current = only.map((name) => tf.getKernel(name, 'wasm')).filter((k): k is tf.KernelConfig => k !== undefined);
+    if (current.length > 0) saved = current;
     for (const k of current) tf.unregisterKernel(k.kernelName, 'wasm');
   }
 }
