@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NativeSgemm } from '../src/engine/native-addon.js';
+import { GPT2_STEP_PRODUCTS, productDims, productShapes, TINY_STEP_PRODUCTS, type StepProduct } from './lib/matmul-step-products.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,53 +43,16 @@ if (values.policy) {
 }
 const threads = values.threads.split(',').map(Number);
 
-// [label, calls per step, batch, M, N, K, transposeA, transposeB, order (0 chain, 1 48-k blocks)]
+// [label, calls per step, batch, M, N, K, transposeA, transposeB, order (0 chain, 1 48-k blocks)]:
+// a batched product runs the stock kernels' 48-k blocks, a 2-D one their single chain.
 type Product = [string, number, number, number, number, number, boolean, boolean, number];
-const GPT2: Product[] = [
-  ['head x·Wᵀ', 1, 1, 128, 50257, 768, false, true, 0],
-  ['head dX dY·W', 1, 1, 128, 768, 50257, false, false, 0],
-  ['c_attn x·Wᵀ', 12, 1, 128, 2304, 768, false, true, 0],
-  ['c_attn dX', 11, 1, 128, 768, 2304, false, false, 0],
-  ['c_proj x·Wᵀ', 12, 1, 128, 768, 768, false, true, 0],
-  ['c_proj dX', 12, 1, 128, 768, 768, false, false, 0],
-  ['mlp fc x·Wᵀ', 12, 1, 128, 3072, 768, false, true, 0],
-  ['mlp fc dX', 12, 1, 128, 768, 3072, false, false, 0],
-  ['mlp proj x·Wᵀ', 12, 1, 128, 768, 3072, false, true, 0],
-  ['mlp proj dX', 12, 1, 128, 3072, 768, false, false, 0],
-  ['attn q·kᵀ, dP ×12', 24, 12, 128, 128, 64, false, true, 1],
-  ['attn p·v, dQ ×12', 24, 12, 128, 64, 128, false, false, 1],
-  ['attn dV, dK ×12', 24, 12, 128, 64, 128, true, false, 1],
-  ['lora x·Aᵀ', 12, 1, 128, 8, 768, false, true, 0],
-  ['lora h·Bᵀ', 12, 1, 128, 2304, 8, false, true, 0],
-  ['lora dB dYᵀ·h', 12, 1, 2304, 8, 128, true, false, 0],
-  ['lora dA dhᵀ·x', 12, 1, 8, 768, 128, true, false, 0],
-  ['lora dh dY·B', 12, 1, 128, 8, 2304, false, false, 0],
-  ['lora dX dh·A', 11, 1, 128, 768, 8, false, false, 0],
-];
-// One tiny-llama step (hidden 64, batch 4×64, r=8 on q_proj/v_proj): [calls, a, b, transposeA, transposeB].
-const TINY_STEP: Array<[number, number[], number[], boolean, boolean]> = [
-  [4, [256, 64], [64, 64], false, true], [3, [256, 64], [64, 64], false, false],
-  [4, [256, 128], [128, 64], false, false], [4, [256, 64], [128, 64], false, true],
-  [2, [256, 128], [64, 128], false, true], [2, [256, 64], [64, 128], false, false],
-  [1, [256, 64], [512, 64], false, true], [1, [256, 512], [512, 64], false, false],
-  [4, [256, 64], [32, 64], false, true], [4, [256, 64], [8, 64], false, true],
-  [2, [256, 32], [32, 64], false, false], [2, [256, 32], [32, 8], false, false],
-  [2, [256, 64], [64, 8], false, false], [2, [256, 8], [8, 64], false, false],
-  [2, [256, 8], [64, 8], false, true], [2, [256, 8], [32, 8], false, true],
-  [4, [256, 8], [256, 64], true, false], [2, [256, 64], [256, 8], true, false], [2, [256, 32], [256, 8], true, false],
-  [4, [4, 2, 128, 64], [4, 2, 64, 16], false, false], [4, [4, 2, 128, 16], [4, 2, 64, 16], false, true],
-  [3, [4, 2, 128, 64], [4, 2, 128, 16], true, false],
-];
-const TINY: Product[] = TINY_STEP.map(([calls, a, b, ta, tb]) => {
-  const r = a.length;
-  const batch = a.slice(0, -2).reduce((x, y) => x * y, 1);
-  const M = ta ? a[r - 1] : a[r - 2];
-  const K = ta ? a[r - 2] : a[r - 1];
-  const N = tb ? b[b.length - 2] : b[b.length - 1];
-  return [`${a.join('x')}${ta ? 'ᵀ' : ''}·${b.join('x')}${tb ? 'ᵀ' : ''}`, calls, batch, M, N, K, ta, tb, batch > 1 ? 1 : 0];
-});
+const direct = (products: StepProduct[]): Product[] =>
+  products.map((p) => {
+    const { batch, M, N, K } = productDims(p);
+    return [p[5] ?? productShapes(p), p[0], batch, M, N, K, p[3], p[4], batch > 1 ? 1 : 0];
+  });
 if (values.set !== 'gpt2' && values.set !== 'tiny') throw new Error(`--set gpt2|tiny, not ${values.set}`);
-const products = values.set === 'tiny' ? TINY : GPT2;
+const products = direct(values.set === 'tiny' ? TINY_STEP_PRODUCTS : GPT2_STEP_PRODUCTS);
 
 const heap = new Float32Array(64 << 20);
 for (let i = 0; i < 1009; i++) heap[i] = ((i * 7919) % 1009) / 1009 - 0.5;

@@ -22,6 +22,7 @@ import { initEngine } from '../src/engine/backend.js';
 import { loadNativeAddon, type NativeSgemm } from '../src/engine/native-addon.js';
 import { applyNativeMatmul, disableNativeMatmul, enableNativeMatmul } from '../src/engine/native-matmul.js';
 import { NATIVE_OPS_ENV } from '../src/engine/native-ops.js';
+import { GPT2_STEP_PRODUCTS, productDims, productShapes, TINY_STEP_PRODUCTS, type StepProduct } from './lib/matmul-step-products.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -49,42 +50,13 @@ const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`${engine.device}; load average ${loadavg()} on ${os.availableParallelism()} cores`);
 
 type Case = [label: string, a: number[], b: number[], transposeA: boolean, transposeB: boolean, calls: number];
-// One tiny-llama training step's products (scripts/profile-step-kernels.ts --by-shape BatchMatMul),
-// with their calls per step in the label.
-const TINY_STEP: Case[] = (
-  [
-    [4, [256, 64], [64, 64], false, true], [3, [256, 64], [64, 64], false, false],
-    [4, [256, 128], [128, 64], false, false], [4, [256, 64], [128, 64], false, true],
-    [2, [256, 128], [64, 128], false, true], [2, [256, 64], [64, 128], false, false],
-    [1, [256, 64], [512, 64], false, true], [1, [256, 512], [512, 64], false, false],
-    [4, [256, 64], [32, 64], false, true], [4, [256, 64], [8, 64], false, true],
-    [2, [256, 32], [32, 64], false, false], [2, [256, 32], [32, 8], false, false],
-    [2, [256, 64], [64, 8], false, false], [2, [256, 8], [8, 64], false, false],
-    [2, [256, 8], [64, 8], false, true], [2, [256, 8], [32, 8], false, true],
-    [4, [256, 8], [256, 64], true, false], [2, [256, 64], [256, 8], true, false], [2, [256, 32], [256, 8], true, false],
-    [4, [4, 2, 128, 64], [4, 2, 64, 16], false, false], [4, [4, 2, 128, 16], [4, 2, 64, 16], false, true],
-    [3, [4, 2, 128, 64], [4, 2, 128, 16], true, false],
-  ] as Array<[number, number[], number[], boolean, boolean]>
-).map(([calls, a, b, ta, tb]) => [`${calls}× ${a.join('x')}${ta ? 'ᵀ' : ''}·${b.join('x')}${tb ? 'ᵀ' : ''}`, a, b, ta, tb, 200]);
-// One GPT-2 small LoRA step's products (batch 1×128, r=8 on c_attn; the _shapes profile of
-// BatchMatMul calls in a training step), calls per step in the label; repetitions by size.
-const GPT2_STEP: Case[] = (
-  [
-    [1, [128, 768], [50257, 768], false, true], [1, [128, 50257], [50257, 768], false, false],
-    [12, [128, 768], [2304, 768], false, true], [11, [128, 2304], [2304, 768], false, false],
-    [12, [128, 768], [768, 768], false, true], [12, [128, 768], [768, 768], false, false],
-    [12, [128, 768], [3072, 768], false, true], [12, [128, 3072], [3072, 768], false, false],
-    [12, [128, 3072], [768, 3072], false, true], [12, [128, 768], [768, 3072], false, false],
-    [24, [1, 12, 128, 64], [1, 12, 128, 64], false, true], [24, [1, 12, 128, 128], [1, 12, 128, 64], false, false],
-    [24, [1, 12, 128, 128], [1, 12, 128, 64], true, false],
-    [12, [128, 768], [8, 768], false, true], [12, [128, 8], [2304, 8], false, true],
-    [12, [128, 2304], [128, 8], true, false], [12, [128, 8], [128, 768], true, false],
-    [12, [128, 2304], [2304, 8], false, false], [11, [128, 8], [8, 768], false, false],
-  ] as Array<[number, number[], number[], boolean, boolean]>
-).map(([calls, a, b, ta, tb]) => {
-  const flops = 2 * a.reduce((x, y) => x * y, 1) * (tb ? b[b.length - 2] : b[b.length - 1]);
-  return [`${calls}× ${a.join('x')}${ta ? 'ᵀ' : ''}·${b.join('x')}${tb ? 'ᵀ' : ''}`, a, b, ta, tb, Math.max(1, Math.min(200, Math.round(2e8 / flops)))];
-});
+// One step's products (scripts/lib/matmul-step-products.ts), calls per step in the label;
+// repetitions by size.
+const stepCases = (products: StepProduct[]): Case[] =>
+  products.map((p) => {
+    const { batch, M, N, K } = productDims(p);
+    return [`${p[0]}× ${productShapes(p)}`, p[1], p[2], p[3], p[4], Math.max(1, Math.min(200, Math.round(2e8 / (2 * batch * M * N * K))))];
+  });
 const DEFAULT_CASES: Case[] = [
   ['call overhead 1x1·1x1', [1, 1], [1, 1], false, false, 2000],
   ['call overhead 4,4,8,8·ᵀ', [4, 4, 8, 8], [4, 4, 8, 8], false, true, 1000],
@@ -106,7 +78,7 @@ const DEFAULT_CASES: Case[] = [
   ['square 512', [512, 512], [512, 512], false, false, 5],
 ];
 if (!['default', 'tiny-step', 'gpt2-step'].includes(values.shapes)) throw new Error(`--shapes default|tiny-step|gpt2-step, not ${values.shapes}`);
-const CASES = values.shapes === 'tiny-step' ? TINY_STEP : values.shapes === 'gpt2-step' ? GPT2_STEP : DEFAULT_CASES;
+const CASES = values.shapes === 'tiny-step' ? stepCases(TINY_STEP_PRODUCTS) : values.shapes === 'gpt2-step' ? stepCases(GPT2_STEP_PRODUCTS) : DEFAULT_CASES;
 const perStepShapes = values.shapes !== 'default';
 
 // The arms: stock wasm, this checkout's addon, and optionally another build of it; or (--threads-ab)
@@ -168,7 +140,7 @@ if (!values['no-micro']) {
     tf.dispose([a, b]);
   }
   if (perStepShapes) {
-    console.log(`per step (calls × median µs): ${arms.map((arm) => `${arm} ${(perStep[arm]! / 1000).toFixed(2)} ms`).join(', ')}; load average ${loadavg()}`);
+    console.log(`per step (calls × median µs): ${arms.map((arm) => `${arm} ${((perStep[arm] ?? 0) / 1000).toFixed(2)} ms`).join(', ')}; load average ${loadavg()}`);
   }
 }
 
