@@ -21,6 +21,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#include <thread>
 
 #define NAPI_ERROR_PREFIX "lora-study-native: "
 #include "napi_common.h"
@@ -381,7 +383,7 @@ __attribute__((noinline)) void gemm_serial(const Problem& p, const Plan& plan, B
 // A product in the transposed form: A' = op(B)ᵀ (N×K), B' = op(A)ᵀ (K×M), C' = Cᵀ.
 struct Transposed {
   const float* W; long wrs;   // A'(j, k) = W[j*wrs + k] (op(B) = Bᵀ: W's rows are contiguous in k)
-  const float* xt;            // B' packed: panel q (k from q*KC) at xt + q*KC*m_pad, token tile s at + s*kc*NR
+  float* xt;                  // B' packed: panel q (k from q*KC) at xt + q*KC*m_pad, token tile s at + s*kc*NR
   long m_pad;                 // M rounded up to the tile's NR
   float* C; long ldc;
   int M, N, K, order;
@@ -389,13 +391,13 @@ struct Transposed {
   bool pack_w;                // W's rows crowd L1: pack each MR×KC panel first
 };
 
-// B' = op(A)ᵀ packed into xt (m_pad × K, zero past M): the panels the micro-kernel reads as B.
-void pack_transposed_a(const Problem& p, int NR, long m_pad, float* xt) {
+// Panel pc of B' = op(A)ᵀ packed into xt (m_pad × K, zero past M): what the micro-kernel reads as B.
+void pack_transposed_a(const Problem& p, int pc, int NR, long m_pad, float* xt) {
   Problem q;
   q.B = p.A;
   q.brs = p.acs;  // B'(k, i) = A(i, k)
   q.bcs = p.ars;
-  for (int pc = 0; pc < p.K; pc += KC) pack_b(q, pc, std::min(KC, p.K - pc), 0, p.M, NR, xt + (long)pc * m_pad);
+  pack_b(q, pc, std::min(KC, p.K - pc), 0, p.M, NR, xt + (long)pc * m_pad);
 }
 
 // Columns [j0, j1) of C (j0 a multiple of the tile's MR), all rows, through the scratch `ct`
@@ -716,14 +718,26 @@ napi_value Matmul(napi_env env, napi_callback_info info) {
     const Problem p = make_problem(0);
     static thread_local std::vector<float> xt_buf;
     if ((long)xt_buf.size() < m_pad * K) xt_buf.resize(m_pad * K);
-    pack_transposed_a(p, ttile.nr, m_pad, xt_buf.data());
     Transposed t{p.B, K, xt_buf.data(), m_pad, C, N, M, N, K, order, init, pack_w};
     const int per_task = std::max(ttile.mr, (N / (8 * threads) + ttile.mr - 1) / ttile.mr * ttile.mr);
     const int ntasks = (N + per_task - 1) / per_task;
-    lora_ops::run_parallel(ntasks, threads, [&t, &ttile, per_task](int i) {
+    // The first tasks pack B' one k panel each (packing K = 3072 alone kept the caller ~0.3 ms
+    // while the worker waited); tasks are claimed in order, so every packing task is taken before
+    // the first column task, which waits for them to finish.
+    const int npack = (K + KC - 1) / KC;
+    std::atomic<int> packed{0};
+    lora_ops::run_parallel(npack + ntasks, threads, [&](int i) {
+      if (i < npack) {
+        pack_transposed_a(p, i * KC, ttile.nr, m_pad, t.xt);  // not xt_buf: a worker's is its own
+        packed.fetch_add(1, std::memory_order_release);
+        return;
+      }
+      for (int spin = 0; packed.load(std::memory_order_acquire) < npack; ++spin)
+        if (spin > 64) std::this_thread::yield();
       static thread_local std::vector<float> ct;
       if ((long)ct.size() < MAX_MR * t.m_pad) ct.resize(MAX_MR * t.m_pad);
-      transposed_columns(t, ttile, i * per_task, std::min(t.N, (i + 1) * per_task), ct.data(), thread_buffers().a);
+      const int j = i - npack;
+      transposed_columns(t, ttile, j * per_task, std::min(t.N, (j + 1) * per_task), ct.data(), thread_buffers().a);
     }, lora_ops::Wait::Spin);
     finished();
     if ((order == BLOCKED && bias) || act != LINEAR) epilogue(C, N, 0, M, order, bias, bias_len, act);
