@@ -68,11 +68,15 @@ function peerLines(r: BenchReport): string[] {
  */
 function reachLines(r: BenchReport): string[] {
   const lines: string[] = [];
-  for (const g of r.goals) {
-    if (g.peerGoalNeedsOfBlasPeak === null || g.peerOfBlasPeak === null || g.ofBlasPeak === null || g.goals.peerRatio === undefined) continue;
-    const verdict = g.peerGoalNeedsOfBlasPeak >= 1 ? 'more than the BLAS peak: out of reach on this machine against this peer' : g.peerGoalNeedsOfBlasPeak >= 0.9 ? 'within 10% of the BLAS peak with no time left for the rest of the step' : 'within the BLAS peak';
+  // One line per shape: the need and the peer's share are the shape's; ours is per kernel set.
+  for (const shape of [...new Set(r.goals.map((g) => g.shape))]) {
+    const rows = r.goals.filter((g) => g.shape === shape && g.peerGoalNeedsOfBlasPeak !== null && g.peerOfBlasPeak !== null && g.ofBlasPeak !== null && g.goals.peerRatio !== undefined);
+    if (!rows.length) continue;
+    const { goals, peerGoalNeedsOfBlasPeak: need, peerOfBlasPeak: peer } = rows[0];
+    const verdict = need! >= 1 ? 'more than the BLAS peak: out of reach on this machine against this peer' : need! >= 0.9 ? 'within 10% of the BLAS peak with no time left for the rest of the step' : 'within the BLAS peak';
+    const ours = rows.map((g) => `${formatPercent(g.ofBlasPeak)}${rows.length > 1 ? ` (${g.matmulKernels === 'native' ? 'native' : r.engine.backend})` : ''}`).join(', ');
     lines.push(
-      `${g.shape}: ${g.goals.peerRatio.toFixed(1)}× the peer needs ${formatPercent(g.peerGoalNeedsOfBlasPeak)} of this run's BLAS peak on the step's model FLOPs alone (${verdict}); the peer reaches ${formatPercent(g.peerOfBlasPeak)}, we reach ${formatPercent(g.ofBlasPeak)}`,
+      `${shape}: ${goals.peerRatio!.toFixed(1)}× the peer needs ${formatPercent(need)} of this run's BLAS peak on the step's model FLOPs alone (${verdict}); the peer reaches ${formatPercent(peer)}, we reach ${ours}`,
     );
   }
   return lines.length ? ['', ...lines] : [];

@@ -60,6 +60,12 @@ test('the goals table names the peer, its BLAS and both sides\' peak RSS; a refe
   // A peer at 140 of 200 GFLOP/s: 1.5× would need 105% of the peak.
   const fast = formatBenchGoals(report({ python: '/usr/bin/python3', runs: [peerRun('gpt2-124m', 350)] }));
   expect(fast).toMatch(/1\.5× the peer needs 105\.0% of this run's BLAS peak .*\(more than the BLAS peak: out of reach on this machine against this peer\); the peer reaches 70\.0%/);
+  // Both kernel sets: one line for the shape, ours per kernel set.
+  const both = report({ python: '/usr/bin/python3', runs: [peerRun('gpt2-124m', 100)] });
+  both.shapes = [ours('gpt2-124m', 150, 60), ours('gpt2-124m', 15, 6, 'backend')];
+  both.goals = benchGoalRows(both.shapes, BENCH_SHAPES, blas, both.peer);
+  const reach = formatBenchGoals(both).split('\n').filter((l) => l.includes('the peer needs'));
+  expect(reach).toEqual(["gpt2-124m: 1.5× the peer needs 30.0% of this run's BLAS peak on the step's model FLOPs alone (within the BLAS peak); the peer reaches 20.0%, we reach 30.0% (native), 3.0% (wasm)"]);
 
   const flagged = formatBenchGoals(report({ python: 'python3', runs: [peerRun('gpt2-124m', 300, ['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0'])] }, 1.7));
   expect(flagged).toMatch(/WARNING: load average above 1 during this run/);
