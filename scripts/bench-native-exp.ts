@@ -11,8 +11,9 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
 import { disableNativeLibm, enableNativeLibm, loadNativeLibm, nativeLibmStatus } from '../src/engine/native-libm.js';
-import { disableSplitUnary, enableSplitUnary, splitUnaryStatus } from '../src/engine/wasm-split-unary.js';
+import { disableSplitUnary, enableSplitUnary } from '../src/engine/wasm-split-unary.js';
 import { interleavedCalls, median } from './lib/interleaved-calls.js';
+import { waitForSplitWorkers } from './lib/split-workers.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -41,13 +42,7 @@ const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`${engine.device}; load average ${load()}`);
 setMode('split');
 // Start the split's workers and wait for them (the first calls go to the stock kernel meanwhile).
-const warm = tf.randomNormal([4, 64, 512]);
-for (let i = 0; i < 500 && splitUnaryStatus().state !== 'ready'; i++) {
-  tf.exp(warm).dispose();
-  await new Promise((r) => setTimeout(r, 10));
-}
-warm.dispose();
-console.log(`split: ${splitUnaryStatus().state}`);
+console.log(`split: ${(await waitForSplitWorkers()).state}`);
 const MODES: Mode[] = ['stock', 'split', 'native1', 'native'];
 const timeShape = (shape: number[], n: number) => {
   const x = tf.randomNormal(shape, 0, 4);

@@ -11,6 +11,7 @@ import { initEngine } from '../src/engine/backend.js';
 import { disableNativeLibm } from '../src/engine/native-libm.js';
 import { enableSplitUnary, splitUnaryStatus } from '../src/engine/wasm-split-unary.js';
 import { interleavedCalls, median } from './lib/interleaved-calls.js';
+import { waitForSplitWorkers } from './lib/split-workers.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -32,12 +33,7 @@ const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`${engine.device}; load average ${load()}`);
 setMode('split');
 // Start the workers and wait for them (the first calls go to the stock kernel meanwhile).
-const warm = tf.randomNormal([4, 64, 512]);
-for (let i = 0; i < 500 && splitUnaryStatus().state !== 'ready'; i++) {
-  tf.exp(warm).dispose();
-  await new Promise((r) => setTimeout(r, 10));
-}
-console.log(`split: ${JSON.stringify(splitUnaryStatus())}`);
+console.log(`split: ${JSON.stringify(await waitForSplitWorkers())}`);
 const timeShape = (shape: number[], n: number) => {
   const x = tf.randomNormal(shape, 0, 4);
   const ts = interleavedCalls(['stock', 'split', 'measured'] as const, n, setMode, x, tf.exp);
