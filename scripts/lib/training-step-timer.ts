@@ -1,5 +1,6 @@
 // Whole LoRA training steps of a bench shape, for the in-process A/B scripts
 // (bench-native-matmul.ts, bench-native-ops.ts): they switch kernels between calls of run().
+import { readFileSync } from 'node:fs';
 import { BENCH_SHAPES, buildRandomModel } from '../../src/evaluation/bench-shapes.js';
 import { injectLora } from '../../src/lora/inject.js';
 import { loraConfigSchema } from '../../src/lora/lora-config.js';
@@ -11,6 +12,17 @@ export interface StepTimes {
   wall: number[];
   /** Process CPU ms (user + system, every thread) per step over the whole run, warm-up included: less sensitive to other processes than wall time. */
   cpuPerStep: number;
+  /** CPU ms of the main (JS) thread alone per step over the whole run (Linux schedstat; null elsewhere): the engine's and JS's share, without the kernel pool's threads. */
+  mainThreadCpuPerStep: number | null;
+}
+
+/** Nanoseconds the main thread has run (Linux: /proc/self/task/<pid>/schedstat), or null. */
+function mainThreadNs(): number | null {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
 }
 
 /** Builds the shape's random model with LoRA; run() trains `steps` steps and times them. */
@@ -26,6 +38,7 @@ export function trainingStepTimer(shapeName: string, steps: number): { run: () =
   });
   const run = async (): Promise<StepTimes> => {
     const c0 = process.cpuUsage();
+    const m0 = mainThreadNs();
     const res = await train({
       model, variables: lora.variables, examples, padId: 0,
       config: {
@@ -35,8 +48,11 @@ export function trainingStepTimer(shapeName: string, steps: number): { run: () =
       },
     });
     const cpu = process.cpuUsage(c0);
+    const m1 = mainThreadNs();
     // The first two steps are warm-up (kernel set-up, the trainer's profiled step).
-    return { wall: res.steps.slice(2).map((s) => s.msFwdBwd + s.msOptimizer), cpuPerStep: (cpu.user + cpu.system) / 1000 / steps };
+    return { wall: res.steps.slice(2).map((s) => s.msFwdBwd + s.msOptimizer), cpuPerStep: (cpu.user + cpu.system) / 1000 / steps,
+      mainThreadCpuPerStep: m0 === null || m1 === null ? null : (m1 - m0) / 1e6 / steps,
+    };
   };
   return { run };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../../src/util/tfjs-setup.js';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { initEngine } from '../../src/engine/backend.js';
-import { engineMismatch, installTapeShortcuts, tapeShortcutsStatus, uninstallTapeShortcuts } from '../../src/engine/tape-shortcuts.js';
+import { engineMismatch, installTapeShortcuts, setTapeShortcutParts, tapeShortcutsStatus, uninstallTapeShortcuts } from '../../src/engine/tape-shortcuts.js';
 import { overrideWasmKernel } from '../../src/engine/wasm-kernel-override.js';
 import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
 
@@ -97,10 +97,15 @@ describe.each(['wasm', 'cpu'])('on %s', (backend) => {
     expect(installTapeShortcuts(backend)).toEqual({ installed: true, backends: expect.arrayContaining([backend]) });
     const stock = gradRun(false);
     const short = gradRun(true);
-    expect(short.grads).toEqual(stock.grads);
-    expect(short.forward).toEqual(stock.forward);
-    expect(short.before).toEqual(stock.before);
-    expect(short.after).toEqual(short.before);
+    const prev = setTapeShortcutParts({ leanKernels: false, leanGradients: false });
+    const shortcutsAlone = gradRun(true);
+    setTapeShortcutParts(prev);
+    for (const run of [short, shortcutsAlone]) {
+      expect(run.grads).toEqual(stock.grads);
+      expect(run.forward).toEqual(stock.forward);
+      expect(run.before).toEqual(stock.before);
+      expect(run.after).toEqual(run.before);
+    }
     expect(stock.after).toEqual(stock.before);
   });
 });
