@@ -285,6 +285,24 @@ describe.skipIf(skip)(`fused layer ops give the composed ops' values and gradien
     cache.dispose();
   });
 
+  test('an attention mask without padding gives the causal part alone ([1, 1, T, S], not rebuilt per row), with the bits of the padded mask the kernels build', () => {
+    const cache = new ConstantCache();
+    for (const [B, T, past] of [[2, 5, 0], [3, 4, 3]]) {
+      const S = past + T;
+      for (const dtype of ['int32', 'bool'] as const) {
+        const m = tf.ones([B, S], dtype) as tf.Tensor2D;
+        for (const window of [null, 2]) {
+          if (fusedOpsAvailable()) tf.tidy(() => {
+            expect(buildAttentionMask(m, B, T, past, window, cache).shape).toEqual([1, 1, T, S]);
+          });
+          expectSame(() => [tf.broadcastTo(buildAttentionMask(m, B, T, past, window, cache), [B, 1, T, S])], `unpadded ${dtype} mask ${B}x${T}+${past} window ${window}`);
+        }
+        m.dispose();
+      }
+    }
+    cache.dispose();
+  });
+
   test('large calls split over threads give the same bits', () => {
     const x = floats([8, 128, 256], 6);
     const w = floats([256]);

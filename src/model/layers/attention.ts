@@ -61,7 +61,12 @@ export function buildAttentionMask(attentionMask: tf.Tensor2D | null, batch: num
     throw new Error(`attention mask has ${attentionMask.shape[1]} positions but past (${past}) + new (${T}) = ${S}`);
   }
   if (fusedOpsAvailable() && (attentionMask.dtype === 'int32' || attentionMask.dtype === 'bool')) {
-    return hostPaddedMask(attentionMask.dataSync() as Int32Array | Uint8Array, batch, T, past, slidingWindow);
+    const m = attentionMask.dataSync() as Int32Array | Uint8Array;
+    // No padding (every position 1): the padded mask's values are the causal part's own
+    // (causal + (1 − 1)·MASKED = causal + −0 = causal, never below MASKED), so that part, broadcast
+    // over the batch as for a null mask, gives the same bits without building [B, 1, T, S].
+    if (m.every((v) => v === 1)) return causalT;
+    return hostPaddedMask(m, batch, T, past, slidingWindow);
   }
   const pad = tf.mul(tf.sub(1, tf.cast(attentionMask, 'float32')), MASKED).reshape([batch, 1, 1, S]);
   // Clamp so a key that is both padding and future is MASKED, not 2·MASKED.
