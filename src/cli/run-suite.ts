@@ -20,7 +20,8 @@ import { formatPlan } from './format-plan.js';
 import { FLAG_SCHEMAS, numberFlag } from './numeric-flag.js';
 import { printJson, runCommand } from './run-command.js';
 import { interruptFlag } from './signals.js';
-import { hubPlanNotes, prefetchModelConfigs } from '../model/hub/resolve-model.js';
+import { prefetchModelConfigs } from '../model/hub/resolve-model.js';
+import { hubPlanNotes, prefetchSafetensorsHeaders } from '../model/hub/hub-plan.js';
 
 interface Opts {
   dryRun?: boolean;
@@ -149,6 +150,7 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   const store = opts.resume ? await openRunStore(opts.db) : null;
   const rows = [];
   const hubErrors = await prefetchModelConfigs(runs.map((r) => r.config.model), { logger });
+  const hubHeaders = await prefetchSafetensorsHeaders(runs.map((r) => r.config.model), { logger });
   try {
     for (const r of runs) {
       const row = planRun(r, { prepare: suite.prepare, matmulGflops: gflops, memoryLimit: limit });
@@ -161,7 +163,7 @@ async function dryRun(file: string, opts: Opts, logger: ReturnType<typeof create
   } finally {
     await store?.close();
   }
-  const notes = hubPlanNotes(runs.map((r) => r.config.model));
+  const notes = hubPlanNotes(runs.map((r) => r.config.model), { headers: hubHeaders });
   if (opts.json) printJson({ suite: suite.name, type: suite.type, backend: engine.backend, device: engine.device, matmul_gflops: gflops, memory_limit: limit, runs: rows, notes });
   else process.stdout.write(`${formatPlan(rows, `suite ${suite.name} (${suite.type}) on ${engine.backend}: ${engine.device}, matmul ${gflops.toFixed(1)} GFLOP/s, memory ${(limit.bytes / 2 ** 30).toFixed(1)} GiB (${limit.what})`)}\n${notes.map((n) => `note: ${n}\n`).join('')}`);
   return rows.every((r) => r.ok) ? 0 : 1;

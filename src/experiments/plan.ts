@@ -7,13 +7,14 @@ import { countParameters } from '../evaluation/param-count.js';
 import { planLora } from '../lora/lora-plan.js';
 import { quantizedBytes } from '../lora/quantize/quantized-bytes.js';
 import type { MemoryLimit } from '../engine/memory-limit.js';
-import { readCheckpointShapes } from '../model/checkpoint-shapes.js';
+import { checkCheckpointShapes, readCheckpointShapes } from '../model/checkpoint-shapes.js';
 import { parseModelConfig } from '../model/config.js';
 import { linearModules } from '../model/model-shapes.js';
 import type { ModelConfig } from '../model/types.js';
 import { parseHubModelId } from '../model/hub/model-id.js';
 import { localModelDir } from '../model/hub/resolve-model.js';
 import { missingModelFiles } from '../model/hub/cache-layout.js';
+import { hubHeaderCheck } from '../model/hub/hub-plan.js';
 
 /**
  * Fraction of the measured matmul peak a training step is assumed to reach when estimating
@@ -45,7 +46,8 @@ export interface PlanRow {
 /**
  * config.json, checked against the shapes in the safetensors headers (never trusted alone). A
  * Hub id is read from its cached snapshot (prefetchModelConfigs put config.json there); the
- * plan downloads no weights, so its headers are checked only when the cache already holds them.
+ * plan downloads no weights: its config is checked against the weights in the cache, else
+ * against the headers prefetchSafetensorsHeaders read from the Hub, else (a note says so) not.
  */
 function readModelConfig(spec: string): ModelConfig {
   if (parseHubModelId(spec)) {
@@ -53,6 +55,10 @@ function readModelConfig(spec: string): ModelConfig {
     if (!existsSync(file)) throw new Error(`the cached snapshot of ${spec} has no config.json (${file})`);
     const config = parseModelConfig(JSON.parse(readFileSync(file, 'utf8')), file);
     if (missingModelFiles(dirname(file)).length === 0) readCheckpointShapes(dirname(file), config);
+    else {
+      const h = hubHeaderCheck(spec);
+      if (h) checkCheckpointShapes(h.label, config, h.files, h.read);
+    }
     return config;
   }
   const dir = spec;

@@ -201,14 +201,28 @@ export function readSafetensorsHeaderSync(path: string, opts: ReadOptions = {}):
     if (size < 8) throw new SafetensorsTruncatedError(path, 8, size, null);
     const first8 = Buffer.alloc(8);
     readSync(fd, first8, 0, 8, 0);
-    const n = parseHeaderLength(path, first8, size);
+    const n = safetensorsHeaderLength(path, first8, size);
     const header = Buffer.alloc(n);
     const got = readSync(fd, header, 0, n, 8);
     assert(got === n, () => `${path}: read ${got} of ${n} header bytes`);
-    return parseHeader(path, header, size, opts.skip ?? (() => false)).entries.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+    return parseSafetensorsHeader(path, header, size, opts);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The header length N a file's first 8 bytes give, checked against the file's size (`path`
+ * names the file in errors: a path, or a URL for a header read over HTTP).
+ */
+export function safetensorsHeaderLength(path: string, first8: Uint8Array, fileSize: number): number {
+  if (fileSize < 8 || first8.length < 8) throw new SafetensorsTruncatedError(path, 8, Math.min(fileSize, first8.length), null);
+  return parseHeaderLength(path, first8, fileSize);
+}
+
+/** The tensors of a header's N JSON bytes, checked as readSafetensorsHeaderSync checks them. */
+export function parseSafetensorsHeader(path: string, headerBytes: Uint8Array, fileSize: number, opts: ReadOptions = {}): SafetensorsHeaderEntry[] {
+  return parseHeader(path, headerBytes, fileSize, opts.skip ?? (() => false)).entries.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
 }
 
 export async function readSafetensors(path: string, opts: ReadOptions = {}): Promise<Map<string, HostTensor>> {

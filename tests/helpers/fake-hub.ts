@@ -9,7 +9,11 @@
  *   regular files 200 with ETag "<git blob sha1>", X-Repo-Commit and Content-Length; LFS files
  *   (*.safetensors, *.bin, *.parquet) 302 to /lfs/<sha256> with X-Linked-Etag "<sha256>",
  *   X-Linked-Size and X-Repo-Commit (what the Hub answers, its CDN behind it);
- * - Range: bytes=<start>-[<end>] on every body (206 with Content-Range).
+ * - Range: bytes=<start>-[<end>] on every body (206 with Content-Range), unless `ignoreRange`
+ *   (a server or proxy that answers every GET with the whole body, 200);
+ * - each request is recorded with its status, whether its whole response was sent (`complete`:
+ *   false when the client closed the connection first) and the body bytes handed to the socket
+ *   (`bodyBytes`; a body over 1 MiB goes out in 256 KiB pieces, each after the previous drained).
  * Unknown repos answer 404 with X-Error-Code RepoNotFound, unknown revisions RevisionNotFound,
  * unknown files EntryNotFound; private repos (`token`) 401 without `Authorization: Bearer <token>`.
  */
@@ -39,11 +43,13 @@ export interface FakeHubOptions {
   interrupt?: { file: string; afterBytes: number };
   /** Serve these bytes instead of the file's own (a corrupted transfer); the headers still name the real etag. */
   corrupt?: { file: string; bytes: Uint8Array };
+  /** Answer every request with the whole body (200), Range headers ignored. */
+  ignoreRange?: boolean;
 }
 
 export interface FakeHub {
   url: string;
-  requests: Array<{ method: string; path: string; authorization?: string; range?: string }>;
+  requests: Array<{ method: string; path: string; authorization?: string; range?: string; status?: number; complete?: boolean; bodyBytes?: number }>;
   close(): Promise<void>;
 }
 
@@ -111,9 +117,11 @@ export async function startFakeHub(repos: FakeHubRepos, opts: FakeHubOptions = {
     }
   }
   let interrupted = false;
+  const records = new WeakMap<IncomingMessage, FakeHub['requests'][number]>();
+  const record = (req: IncomingMessage) => records.get(req)!;
   const sendBody = (req: IncomingMessage, res: ServerResponse, path: string, body: Buffer, headers: Record<string, string>) => {
     const served = opts.corrupt?.file === path ? Buffer.from(opts.corrupt.bytes) : body;
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const range = opts.ignoreRange ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     let start = 0;
     let end = served.length - 1;
     if (range) {
@@ -135,12 +143,36 @@ export async function startFakeHub(repos: FakeHubRepos, opts: FakeHubOptions = {
       res.write(chunk.subarray(0, opts.interrupt.afterBytes), () => setTimeout(() => res.destroy(), 100));
       return;
     }
-    res.end(chunk);
+    if (chunk.length <= 2 ** 20) {
+      record(req).bodyBytes = chunk.length;
+      return void res.end(chunk);
+    }
+    // Piece by piece, waiting for each to drain: a client that stops reading stops the sending.
+    const rec = record(req);
+    rec.bodyBytes = 0;
+    const PIECE = 256 * 1024;
+    const pump = (at: number): void => {
+      while (at < chunk.length) {
+        if (res.destroyed) return;
+        const piece = chunk.subarray(at, at + PIECE);
+        at += piece.length;
+        rec.bodyBytes! += piece.length;
+        if (at >= chunk.length) return void res.end(piece);
+        if (!res.write(piece)) return void res.once('drain', () => pump(at));
+      }
+    };
+    pump(0);
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const u = new URL(req.url ?? '/', 'http://x');
-    requests.push({ method: req.method ?? 'GET', path: u.pathname, authorization: req.headers.authorization, range: req.headers.range });
+    const record: FakeHub['requests'][number] = { method: req.method ?? 'GET', path: u.pathname, authorization: req.headers.authorization, range: req.headers.range };
+    requests.push(record);
+    records.set(req, record);
+    res.on('close', () => {
+      record.status = res.statusCode;
+      record.complete = res.writableFinished;
+    });
     const cdn = /^\/lfs\/([0-9a-f]{64})$/.exec(u.pathname);
     if (cdn) {
       const f = lfs.get(cdn[1]);

@@ -37,3 +37,8 @@ export class HubPickleOnlyError extends HubModelError {
     });
   }
 }
+
+/** An error as one line for a plan row or note: its message, then its hint after " — ". */
+export function describeHubError(err: unknown): string {
+  return `${err instanceof Error ? err.message : String(err)}${err instanceof HubModelError && err.hint ? ` — ${err.hint}` : ''}`;
+}

@@ -3,17 +3,17 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { HubApiError, modelInfo } from '@huggingface/hub';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { silentLogger, type Logger } from '../../util/logger.js';
 import { assertRelativePath } from '../../util/path-segment.js';
 import { downloadBlob } from './blob-download.js';
+import { hubFileUrl, hubSettings, hubStatusHint, type HubAccessOptions } from './hub-access.js';
 import { hubCacheDir, isFile, missingModelFiles, noExistPath, readRef, refPath, repoCacheDir, snapshotDir } from './cache-layout.js';
 import { DownloadProgress } from './download-progress.js';
 import { withDownloadLock } from './download-lock.js';
-import { HubModelError, HubModelNotCachedError, HubModelNotFoundError, HubModelUnreachableError, HubPickleOnlyError } from './errors.js';
+import { describeHubError, HubModelError, HubModelNotCachedError, HubModelNotFoundError, HubModelUnreachableError, HubPickleOnlyError } from './errors.js';
 import { COMMIT_SHA, formatHubModelId, parseHubModelId, type HubModelRef } from './model-id.js';
 import { isNetworkError } from '../../util/network-error.js';
 
-export const DEFAULT_HUB_URL = 'https://huggingface.co';
+export { DEFAULT_HUB_URL, hubOffline } from './hub-access.js';
 
 /** Files a model folder may carry besides config, tokenizer and weights; fetched when the repo has them. */
 export type HubModelParts = 'model' | 'tokenizer' | 'config';
@@ -28,17 +28,7 @@ function missingParts(dir: string, parts: HubModelParts): string[] {
 }
 const PICKLE = /\.(bin|pt|pth|ckpt|pkl)$/;
 
-export interface HubModelOptions {
-  /** Defaults to HF_HUB_CACHE / HF_HOME / ~/.cache/huggingface/hub. */
-  cacheDir?: string;
-  /** Defaults to HF_ENDPOINT, then https://huggingface.co. */
-  hubUrl?: string;
-  /** Defaults to HF_TOKEN. */
-  accessToken?: string;
-  /** Defaults to HF_HUB_OFFLINE. */
-  offline?: boolean;
-  fetch?: typeof fetch;
-  logger?: Logger;
+export interface HubModelOptions extends HubAccessOptions {
   /** Show a progress bar (default: stderr is a terminal). */
   tty?: boolean;
   /**
@@ -58,22 +48,6 @@ export interface ResolvedHubModel {
   dir: string;
   /** No request was made. */
   fromCache: boolean;
-}
-
-/** HF_HUB_OFFLINE as huggingface_hub reads it: 1/true/yes/on. */
-export function hubOffline(): boolean {
-  return ['1', 'true', 'yes', 'on'].includes((process.env.HF_HUB_OFFLINE ?? '').trim().toLowerCase());
-}
-
-function settings(o: HubModelOptions) {
-  return {
-    cacheDir: o.cacheDir ?? hubCacheDir(),
-    endpoint: (o.hubUrl ?? process.env.HF_ENDPOINT ?? DEFAULT_HUB_URL).replace(/\/+$/, ''),
-    accessToken: o.accessToken ?? (process.env.HF_TOKEN || process.env.HUGGING_FACE_HUB_TOKEN || undefined),
-    offline: o.offline ?? hubOffline(),
-    fetch: o.fetch ?? fetch,
-    logger: o.logger ?? silentLogger,
-  };
 }
 
 /** What the cache holds for `ref` without any request: the snapshot folder and the files it lacks. */
@@ -96,7 +70,7 @@ const normalizeEtag = (e: string | null): string | null => (e ? e.replace(/^W\//
  * partial `.incomplete` blob, verified against the Hub's etag, linked into snapshots/<sha>/.
  */
 export async function ensureHubModel(ref: HubModelRef, opts: HubModelOptions = {}): Promise<ResolvedHubModel> {
-  const s = settings(opts);
+  const s = hubSettings(opts);
   const parts = opts.parts ?? 'model';
   const cached = cachedHubModel(ref, { cacheDir: s.cacheDir, parts });
   if (cached && cached.missing.length === 0) {
@@ -109,7 +83,7 @@ export async function ensureHubModel(ref: HubModelRef, opts: HubModelOptions = {
     throw new HubModelNotCachedError(ref.repo, ref.revision, s.cacheDir, why, true);
   }
   const repoDir = repoCacheDir(s.cacheDir, ref.repo);
-  const auth: Record<string, string> = s.accessToken ? { Authorization: `Bearer ${s.accessToken}` } : {};
+  const auth = s.auth;
   const fail = (err: unknown): never => {
     if (isNetworkError(err)) throw new HubModelUnreachableError(ref.repo, s.endpoint, s.cacheDir, err);
     if (err instanceof HubApiError && [401, 403, 404].includes(err.statusCode)) throw new HubModelNotFoundError(ref.repo, ref.revision, s.endpoint, err.statusCode, err.message);
@@ -149,14 +123,14 @@ export async function ensureHubModel(ref: HubModelRef, opts: HubModelOptions = {
 
   const progressFiles: Array<{ file: string; url: string; etag: string; size: number; blob: string }> = [];
   const head = async (file: string) => {
-    const url = `${s.endpoint}/${ref.repo}/resolve/${sha}/${file.split('/').map(encodeURIComponent).join('/')}`;
+    const url = hubFileUrl(s.endpoint, ref.repo, sha, file);
     let res: Response;
     try {
       res = await s.fetch(url, { method: 'HEAD', redirect: 'manual', headers: { ...auth, 'Accept-Encoding': 'identity' } });
     } catch (err) {
       return fail(err);
     }
-    if (res.status >= 400) throw new HubModelError(`HEAD ${url} answered HTTP ${res.status}`, { hint: res.status === 401 || res.status === 403 ? 'set HF_TOKEN to a token that can read this model' : undefined });
+    if (res.status >= 400) throw new HubModelError(`HEAD ${url} answered HTTP ${res.status}`, { hint: hubStatusHint(res.status) });
     const etag = normalizeEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
     const size = Number(res.headers.get('x-linked-size') ?? res.headers.get('content-length'));
     if (!etag || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(etag) || !Number.isFinite(size)) {
@@ -272,22 +246,8 @@ export async function prefetchModelConfigs(specs: string[], opts: HubModelOption
     try {
       await ensureHubModel(ref, { ...opts, parts: 'config' });
     } catch (err) {
-      const hint = err instanceof HubModelError && err.hint ? ` — ${err.hint}` : '';
-      errors.set(spec, `${err instanceof Error ? err.message : String(err)}${hint}`);
+      errors.set(spec, describeHubError(err));
     }
   }
   return errors;
-}
-
-/** A note for each Hub id a dry-run plans without its weights in the cache (config.json alone). */
-export function hubPlanNotes(specs: string[], opts: Pick<HubModelOptions, 'cacheDir'> = {}): string[] {
-  const notes: string[] = [];
-  for (const spec of new Set(specs)) {
-    const ref = parseHubModelId(spec);
-    const hit = ref && cachedHubModel(ref, { cacheDir: opts.cacheDir, parts: 'model' });
-    if (hit && hit.missing.length) {
-      notes.push(`${ref.repo}@${hit.sha.slice(0, 12)}: planned from config.json alone (its weights are not in the cache and a dry-run does not download them; the run downloads them and checks the config against their safetensors headers)`);
-    }
-  }
-  return notes;
 }
