@@ -22,6 +22,8 @@ import { hubFileUrl, hubSettings, hubStatusHint, type HubAccessOptions, type Hub
 
 /** The first request asks for this many bytes; a longer header takes one more request for the rest. */
 export const HEADER_PROBE_BYTES = 64 * 1024;
+/** A header read that takes longer gives up (the plan notes it): a dry-run must not hang on a stalled server. */
+const REQUEST_TIMEOUT_MS = 60_000;
 /** The index of a sharded checkpoint is a small JSON file; a larger answer is refused. */
 const MAX_INDEX_BYTES = 50_000_000;
 
@@ -119,13 +121,14 @@ class HeaderHttp {
     const url = hubFileUrl(this.s.endpoint, this.t.repo, this.t.sha, file);
     this.stats.requests++;
     try {
-      const res = await this.s.fetch(url, { headers: { ...this.s.auth, 'Accept-Encoding': 'identity', ...(range ? { Range: range } : {}) } });
+      const res = await this.s.fetch(url, { headers: { ...this.s.auth, 'Accept-Encoding': 'identity', ...(range ? { Range: range } : {}) }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
       return { res, url };
     } catch (err) {
       if (isNetworkError(err)) {
         const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
         throw new HubModelError(`could not reach the Hub at ${this.s.endpoint} (${code}) to read the safetensors header of ${this.t.repo}/${file}`, { cause: err });
       }
+      if ((err as Error)?.name === 'TimeoutError') throw new HubModelError(`${url} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s (reading the safetensors header of ${this.t.repo}/${file})`, { cause: err });
       throw err;
     }
   }
