@@ -29,7 +29,7 @@ export async function prefetchSafetensorsHeaders(specs: string[], opts: HubAcces
       const f = await fetchHubSafetensorsHeaders({ repo: hit.repo, sha: hit.sha, dir: hit.dir }, opts);
       out.set(spec, { ok: true, files: f.headers.files.length, fromCache: f.fromCache, requests: f.requests, bytes: f.bytes, rangeIgnored: f.rangeIgnored });
     } catch (err) {
-      s.logger.warn({ model: spec, err: describeHubError(err) }, 'safetensors headers not read; planning from config.json alone');
+      s.logger.info({ model: spec, err: describeHubError(err) }, 'safetensors headers not read; planning from config.json alone');
       out.set(spec, { ok: false, why: describeHubError(err) });
     }
   }
