@@ -17,12 +17,11 @@
  * elements, where a native call saves nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { LoraStudyError } from '../util/errors.js';
 import { NATIVE_ADDON_HINT, NATIVE_ADDON_PATH_ENV } from './native-addon.js';
 import { backendInstance } from './tf-registry.js';
 import { elementCount, heapOffset, type WasmHeapBackend } from './wasm-heap.js';
+import { siblingAddonLoader, type SiblingAddonLoad } from './sibling-addon.js';
 import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 import { checkValues } from './wasm-split-unary.js';
 
@@ -42,36 +41,25 @@ export const NATIVE_LIBM_API = 1;
 export const LIBM_OPS = { Exp: 0, Log: 1 } as const;
 export type LibmKernel = keyof typeof LIBM_OPS;
 
-export type NativeLibmLoad = { ok: true; addon: NativeLibmAddon } | { ok: false; reason: string };
+export type NativeLibmLoad = SiblingAddonLoad<NativeLibmAddon>;
 
-let cachedLoad: NativeLibmLoad | null = null;
-let cachedFor: string | undefined;
+const libmLoader = siblingAddonLoader<NativeLibmAddon>({
+  file: 'libm.cjs',
+  name: 'libm',
+  entry: 'unary',
+  api: NATIVE_LIBM_API,
+  apiWhenAbsent: 'none',
+  unusable: (addon) => (addon.available ? null : `lora-study-native was built without glibc's non-FMA expf: ${addon.reason ?? 'no reason recorded'}`),
+});
 
 /** Loads `lora-study-native/libm.cjs` (beside {@link NATIVE_ADDON_PATH_ENV}'s module when that is set, as loadNativeOps does). */
 export function loadNativeLibm(): NativeLibmLoad {
-  const override = process.env[NATIVE_ADDON_PATH_ENV];
-  if (cachedLoad && cachedFor === override) return cachedLoad;
-  cachedFor = override;
-  const require = createRequire(import.meta.url);
-  try {
-    const id = override ? path.join(path.dirname(require.resolve(override)), 'libm.cjs') : 'lora-study-native/libm.cjs';
-    const addon = require(id) as NativeLibmAddon;
-    if (typeof addon.unary !== 'function') throw new Error(`${id} does not export unary()`);
-    if (addon.api !== NATIVE_LIBM_API) {
-      throw new Error(`${id} is a stale build (API ${addon.api ?? 'none'}, this code needs ${NATIVE_LIBM_API}); run \`npm rebuild lora-study-native\``);
-    }
-    cachedLoad = addon.available
-      ? { ok: true, addon }
-      : { ok: false, reason: `lora-study-native was built without glibc's non-FMA expf: ${addon.reason ?? 'no reason recorded'}` };
-  } catch (err) {
-    cachedLoad = { ok: false, reason: `the native libm addon did not load (${(err as Error).message.split('\n')[0]})` };
-  }
-  return cachedLoad;
+  return libmLoader.load();
 }
 
 /** Forgets the cached load (tests that switch {@link NATIVE_ADDON_PATH_ENV}). */
 export function resetNativeLibmCache(): void {
-  cachedLoad = null;
+  libmLoader.reset();
 }
 
 /** auto (unset or empty): native Exp where the addon has it and the probe passes; off: never; on: required (an error otherwise). */

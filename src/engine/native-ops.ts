@@ -12,13 +12,12 @@
  * kernels (Log, Tanh, ...) stay wasm.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { LoraStudyError } from '../util/errors.js';
 import { NATIVE_ADDON_HINT, NATIVE_ADDON_PATH_ENV } from './native-addon.js';
 import { disableNativeFused, enableNativeFused } from './native-fused.js';
 import { applyNativeLibm, disableNativeLibm } from './native-libm.js';
 import { elementCount, heapOffset, type WasmHeapBackend, type WasmKernelArgs } from './wasm-heap.js';
+import { siblingAddonLoader, type SiblingAddonLoad } from './sibling-addon.js';
 import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 import { applySplitUnary, disableSplitUnary } from './wasm-split-unary.js';
 
@@ -42,38 +41,21 @@ export interface NativeOpsAddon {
 /** The ops addon API this code calls: 2 = with fill() and ArgMax/ArgMin in reduce(); 3 = with fused() and fused.cc's layer ops; 4 = with its loss and AdamW ops too; 5 = with the loss's forward row skip; 6 = with the LayerNorm and gelu_new ops. */
 export const NATIVE_OPS_API = 6;
 
-export type NativeOpsLoad = { ok: true; addon: NativeOpsAddon } | { ok: false; reason: string };
+export type NativeOpsLoad = SiblingAddonLoad<NativeOpsAddon>;
 
-let cachedLoad: NativeOpsLoad | null = null;
-let cachedFor: string | undefined;
+const opsLoader = siblingAddonLoader<NativeOpsAddon>({ file: 'ops.cjs', name: 'ops', entry: 'binary', api: NATIVE_OPS_API, apiWhenAbsent: '1' });
 
 /**
  * Loads `lora-study-native/ops.cjs` (beside the matmul addon, or beside {@link NATIVE_ADDON_PATH_ENV}'s
  * module: pointing that at a missing path, as tests do to simulate a failed build, takes both away).
  */
 export function loadNativeOps(): NativeOpsLoad {
-  const override = process.env[NATIVE_ADDON_PATH_ENV];
-  if (cachedLoad && cachedFor === override) return cachedLoad;
-  cachedFor = override;
-  const require = createRequire(import.meta.url);
-  try {
-    const id = override ? path.join(path.dirname(require.resolve(override)), 'ops.cjs') : 'lora-study-native/ops.cjs';
-    const addon = require(id) as NativeOpsAddon;
-    if (typeof addon.binary !== 'function') throw new Error(`${id} does not export binary()`);
-    // A build left from an older checkout (`git pull` without `npm install`) has another calling convention.
-    if (addon.api !== NATIVE_OPS_API) {
-      throw new Error(`${id} is a stale build (API ${addon.api ?? 1}, this code needs ${NATIVE_OPS_API}); run \`npm rebuild lora-study-native\``);
-    }
-    cachedLoad = { ok: true, addon };
-  } catch (err) {
-    cachedLoad = { ok: false, reason: `the native ops addon did not load (${(err as Error).message.split('\n')[0]})` };
-  }
-  return cachedLoad;
+  return opsLoader.load();
 }
 
 /** Forgets the cached load (tests that switch {@link NATIVE_ADDON_PATH_ENV}). */
 export function resetNativeOpsCache(): void {
-  cachedLoad = null;
+  opsLoader.reset();
 }
 
 type Impl = (addon: NativeOpsAddon, args: WasmKernelArgs, stock: tf.KernelFunc) => tf.TensorInfo | tf.TensorInfo[];
