@@ -23,15 +23,19 @@ const loaded = (r: BenchReport): boolean => {
   return [r.loadAverage, ...peerRuns(r).map((p) => p.loadAverage)].some((l) => l > r.cores / 2);
 };
 
+/** The kernel set a goal row ran on: `native`, or the backend's own kernels by its name. */
+const kernelSet = (r: BenchReport, g: BenchGoalRow): string => (g.matmulKernels === 'native' ? 'native' : r.engine.backend);
+
 const othersNote = (o: number | null, upTo: boolean): string => (o === null ? '' : `other processes ${upTo ? 'up to ' : ''}${o.toFixed(2)} cores busy, `);
 
 /** Who the peer is and what BLAS each side multiplied with; a reference BLAS is flagged, since it makes the figures meaningless. */
 function peerLines(r: BenchReport): string[] {
   const lines: string[] = [];
   if (loaded(r)) {
-    const measured = othersSamples(r).every((o) => o !== null);
+    const others = othersSamples(r);
+    const measured = others.every((o) => o !== null);
     lines.push(
-      `WARNING: ${measured ? `other processes kept up to ${Math.max(...othersSamples(r).map((o) => o!)).toFixed(2)} of the ${r.cores} cores busy (from /proc/stat, bench's own CPU time taken out)` : `load average above ${r.cores / 2}`} ` +
+      `WARNING: ${measured ? `other processes kept up to ${Math.max(...others.map((o) => o!)).toFixed(2)} of the ${r.cores} cores busy (from /proc/stat, bench's own CPU time taken out)` : `load average above ${r.cores / 2}`} ` +
         `during this run: they shared the cores, and PyTorch's OpenMP threads slow down many-fold under contention; goals are judged only on a quiet machine`,
     );
   }
@@ -74,7 +78,7 @@ function reachLines(r: BenchReport): string[] {
     if (!rows.length) continue;
     const { goals, peerGoalNeedsOfBlasPeak: need, peerOfBlasPeak: peer } = rows[0];
     const verdict = need! >= 1 ? 'more than the BLAS peak: out of reach on this machine against this peer' : need! >= 0.9 ? 'within 10% of the BLAS peak with no time left for the rest of the step' : 'within the BLAS peak';
-    const ours = rows.map((g) => `${formatPercent(g.ofBlasPeak)}${rows.length > 1 ? ` (${g.matmulKernels === 'native' ? 'native' : r.engine.backend})` : ''}`).join(', ');
+    const ours = rows.map((g) => `${formatPercent(g.ofBlasPeak)}${rows.length > 1 ? ` (${kernelSet(r, g)})` : ''}`).join(', ');
     lines.push(
       `${shape}: ${goals.peerRatio!.toFixed(1)}× the peer needs ${formatPercent(need)} of this run's BLAS peak on the step's model FLOPs alone (${verdict}); the peer reaches ${formatPercent(peer)}, we reach ${ours}`,
     );
@@ -85,10 +89,9 @@ function reachLines(r: BenchReport): string[] {
 /** Issue 12's goals from this run: ratio to the PyTorch peer and share of the BLAS peak, with both sides' peak RSS. */
 export function formatBenchGoals(r: BenchReport): string {
   const busy = loaded(r);
-  const kernels = (g: BenchGoalRow) => (g.matmulKernels === 'native' ? 'native' : r.engine.backend);
   const rows = r.goals.map((g) => [
     g.shape,
-    kernels(g),
+    kernelSet(r, g),
     f1(g.trainTokensPerS),
     g.peerTrainTokensPerS === null ? '–' : f1(g.peerTrainTokensPerS),
     g.peerRatio === null ? '–' : goalCell(`${g.peerRatio.toFixed(2)}×`, g.goals.peerRatio === undefined ? undefined : `≥ ${g.goals.peerRatio.toFixed(1)}×`, g.met.peerRatio, busy),
