@@ -23,6 +23,7 @@ import { loadNativeAddon, type NativeSgemm } from '../src/engine/native-addon.js
 import { applyNativeMatmul, disableNativeMatmul, enableNativeMatmul } from '../src/engine/native-matmul.js';
 import { NATIVE_OPS_ENV } from '../src/engine/native-ops.js';
 import { GPT2_STEP_PRODUCTS, productDims, productShapes, TINY_STEP_PRODUCTS, type StepProduct } from './lib/matmul-step-products.js';
+import { median } from './lib/interleaved-calls.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -45,7 +46,6 @@ const threads = Number(values.threads);
 // applyNativeMatmul('off') would switch the native non-matmul kernels off too: pin them (on unless set).
 process.env[NATIVE_OPS_ENV] ??= 'on';
 const engine = await initEngine({ backend: 'wasm', threads, nativeMatmul: 'on' });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`${engine.device}; load average ${loadavg()} on ${os.availableParallelism()} cores`);
 

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
 import { disableNativeOps, enableNativeOps, loadNativeOps } from '../src/engine/native-ops.js';
+import { median } from './lib/interleaved-calls.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 import type { NativeMatmulMode } from '../src/engine/native-matmul.js';
 
@@ -25,7 +26,6 @@ disableNativeOps();
 const load = loadNativeOps();
 if (!load.ok) throw new Error(load.reason);
 const addon = load.addon;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`${engine.device}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.availableParallelism()} cores`);
 
 if (!values['no-micro']) {

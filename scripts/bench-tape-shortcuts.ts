@@ -11,6 +11,7 @@ import { initEngine } from '../src/engine/backend.js';
 import type { NativeMatmulMode } from '../src/engine/native-matmul.js';
 import { installTapeShortcuts, setTapeShortcutParts, uninstallTapeShortcuts } from '../src/engine/tape-shortcuts.js';
 import { kernelCallsPerStep } from './lib/kernel-calls.js';
+import { median } from './lib/interleaved-calls.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -23,7 +24,6 @@ const { values } = parseArgs({
   },
 });
 const engine = await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: values['native-matmul'] as NativeMatmulMode });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`${engine.device}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.availableParallelism()} cores`);
 
 const lean = values.compare === 'lean';

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
 import type { NativeMatmulMode } from '../src/engine/native-matmul.js';
 import { kernelCallsPerStep } from './lib/kernel-calls.js';
+import { median } from './lib/interleaved-calls.js';
 import { trainingStepTimer } from './lib/training-step-timer.js';
 
 const { values } = parseArgs({
@@ -19,7 +20,6 @@ const { values } = parseArgs({
 });
 const engine = await initEngine({ backend: 'wasm', threads: 2, nativeMatmul: values['native-matmul'] as NativeMatmulMode });
 const n = Number(values.calls);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`${engine.device}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 console.log(`tf.env flags: ${JSON.stringify(tf.env().getFlags())}`);
 
