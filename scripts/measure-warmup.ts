@@ -13,11 +13,9 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../src/engine/backend.js';
-import { BENCH_SHAPES, BENCH_TRAIN, buildRandomModel } from '../src/evaluation/bench-shapes.js';
-import { injectLora } from '../src/lora/inject.js';
-import { loraConfigSchema } from '../src/lora/lora-config.js';
+import { BENCH_SHAPES, BENCH_TRAIN } from '../src/evaluation/bench-shapes.js';
 import { train } from '../src/training/trainer.js';
-import { Rng } from '../src/util/random.js';
+import { benchLoraSetup } from './lib/training-step-timer.js';
 
 const STEPS = Number(process.env.STEPS ?? 100);
 const WINDOW = Number(process.env.WINDOW ?? 10);
@@ -80,13 +78,7 @@ function threadCpu(): { main: number; other: number } | null {
 
 await initEngine({ backend: 'wasm', threads: Number(process.env.THREADS ?? 2) });
 const shape = BENCH_SHAPES[Number(process.env.SHAPE ?? 0)];
-const model = buildRandomModel(shape);
-const lora = injectLora(model, loraConfigSchema.parse({ r: shape.lora.r, lora_alpha: shape.lora.alpha, target_modules: shape.lora.targetModules }), { seed: 0 });
-const rng = new Rng(1);
-const examples = Array.from({ length: shape.batchSize * STEPS }, () => {
-  const ids = Array.from({ length: shape.seqLen }, () => rng.int(model.config.vocabSize));
-  return { input_ids: ids, labels: ids };
-});
+const { model, lora, examples } = benchLoraSetup(shape, STEPS);
 
 // WRAP=1: wall ms inside the backend's kernelFuncs (outermost calls only: a fused kernel's nested
 // calls count once), the rest of the step being tfjs-core's engine, the tape and our JS.

@@ -1,7 +1,7 @@
 // Whole LoRA training steps of a bench shape, for the in-process A/B scripts
-// (bench-native-matmul.ts, bench-native-ops.ts): they switch kernels between calls of run().
+// (bench-native-matmul.ts, bench-native-ops.ts, measure-warmup.ts's set-up): they switch kernels between calls of run().
 import { readFileSync } from 'node:fs';
-import { BENCH_SHAPES, buildRandomModel } from '../../src/evaluation/bench-shapes.js';
+import { BENCH_SHAPES, buildRandomModel, type BenchShape } from '../../src/evaluation/bench-shapes.js';
 import { injectLora } from '../../src/lora/inject.js';
 import { loraConfigSchema } from '../../src/lora/lora-config.js';
 import { train } from '../../src/training/trainer.js';
@@ -25,10 +25,8 @@ function mainThreadNs(): number | null {
   }
 }
 
-/** Builds the shape's random model with LoRA; run() trains `steps` steps and times them. */
-export function trainingStepTimer(shapeName: string, steps: number): { run: () => Promise<StepTimes> } {
-  const shape = BENCH_SHAPES.find((s) => s.name === shapeName);
-  if (!shape) throw new Error(`no bench shape ${shapeName}`);
+/** A bench shape's random model with LoRA (seed 0) and `steps` batches of random token examples (seed 1). */
+export function benchLoraSetup(shape: BenchShape, steps: number) {
   const model = buildRandomModel(shape);
   const lora = injectLora(model, loraConfigSchema.parse({ r: shape.lora.r, lora_alpha: shape.lora.alpha, target_modules: shape.lora.targetModules }), { seed: 0 });
   const rng = new Rng(1);
@@ -36,6 +34,14 @@ export function trainingStepTimer(shapeName: string, steps: number): { run: () =
     const ids = Array.from({ length: shape.seqLen }, () => rng.int(model.config.vocabSize));
     return { input_ids: ids, labels: ids };
   });
+  return { model, lora, examples };
+}
+
+/** Builds the shape's random model with LoRA; run() trains `steps` steps and times them. */
+export function trainingStepTimer(shapeName: string, steps: number): { run: () => Promise<StepTimes> } {
+  const shape = BENCH_SHAPES.find((s) => s.name === shapeName);
+  if (!shape) throw new Error(`no bench shape ${shapeName}`);
+  const { model, lora, examples } = benchLoraSetup(shape, steps);
   const run = async (): Promise<StepTimes> => {
     const c0 = process.cpuUsage();
     const m0 = mainThreadNs();
