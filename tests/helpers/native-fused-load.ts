@@ -1,5 +1,6 @@
 // The native ops addon with its fused kernels, for tests that compare fused and composed paths:
 // skipped with the reason when the addon is missing or stale, except under CI (which builds it).
+import type * as tf from '@tensorflow/tfjs-core';
 import { loadNativeOps, type NativeOpsAddon } from '../../src/engine/native-ops.js';
 
 const load = loadNativeOps();
@@ -19,3 +20,6 @@ export function lcg(seed: number): () => number {
     return s / 2 ** 32;
   };
 }
+
+/** A float32 tensor's values as their bit patterns, for bit-for-bit comparisons (signed zeros included). */
+export const bitsOf = (t: tf.Tensor): number[] => Array.from(new Uint32Array(Float32Array.from(t.dataSync() as Float32Array).buffer));

@@ -12,7 +12,7 @@ import { fusedOpsAvailable, fusedPackedSelfAttention, fusedSelfAttention } from 
 import { addLayerNormResidual, addRmsNormResidual, layerNorm, layerNormResidual, rmsNorm, rmsNormOffset, rmsNormResidual } from '../../src/model/layers/norms.js';
 import { applyRope, ropeCosSin } from '../../src/model/layers/rope.js';
 import { tinyLm } from '../helpers/tiny-lm.js';
-import { lcg, nativeFusedAddon, skipNativeFused, skipNativeFusedWhy } from '../helpers/native-fused-load.js';
+import { bitsOf, lcg, nativeFusedAddon, skipNativeFused, skipNativeFusedWhy } from '../helpers/native-fused-load.js';
 import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
 import { train } from '../../src/training/trainer.js';
 
@@ -31,7 +31,6 @@ function floats(shape: number[], spread = 4): tf.Tensor {
   return tf.tensor(v, shape, 'float32');
 }
 
-const bitsOf = (t: tf.Tensor): number[] => Array.from(new Uint32Array(Float32Array.from(t.dataSync() as Float32Array).buffer));
 
 /**
  * Runs `f` (returning the forward value and gradients) with the fused kernels and without (the

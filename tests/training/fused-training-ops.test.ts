@@ -6,7 +6,7 @@ import { disableNativeOps, enableNativeOps } from '../../src/engine/native-ops.j
 import { AdamW, disposePrepared } from '../../src/training/adamw.js';
 import { TRAINING_KERNELS } from '../../src/training/fused-training-ops.js';
 import { causalLmLoss, causalLmLossSum, hostNextTokenTargets, IGNORE_INDEX } from '../../src/training/loss.js';
-import { lcg, nativeFusedAddon, skipNativeFused, skipNativeFusedWhy } from '../helpers/native-fused-load.js';
+import { bitsOf, lcg, nativeFusedAddon, skipNativeFused, skipNativeFusedWhy } from '../helpers/native-fused-load.js';
 import { promptMasked, tinyLoraRun } from '../helpers/tiny-lora-run.js';
 
 const skip = skipNativeFused;
@@ -30,7 +30,6 @@ function labels(B: number, T: number, V: number, ignored: number): Int32Array {
   return l;
 }
 
-const bitsOf = (t: tf.Tensor): number[] => Array.from(new Uint32Array(Float32Array.from(t.dataSync() as Float32Array).buffer));
 
 function expectSameBits(a: number[], b: number[], label: string): void {
   expect(b.length, label).toBe(a.length);
