@@ -38,8 +38,8 @@
  * the 4.22 code this was written against (see {@link engineMismatch}).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { leanGradients, type GradientsEngine } from './lean-gradients.js';
-import { runRegisteredKernel } from './lean-run-kernel.js';
+import { leanGradients, type Gradients, type GradientsEngine } from './lean-gradients.js';
+import { runRegisteredKernel, type KernelCallEngine } from './lean-run-kernel.js';
 
 /** The tfjs-core release whose engine internals this relies on. */
 export const TAPE_SHORTCUTS_TFJS_VERSION = '4.22.0';
@@ -64,20 +64,14 @@ interface EngineState {
 
 type RunKernel = (name: string, inputs: Record<string, TensorLike>, attrs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 type Clone = (x: TensorLike) => tf.Tensor;
-type Gradients = (f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean) => { value: tf.Tensor; grads: tf.Tensor[] };
 
-interface EngineInternals extends Omit<GradientsEngine, 'state' | 'runKernel'> {
+interface EngineInternals extends Omit<GradientsEngine, 'state' | 'runKernel'>, Omit<KernelCallEngine, 'state' | 'backend'> {
   state: EngineState;
-  backendName: string;
   backend: SharingBackend;
   ENV: { getBool(flag: string): boolean };
   clone: Clone;
   runKernel: RunKernel;
   gradients: Gradients;
-  makeTensorFromTensorInfo(info: TensorLike, backend?: unknown): tf.Tensor;
-  addTapeNode(kernelName: string, inputs: Record<string, TensorLike>, outputs: tf.Tensor[], gradientsFunc: null, saved: tf.Tensor[], attrs: Record<string, unknown>): void;
-  saveTensorsForBackwardMode(tensors: tf.Tensor[]): tf.Tensor[];
-  getTensorsForGradient(kernelName: string, inputs: Record<string, TensorLike>, outputs: tf.Tensor[]): tf.Tensor[];
 }
 
 export interface TapeShortcutsStatus {
