@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { LoraStudyError } from '../util/errors.js';
+import { resolveEnvMode } from './env-mode.js';
 import { NATIVE_ADDON_HINT, NATIVE_ADDON_PATH_ENV } from './native-addon.js';
 import { backendInstance } from './tf-registry.js';
 import { elementCount, heapOffset, type WasmHeapBackend } from './wasm-heap.js';
@@ -67,14 +68,7 @@ export const NATIVE_LIBM_ENV = 'LORA_STUDY_NATIVE_LIBM';
 
 /** {@link NATIVE_LIBM_ENV}'s mode; any other value is an error (checked before a backend starts, so that it is reported). */
 export function resolveNativeLibmMode(env: NodeJS.ProcessEnv = process.env): 'auto' | 'on' | 'off' {
-  const raw = env[NATIVE_LIBM_ENV] ?? '';
-  if (raw === '') return 'auto';
-  if (raw !== 'auto' && raw !== 'on' && raw !== 'off') {
-    throw new LoraStudyError(`${NATIVE_LIBM_ENV} must be auto, on or off; got "${raw}"`, {
-      hint: 'unset it to run Exp natively where glibc\'s non-FMA expf gives the stock wasm kernel\'s bits',
-    });
-  }
-  return raw;
+  return resolveEnvMode(env, NATIVE_LIBM_ENV, ['auto', 'on', 'off'], 'unset it to run Exp natively where glibc\'s non-FMA expf gives the stock wasm kernel\'s bits');
 }
 
 const PROBE_SIZE = 1 << 16;

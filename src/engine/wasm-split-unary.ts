@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { LoraStudyError } from '../util/errors.js';
+import { resolveEnvMode } from './env-mode.js';
 import { backendInstance } from './tf-registry.js';
 import { overrideWasmKernel, type RestoreKernel } from './wasm-kernel-override.js';
 
@@ -570,14 +570,7 @@ export const SPLIT_UNARY_ENV = 'LORA_STUDY_WASM_SPLIT';
 
 /** {@link SPLIT_UNARY_ENV}'s mode; any other value is an error (checked before a backend starts, so that it is reported). */
 export function resolveSplitUnaryMode(env: NodeJS.ProcessEnv = process.env): 'auto' | 'split' | 'off' {
-  const raw = env[SPLIT_UNARY_ENV] ?? '';
-  if (raw === '') return 'auto';
-  if (raw !== 'auto' && raw !== 'split' && raw !== 'off') {
-    throw new LoraStudyError(`${SPLIT_UNARY_ENV} must be auto, split or off; got "${raw}"`, {
-      hint: 'unset it to split large Exp calls across wasm instances when that is measured faster',
-    });
-  }
-  return raw;
+  return resolveEnvMode(env, SPLIT_UNARY_ENV, ['auto', 'split', 'off'], 'unset it to split large Exp calls across wasm instances when that is measured faster');
 }
 
 /** Registers the split Exp as {@link SPLIT_UNARY_ENV} says (native-ops.ts calls this with the native ops). */
