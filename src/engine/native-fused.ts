@@ -338,6 +338,30 @@ const int32View = (b: WasmHeapBackend, t: tf.TensorInfo, n: number): Int32Array 
 const COMPACT_RATIO = 16;
 
 /**
+ * wasm's Exp of the rows of `x` `[rows, V]` whose `map` entry (int32, on the heap) is >= 0; null when
+ * there are none. Below one skipped row per {@link COMPACT_RATIO} needed ones Exp runs on the whole
+ * tensor and map[n] = n for the needed rows (for every row with `mapSkipped`); else the needed rows
+ * are gathered first and map is rewritten to index them. `rows` is the result's row count.
+ */
+function expOfRows(addon: NativeFusedAddon, threads: number, b: WasmHeapBackend, x: tf.TensorInfo, map: tf.TensorInfo, rows: number, V: number, mapSkipped: boolean): { e: tf.TensorInfo; rows: number } | null {
+  const rowMap = int32View(b, map, rows);
+  let needed = 0;
+  for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) needed++;
+  if (needed === 0) return null;
+  if ((rows - needed) * COMPACT_RATIO < needed) {
+    for (let n = 0; n < rows; n++) if (mapSkipped || rowMap[n] >= 0) rowMap[n] = n;
+    return { e: runWasmKernel('Exp', b, { x }), rows };
+  }
+  let k = 0;
+  for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = k++;
+  const packed = b.makeOutput([needed, V], 'float32');
+  call(addon, b, threads, K.GATHER_ROWS, [packed, x, map, rows, V, needed]);
+  const e = runWasmKernel('Exp', b, { x: packed });
+  b.disposeData(packed.dataId);
+  return { e, rows: needed };
+}
+
+/**
  * log Σ exp of the rows of `shifted` `[rows, V]` whose `map` entry is >= 0 (wasm's Exp, the row sums
  * natively, wasm's Log), then value = shifted − log Σ exp on those rows in place and the loss
  * terms of those rows summed into `loss` (fused.cc's loss_pick). `map` (int32, on the heap) says
@@ -345,28 +369,12 @@ const COMPACT_RATIO = 16;
  */
 function finishRows(addon: NativeFusedAddon, threads: number, args: WasmKernelArgs, shifted: tf.TensorInfo, map: tf.TensorInfo, rows: number, V: number, loss: tf.TensorInfo, target: tf.TensorInfo, mask: tf.TensorInfo, divisor: number): void {
   const b = args.backend;
-  const rowMap = int32View(b, map, rows);
-  let needed = 0;
-  for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) needed++;
+  const ex = expOfRows(addon, threads, b, shifted, map, rows, V, false);
   let l: tf.TensorInfo | null = null;
-  if (needed > 0) {
-    let e: tf.TensorInfo;
-    if ((rows - needed) * COMPACT_RATIO < needed) {
-      // Exp over every row (a skipped row's Σ is computed and not read).
-      for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = n;
-      e = runWasmKernel('Exp', args.backend, { x: shifted });
-    } else {
-      let k = 0;
-      for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = k++;
-      const packed = b.makeOutput([needed, V], 'float32');
-      call(addon, b, threads, K.GATHER_ROWS, [packed, shifted, map, rows, V, needed]);
-      e = runWasmKernel('Exp', args.backend, { x: packed });
-      b.disposeData(packed.dataId);
-    }
-    const eRows = elementCount(e.shape) / V;
-    const sum = b.makeOutput([eRows], 'float32');
-    call(addon, b, threads, K.ROW_SUM, [sum, e, eRows, V]);
-    b.disposeData(e.dataId);
+  if (ex) {
+    const sum = b.makeOutput([ex.rows], 'float32');
+    call(addon, b, threads, K.ROW_SUM, [sum, ex.e, ex.rows, V]);
+    b.disposeData(ex.e.dataId);
     l = runWasmKernel('Log', args.backend, { x: sum });
     b.disposeData(sum.dataId);
   }
@@ -420,25 +428,10 @@ const causalLmLossGrad: Impl = (addon, threads, args) => {
   const s = b.makeOutput([rows], 'float32');
   const map = b.makeOutput([rows], 'int32');
   call(addon, b, threads, K.LOSS_GRAD_ROWS, [dp, s, map, dy, mask, value, rows, V, args.attrs.divisor as number, target]);
-  const rowMap = int32View(b, map, rows);
-  let needed = 0;
-  for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) needed++;
-  let ex: tf.TensorInfo | null = null;
-  let exRows = 0;
-  if (needed > 0 && (rows - needed) * COMPACT_RATIO < needed) {
-    // Exp over every row; each row reads its own.
-    for (let n = 0; n < rows; n++) rowMap[n] = n;
-    ex = runWasmKernel('Exp', args.backend, { x: value });
-    exRows = rows;
-  } else if (needed > 0) {
-    let k = 0;
-    for (let n = 0; n < rows; n++) if (rowMap[n] >= 0) rowMap[n] = k++;
-    const packed = b.makeOutput([needed, V], 'float32');
-    call(addon, b, threads, K.GATHER_ROWS, [packed, value, map, rows, V, needed]);
-    ex = runWasmKernel('Exp', args.backend, { x: packed });
-    b.disposeData(packed.dataId);
-    exRows = needed;
-  }
+  // Every row points at its own Exp row when Exp runs on all of them (each reads its own).
+  const rowsExp = expOfRows(addon, threads, b, value, map, rows, V, true);
+  const ex = rowsExp?.e ?? null;
+  const exRows = rowsExp?.rows ?? 0;
   const dx = b.makeOutput(value.shape.slice(), 'float32');
   call(addon, b, threads, K.LOSS_GRAD, [dx, dp, s, map, ex, target, rows, V, exRows]);
   for (const t of [dp, s, map, ...(ex ? [ex] : [])]) b.disposeData(t.dataId);
